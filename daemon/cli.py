@@ -1,0 +1,234 @@
+"""The ``klg`` command line. Exit status: 0 done, 1 failure at run time,
+2 bad config or arguments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from daemon import __version__, config as configlib
+from daemon.context import Ctx
+from daemon.mail import MailError, open_mailbox, open_transport
+from daemon.store import Store, StoreLocked
+
+log = logging.getLogger("klg")
+DEFAULTS = Path(__file__).resolve().parent / "defaults"
+REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BACKENDS = ("maildir", "imap", "exchange")
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2."""
+
+
+def default_config_path() -> Path:
+    return Path("config/klg.toml")
+
+
+def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
+    """``--now``: ISO 8601; a naive time is in the group's time zone."""
+    if not text:
+        from daemon.engine import system_clock
+
+        return system_clock()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now {text!r} is not an ISO 8601 time; write e.g. 2026-11-30T10:05") from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
+    p.add_argument("--config", type=Path, default=None, help="config file (default: config/klg.toml)")
+    p.add_argument("--version", action="version", version=f"klg {__version__}")
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = sub.add_parser("init", help="write a self-contained instance into DIR")
+    init.add_argument("dir", type=Path)
+    init.add_argument("--backend", choices=BACKENDS, default="maildir")
+    init.add_argument("--force", action="store_true", help="overwrite an existing klg.toml")
+
+    sub.add_parser("run", help="the daemon, in the foreground")
+    tick = sub.add_parser("tick", help="one full pass at --now, then exit")
+    tick.add_argument("--now", help="ISO 8601; naive times are in the group's time zone")
+    status = sub.add_parser("status", help="meetings, items, written procedures, minutes, outbox, quarantine")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--now", help=argparse.SUPPRESS)
+    sub.add_parser("check-config", help="validate the config and templates, try the mailbox connection")
+
+    from daemon import workflows
+
+    for add in getattr(workflows, "COMMANDS_CLI", []):
+        add(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from daemon.systemd import setup_logging
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    setup_logging(args.log_level)
+    try:
+        if args.command == "init":
+            return cmd_init(args)
+        handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+        path = args.config or default_config_path()
+        config = configlib.load(path)
+        return handler(config, args)
+    except configlib.ConfigError as exc:
+        print(f"klg: the configuration cannot be used:\n{exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"klg: {exc}", file=sys.stderr)
+        return 2
+    except StoreLocked as exc:
+        print(f"klg: {exc}", file=sys.stderr)
+        return 1
+    except MailError as exc:
+        print(f"klg: mail: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 1
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def instance_config(backend: str, root: str = "mailboxes", data: str = "data", templates: str | None = "templates") -> str:
+    """The text of a new instance's klg.toml for ``backend``."""
+    text = (DEFAULTS / "klg.toml").read_text(encoding="utf-8")
+    if backend != "maildir":
+        head, _, rest = text.partition("[mailbox]")
+        _, _, tail = rest.partition("[storage]")
+        text = head + (DEFAULTS / f"mail-{backend}.toml").read_text(encoding="utf-8").rstrip() + "\n\n[storage]" + tail
+    text = text.replace('root = "mailboxes"', f'root = "{root}"').replace('data = "data"', f'data = "{data}"')
+    if templates:
+        text = text.replace('data = "' + data + '"', f'data = "{data}"\ntemplates = "{templates}"   # restyle the Word files here')
+    return text
+
+
+def cmd_init(args) -> int:
+    target: Path = args.dir
+    config_path = target / "klg.toml"
+    if config_path.exists() and not args.force:
+        print(f"klg: {config_path} already exists; use --force to overwrite it", file=sys.stderr)
+        return 2
+    from daemon.mail.maildir import ensure_maildir
+
+    target.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(instance_config(args.backend), encoding="utf-8")
+    if args.backend == "maildir":
+        for folder in ("inbox", "processed", "quarantine", "sent"):
+            ensure_maildir(target / "mailboxes" / folder)
+    (target / "data").mkdir(exist_ok=True, mode=0o700)
+    if not (target / "templates").exists():
+        shutil.copytree(REPO_TEMPLATES, target / "templates")
+    print(f"Wrote {config_path}")
+    if args.backend == "maildir":
+        print(f"Mailboxes: {target / 'mailboxes'} (drop .eml files into inbox/new/)")
+    else:
+        print(f"Fill in the [mailbox] and [transport] sections, then run: klg --config {config_path} check-config")
+    return 0
+
+
+def open_store(config, lock: bool) -> Store:
+    store = Store(config.data_dir)
+    if lock:
+        store.lock()
+    return store
+
+
+def make_engine(config, store):
+    from daemon.engine import Engine
+
+    return Engine(config, store, open_mailbox(config), open_transport(config))
+
+
+def cmd_tick(config, args) -> int:
+    now = parse_now(args.now, config.group.timezone)
+    store = open_store(config, lock=True)
+    try:
+        engine = make_engine(config, store)
+        result = engine.tick(now)
+        o = result["outbox"]
+        print(f"{result['messages']} messages handled, {len(result['steps'])} steps run, "
+              f"{o['sent']} mails sent, {o['retry']} to retry, {o['failed']} failed")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_run(config, args) -> int:
+    from daemon.scheduler import Waker
+    from daemon.systemd import notify
+
+    store = open_store(config, lock=True)
+    engine = make_engine(config, store)
+
+    def stop(signum, frame):
+        log.info("signal %s: finishing the current message, then stopping", signum)
+        engine.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if config.mailbox.backend == "maildir":
+        root = Path(config.mailbox.settings["root"])
+        print(f"klg is running. Mailboxes: {root} — drop .eml files into {root / 'inbox' / 'new'}; "
+              f"sent mail appears in {root / 'sent' / 'new'}. Stop with Ctrl-C.", flush=True)
+    log.info("klg %s started for %s (config %s, data %s)", __version__, config.group.name, config.path, config.data_dir)
+    waker = Waker(config).start()
+    try:
+        engine.run(waker=waker, notify=notify)
+    finally:
+        waker.shutdown()
+        engine.mailbox.close()
+        engine.transport.close()
+        store.close()
+    log.info("klg stopped")
+    return 0
+
+
+def cmd_status(config, args) -> int:
+    from daemon import status
+
+    store = Store(config.data_dir)
+    try:
+        ctx = Ctx(config, store, parse_now(args.now, config.group.timezone))
+        data, sections = status.collect(ctx)
+        print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else status.render_text(data, sections))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_check_config(config, args) -> int:
+    from daemon import checks
+
+    problems = checks.templates(config)
+    if problems:
+        raise configlib.ConfigError(config.path, problems)
+    print(f"{config.path}: configuration and templates are valid")
+    for name, check in (("mailbox", lambda: open_mailbox(config)), ("transport", lambda: open_transport(config))):
+        backend = check()
+        try:
+            backend.check()
+        finally:
+            backend.close()
+        print(f"{name} ({getattr(config, name).backend}): connection works")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "tick": cmd_tick, "status": cmd_status, "check-config": cmd_check_config}

@@ -1,0 +1,80 @@
+"""What a workflow step gets: the config, the store and ``now``.
+
+Workflows never read the clock and never touch a mailbox: they read and write
+the store and queue mail through :meth:`Ctx.send`, which renders the mail text
+and stores the message in the outbox in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from daemon import outbox, texts
+from daemon.config import Config, Member
+from daemon.mail.compose import OutAttachment, Outgoing
+from daemon.mail.message import ParsedMail
+from daemon.store import Store
+
+
+@dataclass
+class Ctx:
+    config: Config
+    store: Store
+    now: datetime  # timezone-aware
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.config.group.timezone)
+
+    @property
+    def today(self) -> date:
+        return self.local_now.date()
+
+    @property
+    def language(self) -> str:
+        return self.config.group.language
+
+    def event(self, what: str, **kwargs: Any) -> None:
+        self.store.event(self.now, what, **kwargs)
+
+    def base_context(self) -> dict[str, Any]:
+        g = self.config.group
+        return {"group": g.name, "short": g.short, "organisation": g.organisation, "address": g.address,
+                "today": self.today}
+
+    def text(self, template: str, context: dict[str, Any]) -> texts.Text:
+        return texts.render(self.config.templates_dir, self.language, template, {**self.base_context(), **context})
+
+    def send(self, template: str, to: Iterable[Member | str], context: dict[str, Any], *, kind: str,
+             cc: Iterable[Member | str] = (), item: str | None = None, meeting: str | None = None,
+             ref: str | None = None, reply_to: ParsedMail | None = None,
+             attachments: Iterable[OutAttachment] = ()) -> str:
+        """Render ``template`` and queue it; return the new Message-ID."""
+        to_addrs = _addresses(to)
+        text = self.text(template, context)
+        out = Outgoing(
+            to=to_addrs,
+            cc=[a for a in _addresses(cc) if a not in to_addrs],
+            subject=text.subject,
+            body=text.body,
+            attachments=list(attachments),
+            in_reply_to=reply_to.message_id if reply_to and reply_to.has_message_id else None,
+            references=reply_to.references if reply_to else [],
+        )
+        g = self.config.group
+        return outbox.queue(self.store, out, kind=kind, sender=g.address, sender_name=g.name, domain=g.domain,
+                            now=self.now, item=item, meeting=meeting, ref=ref)
+
+    def chancellery(self) -> list[Member]:
+        return self.config.with_role("chancellery") or self.config.with_role("chair")
+
+
+def _addresses(people: Iterable[Member | str]) -> list[str]:
+    seen: list[str] = []
+    for p in people:
+        addr = (p.email if isinstance(p, Member) else p).lower()
+        if addr not in seen:
+            seen.append(addr)
+    return seen

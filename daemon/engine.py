@@ -1,0 +1,163 @@
+"""The engine: one pass reads the inbox, runs the steps due, and empties the
+outbox. ``klg tick`` is one pass; ``klg run`` repeats passes when mail arrives
+or the scheduler says a configured time has come.
+
+The order inside a pass is what makes crashes harmless: a message is moved
+out of the inbox only after its effects are committed, and mail leaves only
+from the stored outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from daemon import intake, outbox, workflows
+from daemon.config import Config
+from daemon.context import Ctx
+from daemon.faults import crash_point
+from daemon.mail import MailError, Mailbox, Transport
+from daemon.store import Store
+
+log = logging.getLogger("klg.engine")
+
+MAX_STEP_ROUNDS = 20
+STEP_RETRY = timedelta(minutes=5)
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Engine:
+    def __init__(self, config: Config, store: Store, mailbox: Mailbox, transport: Transport):
+        self.config = config
+        self.store = store
+        self.mailbox = mailbox
+        self.transport = transport
+        self.stop = threading.Event()
+        self._failed_steps: dict[str, datetime] = {}
+
+    def ctx(self, now: datetime) -> Ctx:
+        return Ctx(self.config, self.store, now)
+
+    # --- the three parts of a pass ---------------------------------------------
+
+    def ingest(self, now: datetime) -> int:
+        """Handle every message in the inbox; return how many were handled."""
+        handled = 0
+        ctx = self.ctx(now)
+        for message in self.mailbox.fetch():
+            outcome = intake.handle(ctx, message.raw)
+            self.mailbox.move(message.key, outcome.disposition)
+            crash_point("ingest.after-move")
+            handled += 1
+            if self.stop.is_set():
+                break
+        return handled
+
+    def run_steps(self, now: datetime) -> list[str]:
+        """Run every step due at ``now`` that has not run; repeat while steps make
+        new ones due (a daemon back after days runs them all, in order)."""
+        attempted: set[str] = set()
+        done: list[str] = []
+        ctx = self.ctx(now)
+        for _ in range(MAX_STEP_ROUNDS):
+            fresh = [s for due in workflows.STEPS for s in due(ctx)
+                     if s.key not in attempted and not self.store.step_done(s.key) and self._may_retry(s.key, now)]
+            if not fresh:
+                break
+            for step in fresh:
+                attempted.add(step.key)  # done or failed: not again in this pass
+                if self._run_step(ctx, step):
+                    done.append(step.key)
+        return done
+
+    def _may_retry(self, key: str, now: datetime) -> bool:
+        failed_at = self._failed_steps.get(key)
+        return failed_at is None or now - failed_at >= STEP_RETRY
+
+    def _run_step(self, ctx: Ctx, step) -> bool:
+        try:
+            with self.store.atomic():
+                if self.store.step_done(step.key):
+                    return True
+                step.run(ctx)
+                self.store.mark_step(step.key, ctx.now)
+                ctx.event(f"step: {step.what}", detail={"step": step.key})
+                crash_point("step.before-commit")
+            crash_point("step.after-commit")
+            self._failed_steps.pop(step.key, None)
+            log.info("step %s: %s", step.key, step.what)
+            return True
+        except Exception as exc:
+            self._failed_steps[step.key] = ctx.now
+            log.error("step %s (%s) failed: %s\n%s", step.key, step.what, exc, traceback.format_exc())
+            self._report_step_failure(ctx, step, exc)
+            return False
+
+    def _report_step_failure(self, ctx: Ctx, step, exc: Exception) -> None:
+        """Tell the chancellery once per step that it could not run, and why."""
+        key = f"failure-notice:{step.key}"
+        try:
+            with self.store.atomic():
+                ctx.event(f"step failed: {step.what}: {exc}", detail={"step": step.key})
+                if not self.store.step_done(key):
+                    self.store.mark_step(key, ctx.now)
+                    ctx.send("step_failed", ctx.chancellery(), {"what": step.what, "error": str(exc)[:800]},
+                             kind="step-failed")
+        except Exception:
+            log.error("could not record the failure of step %s:\n%s", step.key, traceback.format_exc())
+
+    def flush(self, now: datetime) -> dict:
+        ctx = self.ctx(now)
+
+        def on_failure(row: dict, recipients: list[str], reason: str) -> None:
+            intake.tell_delivery_failure(ctx, row, recipients, reason)
+
+        return outbox.flush(self.store, self.transport, now, on_failure=on_failure)
+
+    def tick(self, now: datetime) -> dict:
+        """One full pass at ``now``."""
+        handled = self.ingest(now)
+        steps = self.run_steps(now)
+        sent = self.flush(now)
+        return {"messages": handled, "steps": steps, "outbox": sent}
+
+    # --- the daemon loop ----------------------------------------------------------
+
+    def run(self, clock: Callable[[], datetime] = system_clock, waker=None, notify=None) -> None:
+        """Pass after pass until ``stop`` is set. ``waker`` (the scheduler) tells
+        when a configured time has come; between passes the mailbox waits for mail."""
+        notify = notify or (lambda *_: None)
+        poll = self.config.intake.poll_seconds
+        steps_wanted = True
+        notify("READY=1")
+        while not self.stop.is_set():
+            now = clock()
+            try:
+                handled = self.ingest(now)
+                if handled or steps_wanted or (waker and waker.take()):
+                    self.run_steps(now)
+                    steps_wanted = False
+                sent = self.flush(now)
+                if sent["sent"] or handled:
+                    steps_wanted = True  # a sent mail or a reply can make a step due
+            except MailError as exc:
+                log.error("mail backend: %s; retrying in %ss", exc, poll)
+                self.stop.wait(poll)
+            except Exception:  # the daemon must not die of one bad pass
+                log.error("pass failed:\n%s", traceback.format_exc())
+                self.stop.wait(poll)
+            notify("WATCHDOG=1")
+            if self.stop.is_set():
+                break
+            try:
+                self.mailbox.wait(poll)
+            except MailError as exc:
+                log.error("mail backend: %s", exc)
+                self.stop.wait(poll)
+        notify("STOPPING=1")

@@ -1,0 +1,90 @@
+"""Content-addressed file storage and file-name sanitising.
+
+Every document the daemon receives or makes is stored once under
+``<data>/files/ab/cdef…`` named by its SHA-256; the database keeps the
+user-facing name. No name from a mail ever becomes a path: ``safe_name`` turns
+whatever a sender wrote into a plain, portable file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+_UNSAFE = re.compile(r"[^\w.\- ()&+,åäöÅÄÖ]", re.UNICODE)
+
+
+def safe_name(name: str | None, fallback: str = "bilaga") -> str:
+    """A portable file name from ``name``: no folders, no control or reserved
+    characters, no leading dots, no Windows device names, at most 120 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = _UNSAFE.sub("_", name).strip(" ._")
+    name = re.sub(r"_{2,}", "_", name)
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if stem.lower().split(".")[0] in _RESERVED:
+        stem = f"_{stem}"
+    ext = ext[:10]
+    stem = stem[: 120 - len(ext) - 1] if ext else stem[:120]
+    result = f"{stem}.{ext}" if ext and stem else (stem or ext)
+    return result or fallback
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Make ``names`` distinct by adding " (2)", " (3)" before the extension."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        key = name.lower()
+        if key in seen:
+            seen[key] += 1
+            stem, dot, ext = name.rpartition(".")
+            name = f"{stem} ({seen[key]}).{ext}" if dot else f"{name} ({seen[key]})"
+        else:
+            seen[key] = 1
+        out.append(name)
+    return out
+
+
+class FileStore:
+    """Immutable blobs on disk, addressed by SHA-256, written atomically."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def path(self, sha256: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ValueError(f"not a SHA-256 file key: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (fsync'd before returning) and return its SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(digest)
+        if target.exists():
+            return digest
+        target.parent.mkdir(exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        return self.path(sha256).read_bytes()

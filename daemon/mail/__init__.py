@@ -1,0 +1,106 @@
+"""The small mail interface every backend implements.
+
+A :class:`Mailbox` hands out the messages waiting in the shared inbox and moves
+each one to ``processed`` or ``quarantine`` once its effect is committed. A
+:class:`Transport` delivers one stored outgoing message. Backends: Maildir (the
+embedded default), IMAP/SMTP and Exchange; :func:`open_mailbox` and
+:func:`open_transport` pick one from the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, Protocol
+
+if TYPE_CHECKING:
+    from daemon.config import Config
+
+FOLDERS = ("processed", "quarantine")
+
+
+class MailError(Exception):
+    """A mailbox or transport problem, worded for the operator in one line."""
+
+
+class TemporaryFailure(MailError):
+    """Sending failed for now (4xx, connection refused); retry later."""
+
+
+class PermanentFailure(MailError):
+    """The server refused for good (5xx). ``recipients`` lists the refused ones;
+    empty means the whole message was refused."""
+
+    def __init__(self, message: str, recipients: list[str] | None = None):
+        super().__init__(message)
+        self.recipients = recipients or []
+
+
+@dataclass
+class InboxMessage:
+    """One message waiting in the inbox. ``key`` is the backend's own handle
+    (a Maildir file name, an IMAP UID, an EWS item id)."""
+
+    key: str
+    raw: bytes
+
+
+class Mailbox(Protocol):
+    def fetch(self) -> Iterator[InboxMessage]:
+        """Every message now in the inbox, oldest first, one at a time."""
+
+    def move(self, key: str, folder: str) -> None:
+        """Move a message out of the inbox into ``processed`` or ``quarantine``."""
+
+    def wait(self, timeout: float) -> None:
+        """Block until new mail may have arrived, or ``timeout`` seconds passed."""
+
+    def check(self) -> None:
+        """Raise MailError with a one-line explanation if the mailbox is unusable."""
+
+    def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
+        """Deliver ``raw``; return the recipients refused for good (may be empty).
+        Raise TemporaryFailure to retry later, PermanentFailure if all failed."""
+
+    def check(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_mailbox(config: "Config") -> Mailbox:
+    """The configured mailbox backend."""
+    name = config.mailbox.backend
+    if name == "maildir":
+        from daemon.mail.maildir import MaildirMailbox
+
+        return MaildirMailbox(config.mailbox.settings["root"], config.mailbox.settings, config.intake.poll_seconds)
+    if name == "imap":
+        from daemon.mail.imap import ImapMailbox
+
+        return ImapMailbox(config.mailbox)
+    if name == "exchange":
+        from daemon.mail.exchange import ExchangeMailbox
+
+        return ExchangeMailbox(config.mailbox, config.group.address)
+    raise MailError(f"mailbox.backend = {name!r} is not known; use maildir, imap or exchange")
+
+
+def open_transport(config: "Config") -> Transport:
+    """The configured transport backend."""
+    name = config.transport.backend
+    if name == "maildir":
+        from daemon.mail.maildir import MaildirTransport
+
+        return MaildirTransport(config.transport.settings["root"], config.transport.settings)
+    if name == "smtp":
+        from daemon.mail.smtp import SmtpTransport
+
+        return SmtpTransport(config.transport)
+    if name == "exchange":
+        from daemon.mail.exchange import ExchangeTransport
+
+        return ExchangeTransport(config.transport, config.group.address)
+    raise MailError(f"transport.backend = {name!r} is not known; use maildir, smtp or exchange")

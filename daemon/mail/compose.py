@@ -1,0 +1,86 @@
+"""Building the RFC 5322 bytes of a mail the daemon sends.
+
+Every mail says it is automatic (``Auto-Submitted: auto-generated``,
+``X-Auto-Response-Suppress: All``) so well-behaved servers do not answer it
+with out-of-office notes, and mail loops die at the first hop.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+_HEADER_UNSAFE = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+@dataclass
+class OutAttachment:
+    name: str
+    data: bytes
+    content_type: str | None = None
+
+    def mime(self) -> tuple[str, str]:
+        ctype = self.content_type or mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+        if ctype == "application/ms-tnef":
+            ctype = "application/octet-stream"
+        main, _, sub = ctype.partition("/")
+        return main, sub or "octet-stream"
+
+
+@dataclass
+class Outgoing:
+    """A mail to send, before it gets its bytes."""
+
+    to: list[str]
+    subject: str
+    body: str
+    cc: list[str] = field(default_factory=list)
+    attachments: list[OutAttachment] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def header_safe(text: str) -> str:
+    """One line of header text: no CR/LF or control characters (no header injection)."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", text or "").split())
+
+
+def new_message_id(domain: str) -> str:
+    return f"klg.{uuid.uuid4().hex}@{domain}"
+
+
+def build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, date: datetime) -> bytes:
+    """The full message bytes (CRLF line ends) for ``out``."""
+    msg = EmailMessage(policy=SMTP)
+    user, _, domain = sender.partition("@")
+    msg["From"] = Address(header_safe(sender_name), user, domain)
+    msg["To"] = ", ".join(out.to)
+    if out.cc:
+        msg["Cc"] = ", ".join(out.cc)
+    msg["Subject"] = header_safe(out.subject)
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = f"<{message_id}>"
+    if out.in_reply_to:
+        msg["In-Reply-To"] = f"<{out.in_reply_to}>"
+        refs = [r for r in out.references if r != out.in_reply_to][-10:] + [out.in_reply_to]
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    for name, value in out.extra_headers.items():
+        msg[name] = header_safe(value)
+    msg.set_content(out.body, charset="utf-8")
+    for att in out.attachments:
+        main, sub = att.mime()
+        if main == "text" and sub == "calendar":
+            msg.add_attachment(att.data, maintype=main, subtype=sub, filename=att.name, params={"method": "REQUEST"})
+        else:
+            msg.add_attachment(att.data, maintype=main, subtype=sub, filename=att.name)
+    return msg.as_bytes()

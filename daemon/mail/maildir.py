@@ -1,0 +1,114 @@
+"""The embedded default: Maildir folders under ``mailboxes/``.
+
+``inbox/`` is the shared mailbox (drop a ``.eml`` into ``inbox/new/``),
+``processed/`` and ``quarantine/`` receive handled mail, ``sent/`` is where
+the Maildir transport "delivers" what the daemon sends. Moves are renames, so
+a message is always in exactly one folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from daemon.mail import InboxMessage, MailError
+
+SUBDIRS = ("tmp", "new", "cur")
+
+
+def ensure_maildir(path: Path) -> Path:
+    """Create a Maildir (tmp/new/cur) at ``path`` if it is not there."""
+    for sub in SUBDIRS:
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class MaildirMailbox:
+    def __init__(self, root: str | Path, settings: dict[str, Any] | None = None, poll_seconds: float = 5.0):
+        settings = settings or {}
+        self.root = Path(root)
+        self.inbox = self.root / settings.get("inbox", "inbox")
+        self.folders = {f: self.root / settings.get(f, f) for f in ("processed", "quarantine")}
+        self.poll_seconds = poll_seconds
+        for path in (self.inbox, *self.folders.values()):
+            ensure_maildir(path)
+
+    def _entries(self) -> list[Path]:
+        found = []
+        for sub in ("new", "cur"):
+            with os.scandir(self.inbox / sub) as it:
+                found += [Path(e.path) for e in it if e.is_file() and not e.name.startswith(".")]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def fetch(self) -> Iterator[InboxMessage]:
+        for path in self._entries():
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:  # moved by someone else meanwhile
+                continue
+            yield InboxMessage(key=f"{path.parent.name}/{path.name}", raw=raw)
+
+    def move(self, key: str, folder: str) -> None:
+        sub, _, name = key.partition("/")
+        source = self.inbox / sub / name
+        if not source.exists():
+            return
+        base = name.split(":2,")[0]
+        target = self.folders[folder] / "cur" / f"{base}:2,S"
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.folders[folder] / "cur" / f"{base}.{n}:2,S"
+        os.rename(source, target)
+
+    def _signature(self) -> tuple:
+        return tuple((self.inbox / s).stat().st_mtime_ns for s in ("new", "cur"))
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until the inbox changes or ``timeout`` passes (cheap stat polling)."""
+        before = self._signature()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            if self._signature() != before:
+                return
+
+    def check(self) -> None:
+        for path in (self.inbox, *self.folders.values()):
+            if not os.access(path / "new", os.R_OK | os.W_OK):
+                raise MailError(f"cannot read and write the Maildir {path}: check that it exists and belongs to the service user")
+
+    def close(self) -> None:
+        pass
+
+
+class MaildirTransport:
+    """Delivers into the ``sent`` Maildir. The file name is the message's hash,
+    so delivering the same stored message twice leaves one file."""
+
+    def __init__(self, root: str | Path, settings: dict[str, Any] | None = None):
+        settings = settings or {}
+        self.folder = ensure_maildir(Path(root) / settings.get("folder", "sent"))
+
+    def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
+        name = hashlib.sha256(raw).hexdigest()[:32] + ".eml"
+        target = self.folder / "new" / name
+        if target.exists() or (self.folder / "cur" / name).exists():
+            return []
+        tmp = self.folder / "tmp" / name
+        with open(tmp, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, target)
+        return []
+
+    def check(self) -> None:
+        if not os.access(self.folder / "new", os.W_OK):
+            raise MailError(f"cannot write to the Maildir {self.folder}: check that it belongs to the service user")
+
+    def close(self) -> None:
+        pass

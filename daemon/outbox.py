@@ -1,0 +1,115 @@
+"""The outbox: every mail is stored (bytes on disk, row in SQLite, Message-ID
+known) before one worker sends it.
+
+``queue`` is called inside the transaction that decided to send, so the mail
+exists exactly when its cause does. ``flush`` sends what is due, one message
+per transaction, retrying temporary failures with backoff and marking
+permanent ones failed per recipient; the chancellery is told once per failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from daemon.faults import crash_point
+from daemon.mail import PermanentFailure, TemporaryFailure, Transport
+from daemon.mail.compose import Outgoing, build, new_message_id
+from daemon.store import Store, iso
+
+log = logging.getLogger("klg.outbox")
+
+BACKOFF = [30, 60, 120, 300, 600, 1800, 3600]  # seconds; then hourly
+GIVE_UP_AFTER = timedelta(hours=48)
+
+
+def queue(store: Store, out: Outgoing, *, kind: str, sender: str, sender_name: str, domain: str, now: datetime,
+          item: str | None = None, meeting: str | None = None, ref: str | None = None) -> str:
+    """Store ``out`` for sending and return its Message-ID (without brackets)."""
+    message_id = new_message_id(domain)
+    raw = build(out, sender=sender, sender_name=sender_name, message_id=message_id, date=now)
+    sha = store.files.put(raw)
+    recipients = sorted({a.lower() for a in [*out.to, *out.cc]})
+    store.db["outbox"].insert({
+        "message_id": message_id, "kind": kind, "created_at": iso(now), "sender": sender,
+        "recipients": json.dumps(recipients), "subject": out.subject, "raw_sha256": sha,
+        "item_id": item, "meeting": meeting, "ref": ref, "state": "queued", "attempts": 0,
+        "next_attempt_at": iso(now),
+    })
+    store.event(now, f"mail queued: {kind} to {', '.join(recipients)}", item=item, meeting=meeting,
+                detail={"message_id": message_id, "subject": out.subject})
+    return message_id
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=BACKOFF[min(attempts - 1, len(BACKOFF) - 1)])
+
+
+def due(store: Store, now: datetime, limit: int = 200) -> list[dict]:
+    return store.all(
+        "SELECT * FROM outbox WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
+        [iso(now), limit],
+    )
+
+
+def flush(store: Store, transport: Transport, now: datetime, on_failure=None) -> dict:
+    """Send every due mail. ``on_failure(row, recipients, reason)`` is called inside
+    the marking transaction when a mail or some recipients failed for good.
+    Returns counts of sent, retried and failed messages."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    while True:
+        rows = due(store, now)
+        if not rows:
+            return counts
+        for row in rows:
+            _send_one(store, transport, row, now, counts, on_failure)
+        if counts["retry"]:
+            return counts  # the server is unwell; the rest waits for the next pass
+
+
+def _send_one(store: Store, transport: Transport, row: dict, now: datetime, counts: dict, on_failure) -> None:
+    raw = store.files.get(row["raw_sha256"])
+    recipients = json.loads(row["recipients"])
+    crash_point("outbox.before-send")
+    try:
+        refused = transport.send(raw, row["sender"], recipients)
+        crash_point("outbox.after-send")
+    except TemporaryFailure as exc:
+        attempts = row["attempts"] + 1
+        first = datetime.fromisoformat(row["created_at"])
+        with store.atomic():
+            if now - first > GIVE_UP_AFTER:
+                store.db["outbox"].update(row["id"], {"state": "failed", "attempts": attempts, "last_error": str(exc)[:500],
+                                                      "failed_recipients": json.dumps(recipients)})
+                store.event(now, f"mail failed after {attempts} attempts: {exc}", item=row["item_id"], meeting=row["meeting"])
+                if on_failure:
+                    on_failure(row, recipients, str(exc))
+                counts["failed"] += 1
+            else:
+                store.db["outbox"].update(row["id"], {"attempts": attempts, "last_error": str(exc)[:500],
+                                                      "next_attempt_at": iso(now + backoff(attempts))})
+                counts["retry"] += 1
+        log.warning("outbox %s (%s): temporary failure, attempt %d: %s", row["message_id"], row["kind"], attempts, exc)
+        return
+    except PermanentFailure as exc:
+        failed = exc.recipients or recipients
+        with store.atomic():
+            store.db["outbox"].update(row["id"], {"state": "failed", "attempts": row["attempts"] + 1,
+                                                  "last_error": str(exc)[:500], "failed_recipients": json.dumps(failed)})
+            store.event(now, f"mail refused: {exc}", item=row["item_id"], meeting=row["meeting"])
+            if on_failure:
+                on_failure(row, failed, str(exc))
+        counts["failed"] += 1
+        log.error("outbox %s (%s): refused for good: %s", row["message_id"], row["kind"], exc)
+        return
+    with store.atomic():
+        store.db["outbox"].update(row["id"], {"state": "sent", "attempts": row["attempts"] + 1, "sent_at": iso(now),
+                                              "failed_recipients": json.dumps(refused) if refused else None})
+        store.event(now, f"mail sent: {row['kind']}", item=row["item_id"], meeting=row["meeting"],
+                    detail={"message_id": row["message_id"], "to": recipients})
+        if refused and on_failure:
+            on_failure(row, refused, "refused by the server")
+    crash_point("outbox.after-mark")
+    counts["sent"] += 1
+    log.info("sent %s %s to %s", row["kind"], row["item_id"] or row["meeting"] or "", ", ".join(recipients))

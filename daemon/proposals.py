@@ -1,0 +1,214 @@
+"""Proposals: a member's new mail becomes an agenda item; replies amend or
+withdraw it.
+
+The subject is the title, the optional body fields (see ``fields``) set
+presenter, time, kind, meeting and written procedure, the rest is the
+description, the attachments are the item's documents. The item is planned
+for the next meeting whose proposal deadline has not passed; a proposal that
+missed the deadline goes to the meeting after and is marked late.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from daemon import attachments as att
+from daemon import fields as fieldlib
+from daemon.config import Member
+from daemon.context import Ctx
+from daemon.intake import Outcome, explain
+from daemon.mail.message import ParsedMail
+from daemon.mail.replies import latest_reply
+from daemon.schedule import Calendar
+from daemon.store import iso
+
+SUBJECT_PREFIX = re.compile(r"^\s*((re|sv|aw|fw|fwd|vb|vs|wg|tr|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+MAX_TITLE = 200
+ACTIVE = ("planned",)
+
+
+def clean_title(subject: str, short: str) -> str:
+    """The item title from a subject: no Re:/VB:/Fwd: prefixes, no [KLG-…] tag."""
+    title = re.sub(rf"\[{re.escape(short)}[- ][^\]]*\]", "", subject, flags=re.IGNORECASE)
+    title = SUBJECT_PREFIX.sub("", title)
+    title = " ".join(title.split()).strip(" -:")
+    return title[:MAX_TITLE].rstrip() + ("…" if len(title) > MAX_TITLE else "")
+
+
+def calendar(ctx: Ctx) -> Calendar:
+    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+
+
+def plan(ctx: Ctx, requested: date | None) -> tuple[date, bool, list[str]]:
+    """(meeting, late, notes) for a proposal arriving at ``ctx.now``.
+
+    Late means the meeting the proposer wanted, or the upcoming one, has
+    already passed its proposal deadline, so the item goes to a later one.
+    """
+    cal = calendar(ctx)
+    sv = ctx.language == "sv"
+    notes: list[str] = []
+    upcoming = cal.upcoming_meeting(ctx.now)
+    if requested:
+        wanted = cal.next_meeting(requested, inclusive=True)
+        if wanted != requested:
+            reason = cal.skip_reason(requested) or ("inget möte den dagen" if sv else "no meeting that day")
+            notes.append(f"Inget möte {requested} ({reason}); närmaste möte därefter är {wanted}." if sv
+                         else f"No meeting on {requested} ({reason}); the next one after it is {wanted}.")
+        meeting = cal.open_meeting(ctx.now, not_before=wanted)
+        return meeting, meeting != wanted, notes
+    meeting = cal.open_meeting(ctx.now)
+    return meeting, meeting != upcoming, notes
+
+
+def resolve_presenter(ctx: Ctx, text: str | None, default: Member) -> str:
+    """A presenter named in a mail: a member's full name when it is unambiguous."""
+    if not text:
+        return default.name
+    member = ctx.config.member_by_name(text) or ctx.config.member_by_address(text)
+    if member:
+        return member.name
+    first = [m for m in ctx.config.members if m.name.lower().split()[0] == text.lower().strip()]
+    return first[0].name if len(first) == 1 else text
+
+
+def next_position(ctx: Ctx, meeting: str) -> int:
+    return ctx.store.count("SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE meeting = ?", [meeting])
+
+
+def summary(ctx: Ctx, item_id: str) -> dict:
+    """Everything a mail template needs to describe an item."""
+    item = ctx.store.item(item_id)
+    cal = calendar(ctx)
+    meeting = date.fromisoformat(item["meeting"]) if item["meeting"] else None
+    return {
+        **item,
+        "attachments": [a["name"] for a in ctx.store.attachments(item_id)],
+        "meeting_date": meeting,
+        "meeting_start": cal.start(meeting) if meeting else None,
+        "deadline": cal.proposal_deadline(meeting) if meeting else None,
+        "location": ctx.config.schedule.location,
+        "written_procedure": bool(item["written_procedure"]),
+    }
+
+
+def on_new_mail(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome:
+    """A new mail from a member: a proposal."""
+    config = ctx.config
+    title = clean_title(mail.subject, config.group.short)
+    if not title:
+        explain(ctx, mail, member, "empty_subject", {})
+        return Outcome("unreadable", "quarantine", detail="empty subject")
+    parsed = fieldlib.parse(mail.text, ctx.today, ctx.language)
+    values = parsed.values
+    warnings = list(parsed.warnings)
+    requested = values.get("meeting")
+    meeting, late, notes = plan(ctx, requested if isinstance(requested, date) else None)
+    warnings += notes
+    checked = att.check(mail.attachments, config.intake.max_attachment_bytes, config.intake.max_attachments, ctx.language)
+    warnings += [c.problem for c in checked if c.problem]
+
+    year = ctx.local_now.year
+    item_id, seq = ctx.store.next_item_id(config.group.short, year)
+    wp = values.get("written_procedure") is True
+    ctx.store.db["items"].insert({
+        "id": item_id, "year": year, "seq": seq, "title": title, "description": parsed.description,
+        "presenter": resolve_presenter(ctx, values.get("presenter"), member), "proposer": member.email,
+        "minutes": values.get("minutes", config.intake.default_minutes),
+        "kind": values.get("kind", config.intake.default_kind), "written_procedure": int(wp),
+        "meeting": meeting.isoformat(), "position": next_position(ctx, meeting.isoformat()), "state": "planned",
+        "late": int(late), "origin": "proposal", "source_message": mail.message_id,
+        "created_at": iso(ctx.now), "updated_at": iso(ctx.now),
+    })
+    rows = att.keep(ctx.store, item_id, checked, ctx.now, mail.message_id)
+    long_doc = _flag_long_documents(ctx, item_id, meeting, rows)
+    ctx.event(f"proposal received: {title}", actor=member.email, item=item_id, meeting=meeting.isoformat(),
+              detail={"late": late, "long_document": long_doc, "warnings": warnings})
+    _after_change(ctx, item_id, "created")
+    ctx.send("ack", [mail.sender], {"item": summary(ctx, item_id), "name": member.name, "late": late,
+                                    "long_document": long_doc, "warnings": warnings},
+             kind="ack", item=item_id, meeting=meeting.isoformat(), reply_to=mail)
+    return Outcome("proposal", item=item_id, detail="late" if late else None)
+
+
+def _flag_long_documents(ctx: Ctx, item_id: str, meeting: date, rows: list[dict]) -> bool:
+    intake = ctx.config.intake
+    long_ones = [r for r in rows if att.is_long(r, intake.long_document_pages, intake.long_document_bytes)]
+    if long_ones and ctx.now > calendar(ctx).long_document_deadline(meeting):
+        ctx.store.update_item(item_id, ctx.now, long_document=1)
+        return True
+    return False
+
+
+def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcome:
+    """A reply about an item: withdraw it, or change fields and add attachments."""
+    item = ctx.store.item(thread["item_id"])
+    if item is None:
+        explain(ctx, mail, member, "unknown_item", {"item_id": thread["item_id"]})
+        return Outcome("unknown-item", "quarantine")
+    item_id = item["id"]
+    may_change = member.email == item["proposer"] or member.has("chair") or member.has("chancellery")
+    if not may_change:
+        explain(ctx, mail, member, "not_proposer", {"item": item})
+        return Outcome("not-allowed", "quarantine", item=item_id, detail="only the proposer, chair or chancellery may change an item")
+    if item["state"] != "planned":
+        explain(ctx, mail, member, "item_closed", {"item": item})
+        return Outcome("item-closed", "quarantine", item=item_id, detail=item["state"])
+    text = latest_reply(mail.text)
+    if fieldlib.is_withdrawal(text):
+        ctx.store.update_item(item_id, ctx.now, state="withdrawn")
+        ctx.event("item withdrawn", actor=member.email, item=item_id, meeting=item["meeting"])
+        _after_change(ctx, item_id, "withdrawn")
+        ctx.send("withdrawn", [mail.sender], {"item": summary(ctx, item_id), "name": member.name},
+                 kind="withdrawn", item=item_id, meeting=item["meeting"], reply_to=mail)
+        return Outcome("withdrawal", item=item_id)
+
+    parsed = fieldlib.parse(text, ctx.today, ctx.language)
+    changes, warnings = _changes(ctx, item, parsed, member)
+    checked = att.check(mail.attachments, ctx.config.intake.max_attachment_bytes,
+                        ctx.config.intake.max_attachments, ctx.language)
+    warnings += [c.problem for c in checked if c.problem]
+    if not changes and not any(c.problem is None for c in checked):
+        explain(ctx, mail, member, "amend_nothing", {"item": item, "warnings": warnings})
+        return Outcome("unreadable", "quarantine", item=item_id, detail="reply with no change")
+    if changes:
+        ctx.store.update_item(item_id, ctx.now, **changes)
+    rows = att.keep(ctx.store, item_id, checked, ctx.now, mail.message_id)
+    meeting = date.fromisoformat(changes.get("meeting", item["meeting"]))
+    long_doc = _flag_long_documents(ctx, item_id, meeting, rows)
+    ctx.event("item amended", actor=member.email, item=item_id, meeting=meeting.isoformat(),
+              detail={"changes": changes, "attachments": [r["name"] for r in rows]})
+    _after_change(ctx, item_id, "amended")
+    ctx.send("amended", [mail.sender], {"item": summary(ctx, item_id), "name": member.name, "changes": sorted(changes),
+                                        "added": [r["name"] for r in rows], "warnings": warnings,
+                                        "long_document": long_doc},
+             kind="amended", item=item_id, meeting=meeting.isoformat(), reply_to=mail)
+    return Outcome("amendment", item=item_id)
+
+
+def _changes(ctx: Ctx, item: dict, parsed: fieldlib.Fields, member: Member) -> tuple[dict, list[str]]:
+    values = parsed.values
+    warnings = list(parsed.warnings)
+    changes: dict = {}
+    for key in ("title", "description", "minutes", "kind"):
+        if key in values and values[key] != item[key]:
+            changes[key] = values[key]
+    if "presenter" in values:
+        changes["presenter"] = resolve_presenter(ctx, values["presenter"], member)
+    if isinstance(values.get("written_procedure"), bool):
+        changes["written_procedure"] = int(values["written_procedure"])
+    if isinstance(values.get("meeting"), date):
+        meeting, late, notes = plan(ctx, values["meeting"])
+        warnings += notes
+        if meeting.isoformat() != item["meeting"]:
+            changes.update(meeting=meeting.isoformat(), late=int(late), position=next_position(ctx, meeting.isoformat()))
+    return changes, warnings
+
+
+def _after_change(ctx: Ctx, item_id: str, what: str) -> None:
+    """Let the workflows that show items (agenda, written procedure) react to a change."""
+    from daemon import workflows
+
+    for hook in workflows.ITEM_HOOKS:
+        hook(ctx, item_id, what)

@@ -1,0 +1,184 @@
+"""The store: one SQLite file (through sqlite-utils, WAL) and a content-addressed
+file folder beside it.
+
+Schema changes are numbered SQL files in ``daemon/migrations``; the file's
+number is recorded in ``PRAGMA user_version`` in the same transaction, so a
+crash mid-migration leaves the old schema intact. Every workflow writes inside
+``store.atomic()``: the effects of a message or a step, the outbox rows it
+queues and the marker saying it happened commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from daemon.files import FileStore
+
+SYSTEM = "klg"
+
+
+def iso(moment: datetime) -> str:
+    """A stored timestamp: UTC, ISO 8601, sortable as text."""
+    if moment.tzinfo is None:
+        raise ValueError("stored times must be timezone-aware")
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("daemon.migrations").iterdir():
+        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if m:
+            found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class StoreLocked(Exception):
+    """Another klg process already works on this data folder."""
+
+
+class Store:
+    """The daemon's state: ``db`` (sqlite_utils.Database) and ``files``."""
+
+    def __init__(self, data_dir: Path | str):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.data_dir / "klg.sqlite"
+        self.db = sqlite_utils.Database(self.path)
+        self.db.execute("PRAGMA busy_timeout = 10000")
+        if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        os.chmod(self.path, 0o600)
+        self.files = FileStore(self.data_dir / "files")
+        self._lock_fd: int | None = None
+        self.migrate()
+
+    # --- lifecycle -------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, name, sql in migrations():
+            if number <= version:
+                continue
+            try:
+                self.db.conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+            except Exception:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            version = number
+        return version
+
+    def lock(self) -> None:
+        """Take the instance lock so two daemons never work on one data folder."""
+        fd = os.open(self.data_dir / "klg.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreLocked(
+                f"another klg process is running on {self.data_dir}; stop it first (systemctl stop klg@…) or use `klg status` to look"
+            ) from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite_utils.Database]:
+        """A transaction; nested calls become savepoints."""
+        with self.db.atomic():
+            yield self.db
+
+    # --- generic helpers ---------------------------------------------------
+
+    def one(self, sql: str, params: Any = ()) -> dict | None:
+        rows = list(self.db.query(sql, params))
+        return rows[0] if rows else None
+
+    def all(self, sql: str, params: Any = ()) -> list[dict]:
+        return list(self.db.query(sql, params))
+
+    def count(self, sql: str, params: Any = ()) -> int:
+        return self.db.execute(sql, params).fetchone()[0]
+
+    # --- steps and events ------------------------------------------------
+
+    def step_done(self, key: str) -> bool:
+        return self.one("SELECT 1 AS x FROM steps WHERE key = ?", [key]) is not None
+
+    def mark_step(self, key: str, now: datetime, detail: str | None = None) -> None:
+        self.db["steps"].insert({"key": key, "done_at": iso(now), "detail": detail})
+
+    def event(self, now: datetime, what: str, *, actor: str = SYSTEM, item: str | None = None,
+              meeting: str | None = None, detail: Any = None) -> None:
+        """Append one line to the audit log."""
+        if detail is not None and not isinstance(detail, str):
+            detail = json.dumps(detail, ensure_ascii=False, default=str)
+        self.db["events"].insert(
+            {"at": iso(now), "actor": actor, "item_id": item, "meeting": meeting, "what": what, "detail": detail}
+        )
+
+    # --- items and meetings ----------------------------------------------
+
+    def next_item_id(self, short: str, year: int) -> tuple[str, int]:
+        seq = self.count("SELECT COALESCE(MAX(seq), 0) + 1 FROM items WHERE year = ?", [year])
+        return f"{short}-{year}-{seq:03d}", seq
+
+    def item(self, item_id: str) -> dict | None:
+        return self.one("SELECT * FROM items WHERE id = ?", [item_id])
+
+    def update_item(self, item_id: str, now: datetime, **changes: Any) -> None:
+        self.db["items"].update(item_id, {**changes, "updated_at": iso(now)})
+
+    def attachments(self, owner_id: str, owner: str = "item") -> list[dict]:
+        """Current (not removed) attachments of an item or other owner, oldest first."""
+        if owner == "item":
+            return self.all("SELECT * FROM attachments WHERE item_id = ? AND owner = 'item' AND removed = 0 ORDER BY id", [owner_id])
+        return self.all("SELECT * FROM attachments WHERE owner = ? AND owner_id = ? AND removed = 0 ORDER BY id", [owner, owner_id])
+
+    def meeting(self, day: str) -> dict:
+        """The meeting row for ``day`` (YYYY-MM-DD), created on first use."""
+        row = self.one("SELECT * FROM meetings WHERE date = ?", [day])
+        if row is None:
+            self.db["meetings"].insert({"date": day, "state": "collecting", "agenda_version": 0})
+            row = self.one("SELECT * FROM meetings WHERE date = ?", [day])
+        return row
+
+    def set_meeting(self, day: str, **changes: Any) -> None:
+        self.meeting(day)
+        self.db["meetings"].update(day, changes)
+
+    # --- mail bookkeeping ---------------------------------------------------
+
+    def message_seen(self, message_id: str) -> dict | None:
+        return self.one("SELECT * FROM messages_in WHERE message_id = ?", [message_id])
+
+    def sent_by_us(self, message_ids: list[str]) -> dict | None:
+        """The newest outbox row whose Message-ID is among ``message_ids``."""
+        ids = [m for m in message_ids if m]
+        if not ids:
+            return None
+        marks = ",".join("?" * len(ids))
+        return self.one(f"SELECT * FROM outbox WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1", ids)

@@ -1,0 +1,87 @@
+"""The words of every mail the daemon sends, from ``templates/<language>/mail/``.
+
+A mail template is a Jinja2 text file whose first line is ``Subject: …``; the
+rest after one blank line is the body. Swedish is the default, English lies
+beside it, and a chancellery can reword either without touching code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+WEEKDAYS = {
+    "sv": ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+MONTHS = {
+    "sv": ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+}
+KIND_NAMES = {
+    "sv": {"information": "information", "diskussion": "diskussion", "beslut": "beslut"},
+    "en": {"information": "information", "diskussion": "discussion", "beslut": "decision"},
+}
+
+
+class TemplateProblem(Exception):
+    """A template is missing or broken; the message names the file and the fix."""
+
+
+def long_date(value: date | datetime, language: str = "sv") -> str:
+    """'tisdag 1 december 2026' / 'Tuesday 1 December 2026'."""
+    d = value.date() if isinstance(value, datetime) else value
+    return f"{WEEKDAYS[language][d.weekday()]} {d.day} {MONTHS[language][d.month - 1]} {d.year}"
+
+
+def clock(value: time | datetime) -> str:
+    return value.strftime("%H:%M")
+
+
+def kind_name(kind: str, language: str = "sv") -> str:
+    return KIND_NAMES[language].get(kind, kind)
+
+
+@dataclass(frozen=True)
+class Text:
+    subject: str
+    body: str
+
+
+@lru_cache(maxsize=8)
+def _environment(folder: str, language: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,  # so an included block ends its last line
+        autoescape=False,  # plain-text mail; nothing here is HTML
+    )
+    env.filters["long_date"] = lambda v: long_date(v, language)
+    env.filters["clock"] = clock
+    env.filters["kind"] = lambda v: kind_name(v, language)
+    env.filters["first_name"] = lambda v: (v or "").split(" ")[0]
+    return env
+
+
+def render(templates_dir: Path, language: str, name: str, context: dict) -> Text:
+    """Render mail template ``name`` in ``language`` with ``context``."""
+    folder = Path(templates_dir) / language / "mail"
+    try:
+        template = _environment(str(folder), language).get_template(f"{name}.txt")
+        text = template.render(**context)
+    except jinja2.TemplateNotFound:
+        raise TemplateProblem(f"the mail template {folder / (name + '.txt')} is missing: restore it from the klg package") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"{exc.filename or folder / (name + '.txt')}, line {exc.lineno}: {exc.message}; fix the tag there") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateProblem(f"the mail template {folder / (name + '.txt')} uses an unknown value ({exc.message}); remove or correct that tag") from None
+    head, _, body = text.partition("\n")
+    if not head.startswith("Subject:"):
+        raise TemplateProblem(f"the mail template {folder / (name + '.txt')} must start with a line 'Subject: …'")
+    return Text(subject=" ".join(head[len("Subject:"):].split()), body=body.lstrip("\n").rstrip() + "\n")

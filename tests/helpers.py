@@ -1,0 +1,170 @@
+"""Test helpers: build mails as members' clients do, and drive an instance of
+the embedded default (Maildir + SQLite) in a temporary folder with a given clock."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from daemon import config as configlib
+from daemon.cli import instance_config
+from daemon.engine import Engine
+from daemon.mail import open_mailbox, open_transport
+from daemon.mail.maildir import ensure_maildir
+from daemon.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+TZ = ZoneInfo("Europe/Stockholm")
+
+CHAIR = "karin.berg@example.org"
+CHANCELLERY = "johan.ek@example.org"
+MARIA = "maria.holm@example.org"
+ERIK = "erik.sandberg@example.org"
+LENA = "lena.akesson@example.org"
+AHMED = "ahmed.karimi@example.org"
+SOFIA = "sofia.lund@example.org"
+PETER = "peter.nystrom@example.org"
+MEMBERS = [CHAIR, CHANCELLERY, MARIA, ERIK, LENA, AHMED, SOFIA, PETER]
+GROUP = "klg@example.org"
+NAMES = {CHAIR: "Karin Berg", CHANCELLERY: "Johan Ek", MARIA: "Maria Holm", ERIK: "Erik Sandberg",
+         LENA: "Lena Åkesson", AHMED: "Ahmed Karimi", SOFIA: "Sofia Lund", PETER: "Peter Nyström"}
+
+
+def at(text: str) -> datetime:
+    """A local Stockholm time from '2026-11-23 10:05'."""
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def make_mail(sender: str = MARIA, subject: str = "Ett ärende", body: str = "Beskrivning.", *,
+              to: str = GROUP, attachments: list[tuple[str, bytes, str]] = (), html: str | None = None,
+              headers: dict[str, str] | None = None, message_id: str | None = None,
+              reply_to: EmailMessage | None = None, date: datetime | None = None) -> bytes:
+    """A mail as a member's client would send it. ``reply_to`` threads it onto a mail we sent."""
+    msg = EmailMessage()
+    msg["From"] = f"{NAMES.get(sender, 'Someone')} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or at("2026-11-20 09:00"))
+    msg["Message-ID"] = message_id or make_msgid(domain=sender.partition("@")[2] or "example.org")
+    if reply_to is not None:
+        msg["In-Reply-To"] = reply_to["Message-ID"]
+        msg["References"] = reply_to["Message-ID"]
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    if html is not None and body is None:
+        msg.set_content(html, subtype="html")
+    else:
+        msg.set_content(body)
+        if html is not None:
+            msg.add_alternative(html, subtype="html")
+    for name, data, ctype in attachments:
+        main, _, sub = ctype.partition("/")
+        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    return msg.as_bytes()
+
+
+@dataclass
+class Instance:
+    """One klg instance in a folder: config, Maildirs, data."""
+
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "klg.toml"
+
+    @property
+    def config(self) -> configlib.Config:
+        return configlib.load(self.config_path)
+
+    @property
+    def mailboxes(self) -> Path:
+        return self.root / "mailboxes"
+
+    def drop(self, raw: bytes, name: str | None = None) -> Path:
+        """Put a message into inbox/new as a member's mail server would."""
+        name = name or f"{len(list((self.mailboxes / 'inbox' / 'new').iterdir())) + 1:05d}.{os.getpid()}.eml"
+        tmp = self.mailboxes / "inbox" / "tmp" / name
+        tmp.write_bytes(raw)
+        target = self.mailboxes / "inbox" / "new" / name
+        tmp.rename(target)
+        return target
+
+    def tick(self, now: datetime) -> dict:
+        """One pass of the engine, in-process, at ``now``."""
+        config = self.config
+        store = Store(config.data_dir)
+        try:
+            engine = Engine(config, store, open_mailbox(config), open_transport(config))
+            return engine.tick(now)
+        finally:
+            store.close()
+
+    def store(self) -> Store:
+        return Store(self.config.data_dir)
+
+    def sent(self) -> list[EmailMessage]:
+        """Every mail the daemon delivered, oldest first."""
+        folder = self.mailboxes / "sent"
+        files = sorted([*(folder / "new").iterdir(), *(folder / "cur").iterdir()], key=lambda p: p.stat().st_mtime_ns)
+        return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+
+    def sent_to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sent() if address in recipients(m)]
+
+    def folder(self, name: str) -> list[Path]:
+        return sorted(p for sub in ("new", "cur") for p in (self.mailboxes / name / sub).iterdir())
+
+    def klg(self, *args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Run the real command line against this instance."""
+        return subprocess.run([sys.executable, "-m", "daemon", "--config", str(self.config_path), *args],
+                              capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              env={**os.environ, **(env or {})})
+
+    def status(self, now: datetime | None = None) -> dict:
+        args = ["status", "--json"] + (["--now", now.isoformat()] if now else [])
+        result = self.klg(*args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def edit_config(self, old: str, new: str) -> None:
+        text = self.config_path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in config"
+        self.config_path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def new_instance(root: Path, backend: str = "maildir") -> Instance:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "klg.toml").write_text(instance_config(backend, templates=str(REPO / "templates")), encoding="utf-8")
+    for folder in ("inbox", "processed", "quarantine", "sent"):
+        ensure_maildir(root / "mailboxes" / folder)
+    return Instance(root)
+
+
+def recipients(msg: EmailMessage) -> list[str]:
+    return sorted(a.addr_spec.lower() for h in ("To", "Cc") for a in (msg[h].addresses if msg[h] else []))
+
+
+def body(msg: EmailMessage) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def attachment_names(msg: EmailMessage) -> list[str]:
+    return [p.get_filename() for p in msg.iter_attachments()]
+
+
+def attachment(msg: EmailMessage, name: str) -> bytes:
+    for p in msg.iter_attachments():
+        if p.get_filename() == name:
+            return p.get_content() if isinstance(p.get_content(), bytes) else p.get_payload(decode=True)
+    raise KeyError(f"{name} not among {attachment_names(msg)}")
