@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 1
+    except Exception as exc:  # a run-time failure: one line for the operator, details in the log
+        log.debug("failure", exc_info=True)
+        print(f"klg: {args.command} failed: {type(exc).__name__}: {exc} (run with --log-level DEBUG for details)", file=sys.stderr)
+        return 1
 
 
 # --- commands ------------------------------------------------------------------

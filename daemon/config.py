@@ -111,7 +111,7 @@ class Intake:
     long_document_bytes: int = 2_000_000
     max_attachment_bytes: int = 25 * 1024 * 1024
     max_attachments: int = 20
-    max_message_bytes: int = 40 * 1024 * 1024
+    max_message_bytes: int = 50 * 1024 * 1024
     poll_seconds: float = 5.0
     stranger_digest_time: time = time(16, 0)
 
@@ -474,7 +474,7 @@ def _intake(s: dict, r: _Reader) -> Intake:
         long_document_bytes=r.get(s, "long_document_bytes", p, int, 2_000_000),
         max_attachment_bytes=int(r.get(s, "max_attachment_mb", p, float, 25.0) * mb),
         max_attachments=r.get(s, "max_attachments", p, int, 20),
-        max_message_bytes=int(r.get(s, "max_message_mb", p, float, 40.0) * mb),
+        max_message_bytes=int(r.get(s, "max_message_mb", p, float, 50.0) * mb),
         poll_seconds=r.get(s, "poll_seconds", p, float, 5.0),
         stranger_digest_time=r.clock(s, "stranger_digest_time", p, time(16, 0)) or time(16, 0),
     )

@@ -26,7 +26,7 @@ FIELD_NAMES = {
     "signatory": ("justerare", "signatory", "co-signer"),
 }
 _KEY_TO_FIELD = {name: f for f, names in FIELD_NAMES.items() for name in names}
-_LINE = re.compile(r"^\s*[*_]*([A-Za-zÅÄÖåäöÉé][\wÅÄÖåäöé \-]{0,30}?)[*_]*\s*:\s*(.*?)\s*$")
+_LINE = re.compile(r"^\s*[*_]*([A-Za-zÅÄÖåäöÉé][\wÅÄÖåäöé \-]{0,30}?)[*_]*\s*:[*_]*\s*(.*?)\s*$")
 
 KIND_WORDS = {
     "information": "information", "info": "information", "informationsärende": "information",
@@ -122,6 +122,8 @@ def parse(text: str, today: date, language: str = "sv") -> Fields:
             result.unknown.append(m[1].strip())
         if line.strip():
             in_opening = in_opening and bool(m)
+        elif description or result.values:
+            in_opening = False  # the opening block ends at the first blank line
         description.append(line)
     result.description = "\n".join(description).strip()
     if result.unknown:

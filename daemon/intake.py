@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sqlite3
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,8 @@ from daemon.store import iso
 
 log = logging.getLogger("klg.intake")
 
+# Failures of the machine rather than of the mail: the message is retried, not quarantined.
+TRANSIENT = (OSError, sqlite3.OperationalError)
 EXPLANATIONS_PER_HOUR = 3  # per sender: a broken client must not start a mail storm
 
 
@@ -64,6 +67,8 @@ def handle(ctx: Ctx, raw: bytes) -> Outcome:
             _record(ctx, mail, outcome)
             crash_point("intake.before-commit")
         crash_point("intake.after-commit")
+    except TRANSIENT:
+        raise  # disk full, database busy: leave the mail in the inbox and try again on the next pass
     except Exception as exc:  # a bug or a broken document: never lose the mail, never crash
         log.error("message %s from %s could not be handled: %s\n%s", mail.message_id, mail.sender, exc, traceback.format_exc())
         with ctx.store.atomic():

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from daemon.mail import InboxMessage, MailError
+from daemon.mail import InboxMessage, MailError, TemporaryFailure
 
 SUBDIRS = ("tmp", "new", "cur")
 
@@ -99,11 +99,15 @@ class MaildirTransport:
         if target.exists() or (self.folder / "cur" / name).exists():
             return []
         tmp = self.folder / "tmp" / name
-        with open(tmp, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.rename(tmp, target)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, target)
+        except OSError as exc:  # e.g. disk full: the outbox keeps it and retries
+            tmp.unlink(missing_ok=True)
+            raise TemporaryFailure(f"cannot write to the Maildir {self.folder}: {exc.strerror or exc}") from exc
         return []
 
     def check(self) -> None:

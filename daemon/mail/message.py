@@ -253,19 +253,25 @@ class _Walker:
             self.mail.attachments.append(Attachment("winmail.dat", "application/ms-tnef", data))
             return
         for att in tnef.attachments:
-            try:
-                name = att.long_filename() or att.name
-            except Exception:
-                name = att.name
-            if isinstance(name, bytes):
-                name = decode_bytes(name, None)
-            self.mail.attachments.append(Attachment(safe_name(name), "application/octet-stream", att.data or b""))
+            self.mail.attachments.append(Attachment(safe_name(_tnef_name(att)), "application/octet-stream", att.data or b""))
         body = getattr(tnef, "body", None)
         html = getattr(tnef, "htmlbody", None)
         if body:
             self.plain.append(body if isinstance(body, str) else decode_bytes(body, None))
         elif html:
             self.html.append(html if isinstance(html, str) else decode_bytes(html, None))
+
+
+def _tnef_name(att) -> str:
+    """tnefparse decodes names as UTF-8; Outlook writes them in the ANSI code page."""
+    try:
+        name = att.long_filename()
+    except Exception:
+        name = None
+    if not name:
+        raw = getattr(att, "_name", b"") or b""
+        name = decode_bytes(raw.rstrip(b"\0"), "cp1252") if isinstance(raw, bytes) else str(raw)
+    return name if isinstance(name, str) else decode_bytes(name, None)
 
 
 def parse(raw: bytes) -> ParsedMail:
