@@ -56,7 +56,8 @@ log = logging.getLogger("klg.circulation")
 
 # Outbox kinds whose replies come here.
 REPLY_KINDS = ("circulation", "circulation-reminder", "circulation-receipt", "circulation-started",
-               "circulation-status", "circulation-compiled", "circulation-late", "circulation-withdrawn")
+               "circulation-status", "circulation-compiled", "circulation-late", "circulation-withdrawn",
+               "circulation-cancelled")
 ACTIVE = ("open", "compiled")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 STANCE_NAMES = {
@@ -320,7 +321,8 @@ def start(ctx: Ctx, item_id: str, started_by: str, starter: Member | None = None
         "planned_meeting": planned.isoformat() if planned else None, "meeting": t.meeting.isoformat(),
         "members": json.dumps([m.email for m in members]),
     }).last_pk
-    ctx.store.update_item(item_id, ctx.now, state="circulating", written_procedure=1, meeting=t.meeting.isoformat())
+    ctx.store.update_item(item_id, ctx.now, state="circulating", written_procedure=1, kind="beslut",
+                          meeting=t.meeting.isoformat())
     circ = get(ctx, circ_id)
     ctx.event(f"written procedure started: comments until {t.deadline.isoformat(timespec='minutes')}, "
               f"decision {t.meeting}", actor=starter.email if starter else "klg", item=item_id,
