@@ -227,6 +227,16 @@ def is_status_request(text: str) -> bool:
     return bool(words) and words[0] == "status" and len(words) <= 3
 
 
+_COURTESY = re.compile(r"(tack|tackar|tack så mycket|tack för det|stort tack|ok|okej|okay|bra|fint|toppen|"
+                       r"thanks|thank you|thanks a lot|great|perfect)([\s,]+(tack|thanks))?", re.IGNORECASE)
+
+
+def is_courtesy(text: str) -> bool:
+    """True for a bare thank-you or OK, as people send in answer to a receipt."""
+    words = re.sub(r"[^\w\s,]", " ", text or "").strip()
+    return bool(words) and len(words) <= 30 and bool(_COURTESY.fullmatch(" ".join(words.split())))
+
+
 def is_cancel_request(text: str) -> bool:
     """``Skriftligt förfarande: nej`` — take the item back to an ordinary meeting."""
     for m in _START_LINE.finditer(text):
@@ -476,10 +486,13 @@ def _comment(ctx: Ctx, mail: ParsedMail, member: Member, circ: dict, text: str) 
                                               "problems": [c.problem for c in checked if c.problem]})
         return Outcome("unreadable", "quarantine", item=item_id, detail="no comment found in the reply")
     stance = read_stance(text)
-    written = _written_at(ctx, mail, circ)
-    late = circ["state"] == "compiled" or written > from_iso(circ["deadline"])
     previous = ctx.store.one("SELECT * FROM comments WHERE circulation_id = ? AND member = ? AND replaced_by IS NULL",
                              [circ["id"], member.email])
+    if previous and stance is None and is_courtesy(text) and not any(c.problem is None for c in checked):
+        ctx.event("a thank-you after a comment; the comment stands", actor=member.email, item=item_id)
+        return Outcome("courtesy", item=item_id, detail="not a new comment")
+    written = _written_at(ctx, mail, circ)
+    late = circ["state"] == "compiled" or written > from_iso(circ["deadline"])
     comment_id = ctx.store.db["comments"].insert({
         "circulation_id": circ["id"], "member": member.email, "message_id": mail.message_id,
         "written_at": iso(written), "received_at": iso(ctx.now), "stance": stance, "text": text, "late": int(late),

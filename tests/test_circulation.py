@@ -409,6 +409,19 @@ def test_replies_that_are_not_comments_get_one_explanation(inst):
         body(mails(inst, LENA, "kunde inte behandla")[0])
     assert inst.status(at("2026-12-03 09:01"))["circulations"][0]["answered"] == 0
     assert len(inst.folder("quarantine")) == 3
+    # a thank-you in answer to the receipt does not replace the comment
+    inst.drop(make_mail(ERIK, f"SV: {to_erik['Subject']}", "Avstyrker, se bilaga 2.", reply_to=to_erik,
+                        date=at("2026-12-03 10:00")))
+    inst.tick(at("2026-12-03 10:00"))
+    [receipt] = mails(inst, ERIK, "Synpunkt mottagen")
+    inst.drop(make_mail(ERIK, f"SV: {receipt['Subject']}", f"Tack!\n\n{quoted(receipt)}", reply_to=receipt,
+                        date=at("2026-12-03 10:05")))
+    inst.tick(at("2026-12-03 10:05"))
+    assert len(mails(inst, ERIK, "mottagen")) == 1
+    inst.tick(at("2026-12-09 16:00"))
+    [compiled] = mails(inst, MARIA, "Sammanställning")
+    assert comments_table(attachment(compiled, f"Sammanställning synpunkter {ITEM}.docx")) == [
+        ["Erik Sandberg", "2026-12-03 10:00", "Avstyrker", "Avstyrker, se bilaga 2.", ""]]
 
 
 def test_a_comment_in_a_new_mail_with_only_the_tag_in_the_subject(inst):
@@ -463,11 +476,24 @@ def test_english_group(inst):
     docx = attachment(compiled, f"Compilation of comments {ITEM}.docx")
     assert comments_table(docx) == [["Erik Sandberg", "2026-12-03 09:00", "No comments", "No comments.", ""]]
     assert "Did not answer:                       6 of 7" in body(compiled)
+    assert inst.klg("check-config").returncode == 0
+
+
+def test_the_daemon_wakes_at_the_circulation_times(inst):
+    from datetime import time
+
+    from daemon.scheduler import wake_times
+
+    inst.edit_config("# reminder_time", "reminder_time")
+    inst.edit_config('deadline_time = "16:00"', 'deadline_time = "15:30"')
+    times = wake_times(inst.config)
+    assert time(15, 30) in times and time(9, 0) in times
 
 
 def test_daemon_back_after_the_deciding_meetings_deadline_puts_the_item_on_the_next_meeting(inst):
     propose(inst)
-    inst.tick(at("2026-12-14 11:00"))  # down from Wednesday until after Monday's proposal deadline
+    result = inst.klg("tick", "--now", "2026-12-14T11:00")  # down from Wednesday until after Monday's deadline
+    assert result.returncode == 0, result.stderr
     [compiled] = mails(inst, MARIA, "Sammanställning")
     assert "Mötet tisdag 15 december 2026 tar inte längre emot förslag" in flat(compiled)
     assert "dagordningen till mötet tisdag 22 december 2026" in flat(compiled)
