@@ -71,7 +71,10 @@ def _bold(cell, text: str) -> None:
 
 
 def _widths(table, widths_cm: list[float]) -> None:
+    """Column widths for Word (cell widths) and LibreOffice (the table grid)."""
     table.autofit = False
+    for column, w in zip(table.columns, widths_cm):
+        column.width = Cm(w)
     for row in table.rows:
         for cell, w in zip(row.cells, widths_cm):
             cell.width = Cm(w)
@@ -104,7 +107,7 @@ def build(language: str) -> Path:
         cells = info.add_row().cells
         _bold(cells[0], w[label])
         cells[1].text = tag
-    _widths(info, [5.0, 12.0])
+    _widths(info, [5.5, 11.5])
 
     doc.add_heading(w["description"], level=2)
     doc.add_paragraph("{{ description }}")
@@ -124,7 +127,7 @@ def build(language: str) -> Path:
         cells = counts.add_row().cells
         cells[0].text = w[label]
         cells[1].text = f"{{{{ counts.{key} }}}}"
-    _widths(counts, [8.0, 2.0])
+    _widths(counts, [7.0, 2.0])
 
     doc.add_heading(w["comments"], level=2)
     table = doc.add_table(rows=4, cols=5)
@@ -147,7 +150,7 @@ def build(language: str) -> Path:
     data[3].add_paragraph("{%p endif %}")
     data[4].text = f"{{% if c.late %}}{w['late_yes']}{{% endif %}}"
     table.rows[3].cells[0].text = "{%tr endfor %}"
-    _widths(table, [3.4, 2.6, 2.8, 7.0, 1.2])
+    _widths(table, [3.0, 2.7, 3.5, 6.6, 1.2])
     doc.add_paragraph("{%p if not comments %}")
     doc.add_paragraph(w["no_comments"])
     doc.add_paragraph("{%p endif %}")
