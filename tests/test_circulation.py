@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 from contextlib import closing
 
+import pytest
 from docx import Document
 
-from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, GROUP, LENA, MARIA, MEMBERS, PETER, SOFIA, at,
+from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, SOFIA, at,
                            attachment, attachment_names, body, make_mail, recipients)
 
 TITLE = "Riktlinjer för representation"
@@ -466,11 +467,11 @@ def test_late_comment_after_the_agenda_is_under_way_is_passed_on_unchanged(inst)
 def test_english_group(inst):
     inst.edit_config('language = "sv"', 'language = "en"')
     propose(inst)
-    to_erik = circulation_mail_en = [m for m in inst.sent_to(ERIK) if "Written procedure:" in m["Subject"]][0]
+    [to_erik] = [m for m in inst.sent_to(ERIK) if "Written procedure:" in m["Subject"]]
     assert to_erik["Subject"] == f"[{ITEM}] Written procedure: {TITLE} (answer by 9 December)"
     assert "by Wednesday 9 December 2026 at 16:00" in body(to_erik)
     inst.drop(make_mail(ERIK, f"Re: {to_erik['Subject']}", "No comments.\n\nBest regards,\nErik",
-                        reply_to=circulation_mail_en, date=at("2026-12-03 09:00")))
+                        reply_to=to_erik, date=at("2026-12-03 09:00")))
     inst.tick(at("2026-12-09 16:00"))
     [compiled] = [m for m in inst.sent_to(MARIA) if "Compilation:" in m["Subject"]]
     docx = attachment(compiled, f"Compilation of comments {ITEM}.docx")
@@ -500,3 +501,18 @@ def test_daemon_back_after_the_deciding_meetings_deadline_puts_the_item_on_the_n
     [dec22] = [m for m in inst.status(at("2026-12-14 11:01"))["meetings"] if m["date"] == "2026-12-22"]
     assert [(it["id"], it["kind"], it["state"]) for it in dec22["items"]] == [(ITEM, "beslut", "planned")]
     assert not [m for m in inst.sent() if "Påminnelse" in m["Subject"]]
+
+
+@pytest.mark.parametrize("point", ["step.before-commit", "step.after-commit", "outbox.after-send"])
+def test_killed_at_the_deadline_then_restarted_compiles_once(inst, point):
+    import signal
+
+    propose(inst)
+    killed = inst.klg("tick", "--now", "2026-12-09T16:00", env={"KLG_CRASH_AT": f"{point}:1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    again = inst.klg("tick", "--now", "2026-12-09T16:01")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert len(mails(inst, MARIA, "Sammanställning")) == 1
+    with closing(inst.store()) as store:
+        assert [a["name"] for a in store.attachments(ITEM)] == ["Riktlinjer.pdf", f"Sammanställning synpunkter {ITEM}.docx"]
+        assert store.item(ITEM)["state"] == "planned"
