@@ -371,7 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         if r.auth == "basic":
             if header.startswith("Basic "):
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                decoded = base64.b64decode(header[6:])
+                try:
+                    text = decoded.decode()
+                except UnicodeDecodeError:  # requests sends latin-1 for non-ASCII passwords
+                    text = decoded.decode("latin-1")
+                user, _, password = text.partition(":")
                 if r.users.get(user) == password:
                     return user
             self._unauthorized()

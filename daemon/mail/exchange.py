@@ -138,6 +138,7 @@ def _network_cause(text: str) -> str | None:
                           ("Name or service not known", "unknown host name"),
                           ("nodename nor servname", "unknown host name"),
                           ("Temporary failure in name resolution", "host name not resolvable now"),
+                          ("NameResolutionError", "unknown host name"),
                           ("No route to host", "no route to host"),
                           ("timed out", "timed out"), ("Read timed out", "timed out"),
                           ("Connection reset", "connection reset"),
@@ -248,8 +249,12 @@ class _Exchange:
                    else "Full Access and Send As on it")
             return (f"{who} may not use the mailbox {self.address} ({type(exc).__name__}: {_one_line(exc, 120)}): "
                     f"grant {how}")
-        if isinstance(exc, ews.ErrorServerBusy):
+        if isinstance(exc, ews.ErrorServerBusy) and "HTTP 503" in text:
+            return f"Exchange at {self.host} is unavailable for now (HTTP 503); it will be tried again"
+        if isinstance(exc, ews.ErrorServerBusy) and "Reraised from" not in text:
             return f"Exchange at {self.host} is busy (ErrorServerBusy); it will be tried again"
+        if isinstance(exc, ews.ErrorServerBusy):
+            return f"Exchange at {self.host} is unavailable for now ({text[:120]}); it will be tried again"
         if isinstance(exc, ews.ErrorInternalServerTransientError):
             return f"Exchange at {self.host} is unavailable for now ({_one_line(exc, 120)}); it will be tried again"
         if isinstance(exc, ews.CASError):
@@ -261,14 +266,14 @@ class _Exchange:
                 return (f"Exchange at {self.host} refused the OAuth2 token of {who} ({detail}): give the app the "
                         f"Exchange application permission full_access_as_app with admin consent")
             return f"Exchange at {self.host} refused the request ({detail}): check the service account's rights"
-        if isinstance(exc, ews.ResponseMessageError):
-            return f"Exchange refused the request: {type(exc).__name__}: {_one_line(exc, 160)}"
         if self._is_tls(exc, text):
             return self._explain_tls(text)
         cause = _network_cause(text)
         if cause or isinstance(exc, (ews.ErrorTimeoutExpired, requests.exceptions.ConnectionError)):
             return (f"cannot reach Exchange at {self.endpoint} ({cause or _one_line(exc, 120)}): check "
                     f"service_endpoint, DNS and the firewall")
+        if isinstance(exc, ews.ResponseMessageError):
+            return f"Exchange refused the request: {type(exc).__name__}: {_one_line(exc, 160)}"
         if isinstance(exc, ews.RedirectError):
             return (f"Exchange at {self.host} redirected to {exc.url}: set service_endpoint to the EWS address "
                     f"(…/EWS/Exchange.asmx)")
