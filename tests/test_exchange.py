@@ -208,7 +208,8 @@ def test_check_config_wrong_password_is_one_line_and_exit_1(inst, ews):
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
     assert "refused the login of KOMMUN\\svc-klg (HTTP 401, wrong password?)" in line
-    assert "KLG_EXCHANGE_PASSWORD" in line
+    assert line.endswith("check the password in $KLG_EXCHANGE_PASSWORD and that basic authentication is enabled "
+                         "on the EWS virtual directory")
 
 
 def test_check_config_passes_and_creates_the_folders(inst, ews):
@@ -406,3 +407,29 @@ def test_oauth2_app_without_exchange_permission(inst, oauth_ews, monkeypatch):
     assert check_error(inst) == (f"Exchange at localhost refused the OAuth2 token of the app {APP} (HTTP 401): give "
                                  f"the app the Exchange permission full_access_as_app with admin consent, and check "
                                  f"oauth_scope")
+
+
+def test_transport_does_not_repeat_the_mailbox_problems(inst):
+    inst.edit_config('auth = "basic"', 'auth = "kerberos"')
+    inst.edit_config("save_sent = true", 'save_sent = "ja"')
+
+    with pytest.raises(configlib.ConfigError) as caught:
+        configlib.load(inst.config_path)
+
+    assert [p.split(" = ")[0] for p in caught.value.problems] == ["mailbox.auth", "transport.save_sent"]
+
+
+def test_a_full_inbox_is_read_page_by_page_oldest_first(inst, ews, monkeypatch):
+    monkeypatch.setattr("daemon.mail.exchange.FIND_PAGE", 2)
+    titles = [f"Ärende {n}" for n in range(1, 6)]
+    for title in titles:
+        ews.mailbox.deliver(make_mail(MARIA, title, "Beskrivning."))
+
+    result = inst.tick(at("2026-11-20 09:00"))
+
+    assert result["messages"] == 5 and ews.mailbox.messages("Inbox") == []
+    store = inst.store()
+    try:
+        assert [store.item(f"KLG-2026-00{n}")["title"] for n in range(1, 6)] == titles
+    finally:
+        store.close()

@@ -192,6 +192,10 @@ class _Exchange:
             return f"set the environment variable {env} for the service ({self.role}.{key}_env)"
         return f"provide the systemd credential {cred!r} with LoadCredential= ({self.role}.{key}_credential)"
 
+    def _secret_source(self, key: str) -> str:
+        env = self.settings.get(f"{key}_env")
+        return f"${env}" if env else f"the systemd credential {self.settings.get(f'{key}_credential')!r}"
+
     def account(self) -> Account:
         """The exchangelib Account of the shared mailbox (no network traffic until used)."""
         if self._account is None:
@@ -238,8 +242,8 @@ class _Exchange:
                 return (f"Exchange at {self.host} refused the OAuth2 token of {who} (HTTP 401): give the app the "
                         f"Exchange permission full_access_as_app with admin consent, and check oauth_scope")
             return (f"Exchange at {self.host} refused the login of {who} (HTTP 401, wrong password?): check the "
-                    f"password ({self._secret_hint('password').split(' (')[0].replace('set ', '')}) and that "
-                    f"{self.auth} authentication is enabled for EWS")
+                    f"password in {self._secret_source('password')} and that {self.auth} authentication is "
+                    f"enabled on the EWS virtual directory")
         if isinstance(exc, ews.ErrorNonExistentMailbox):
             return (f"the mailbox {self.address} does not exist on {self.host}: set primary_smtp_address "
                     f"to the shared mailbox's primary address")

@@ -38,11 +38,15 @@ def check_settings(settings: dict[str, Any], section: str, base: Path, problems:
     is the transport: its connection keys apply unless the transport sets them.
     Relative ``ca_bundle`` paths are resolved against ``base`` (the config's folder).
     """
-    s = dict(settings)
     if inherit:
-        for key in CONNECTION_KEYS:
-            if key in inherit and key not in s:
-                s[key] = inherit[key]
+        # Inherited keys were checked (and any problem reported) under [mailbox]:
+        # report only what the transport sets itself.
+        merged = {**{k: v for k, v in inherit.items() if k in CONNECTION_KEYS}, **settings}
+        found: list[str] = []
+        result = check_settings(merged, section, base, found)
+        problems += [p for p in found if p.split(" ", 1)[0].removeprefix(f"{section}.") in settings]
+        return result
+    s = dict(settings)
 
     def bad(key: str, value: Any, fix: str) -> None:
         problems.append(f"{section}.{key} = {value!r}: {fix}")
