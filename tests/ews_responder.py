@@ -32,6 +32,8 @@ like real EWS responses. Every template below says where its shape comes from:
            EWS client's test string; the faultstring is given here in its English wording.
 - [GO-CI]  a captured CreateItem ErrorInvalidRecipients message ("At least one recipient isn't valid.")
            in a public Go EWS client's tests.
+- [EWS-SE]  ErrorToFolderNotFound and its text, "The specified target folder could not be found.", as
+           listed in the EWS ServiceError enumeration (EWS Managed API; ews-javascript-api).
 - [HTTPSYS] the HTTP.sys "Service Unavailable" page IIS answers with when the EWS app pool is down.
 - [AAD]    Microsoft identity platform: the client-credentials token response (token_type, expires_in,
            ext_expires_in, access_token) and a captured AADSTS70011 invalid_scope error (HTTP 400) from
@@ -227,6 +229,13 @@ class Mailbox:
         parent_path, _, name = path.rpartition("/")
         parent = self.path(parent_path) if parent_path else self.distinguished("msgfolderroot")
         return self._add(name, parent.id)
+
+    def delete_folder(self, path: str) -> None:
+        """Delete a folder and what it holds, as a user might in Outlook."""
+        with self.lock:
+            folder = self.path(path)
+            del self.folders[folder.id]
+            self.items = {k: v for k, v in self.items.items() if v.folder != folder.id}
 
     def deliver(self, raw: bytes) -> str:
         """Put a message into the inbox as the transport service would; return its item id."""
@@ -563,6 +572,10 @@ class _Handler(BaseHTTPRequestHandler):
         target = self._folder_ref(req.find(f"{{{MNS}}}ToFolderId")[0])
         out = []
         for ref in self._ids(req.find(f"{{{MNS}}}ItemIds")):
+            if target is None:  # [EWS-SE]
+                out.append(ERROR.format(op="MoveItem", text="The specified target folder could not be found.",
+                                        code="ErrorToFolderNotFound", content="<m:Items />"))
+                continue
             item = mb.items.pop(ref.get("Id"), None)
             if item is None:
                 out.append(ERROR.format(op="MoveItem", text=NOT_FOUND_TEXT, code="ErrorItemNotFound", content="<m:Items />"))

@@ -433,3 +433,20 @@ def test_a_full_inbox_is_read_page_by_page_oldest_first(inst, ews, monkeypatch):
         assert [store.item(f"KLG-2026-00{n}")["title"] for n in range(1, 6)] == titles
     finally:
         store.close()
+
+
+def test_processed_folder_deleted_in_outlook_is_made_again(inst, ews):
+    mailbox = mailbox_of(inst)
+    try:
+        ews.mailbox.deliver(make_mail(MARIA, "Första", "B."))
+        [first] = mailbox.fetch()
+        mailbox.move(first.key, "processed")
+        ews.mailbox.delete_folder(PROCESSED)
+        ews.mailbox.deliver(make_mail(MARIA, "Andra", "B."))
+        [second] = mailbox.fetch()
+        mailbox.move(second.key, "processed")
+    finally:
+        mailbox.close()
+
+    assert [m["Subject"] for m in ews.mailbox.messages(PROCESSED)] == ["Andra"]
+    assert ews.mailbox.messages("Inbox") == []

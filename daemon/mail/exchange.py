@@ -92,8 +92,11 @@ class _TrustAdapter(requests.adapters.HTTPAdapter):
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         with _CA_LOCK:
             bundle = _CA_BUNDLES.get(_origin(request.url))
-        return super().send(request, stream=stream, timeout=timeout, verify=bundle or True, cert=cert,
-                            proxies=proxies)
+        if bundle:
+            verify = bundle
+        elif not verify:  # never off, whatever the environment says
+            verify = True
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
 
 if BaseProtocol.HTTP_ADAPTER_CLS is requests.adapters.HTTPAdapter:
@@ -200,11 +203,15 @@ class _Exchange:
         """The exchangelib Account of the shared mailbox (no network traffic until used)."""
         if self._account is None:
             credentials = self._credentials()
-            if self.ca_bundle:
-                with _CA_LOCK:
-                    _CA_BUNDLES[_origin(self.endpoint)] = self.ca_bundle
-                    if self.auth == "oauth2" and self.settings.get("oauth_token_url"):
-                        _CA_BUNDLES[_origin(self.settings["oauth_token_url"])] = self.ca_bundle
+            origins = [_origin(self.endpoint)]
+            if self.auth == "oauth2" and self.settings.get("oauth_token_url"):
+                origins.append(_origin(self.settings["oauth_token_url"]))
+            with _CA_LOCK:  # the latest configuration for a server decides what it is checked against
+                for origin in origins:
+                    if self.ca_bundle:
+                        _CA_BUNDLES[origin] = self.ca_bundle
+                    else:
+                        _CA_BUNDLES.pop(origin, None)
             version = None
             if self.settings.get("exchange_version"):
                 major, minor = VERSIONS[str(self.settings["exchange_version"]).lower()]
@@ -449,14 +456,22 @@ class ExchangeMailbox:
 
     def move(self, key: str, folder: str) -> None:
         """Move the message to ``processed`` or ``quarantine``; a message that is no longer there is left be."""
-        target = self.ex.run(f"opening the {folder} folder", lambda: self.folder(folder))
-
         def do_move() -> None:
-            for result in self.ex.account().bulk_move(ids=[(key, None)], to_folder=target):
-                if isinstance(result, ews.ErrorItemNotFound):
-                    log.info("message %s already left the inbox", key[-12:])
-                elif isinstance(result, Exception):
-                    raise result
+            for attempt in (1, 2):
+                target = self.folder(folder)
+                try:
+                    results = self.ex.account().bulk_move(ids=[(key, None)], to_folder=target)
+                except (ews.ErrorToFolderNotFound, ews.ErrorFolderNotFound):
+                    if attempt == 2:
+                        raise
+                    self._folders.pop(folder, None)  # deleted or renamed in Outlook meanwhile: find or create it again
+                    continue
+                for result in results:
+                    if isinstance(result, ews.ErrorItemNotFound):
+                        log.info("message %s already left the inbox", key[-12:])
+                    elif isinstance(result, Exception):
+                        raise result
+                return
 
         self.ex.run(f"moving a message to {folder}", do_move)
 
@@ -473,6 +488,7 @@ class ExchangeMailbox:
 
     def close(self) -> None:
         self.ex.close()
+        self._inbox, self._parent, self._folders = None, None, {}
 
 
 class ExchangeTransport:
