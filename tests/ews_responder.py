@@ -55,7 +55,6 @@ import email
 import email.policy
 import json
 import os
-import re
 import ssl
 import threading
 import uuid

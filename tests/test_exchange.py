@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from daemon import config as configlib
 from daemon.mail import MailError, open_mailbox, open_transport
-from daemon.mail.exchange import ExchangeTransport
 from tests.ews_responder import Responder, make_certificate
 from tests.helpers import CHANCELLERY, GROUP, MARIA, Instance, at, make_mail, new_instance
 

@@ -128,7 +128,6 @@ PERMANENT_SEND_ERRORS = (
     ews.ErrorMimeContentInvalid, ews.ErrorMailRecipientNotFound, ews.ErrorCorruptData,
     ews.ErrorInvalidRecipientSubfilter, ews.ErrorItemCorrupt, ews.ErrorSendMeetingInvitationsRequired,
 )
-TRANSIENT_HINTS = ("ErrorServerBusy", "Transient", "ErrorTimeoutExpired", "503")
 
 
 def _one_line(text: Any, limit: int = 220) -> str:
@@ -487,6 +486,7 @@ class ExchangeMailbox:
             self.ex.run(f"opening the {which} folder", lambda: self.folder(which))
 
     def close(self) -> None:
+        """Close the connection; the next use opens a new one."""
         self.ex.close()
         self._inbox, self._parent, self._folders = None, None, {}
 
@@ -525,6 +525,7 @@ class ExchangeTransport:
         self.ex.run("opening Sent Items", lambda: self.ex.account().sent if self.save_sent else self.ex.account().inbox)
 
     def close(self) -> None:
+        """Close the connection; the next use opens a new one."""
         self.ex.close()
 
 
