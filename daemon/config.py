@@ -316,7 +316,8 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     intake = _intake(raw.get("intake", {}), r)
 
     mailbox = _backend(raw.get("mailbox", {}), "mailbox", ("maildir", "imap", "exchange"), base, r)
-    transport = _backend(raw.get("transport", {}), "transport", ("maildir", "smtp", "exchange"), base, r)
+    transport = _backend(raw.get("transport", {}), "transport", ("maildir", "smtp", "exchange"), base, r,
+                         inherit=mailbox.settings if mailbox.backend == "exchange" else None)
     storage = raw.get("storage", {})
     data_dir = (base / r.text(storage, "data", "storage", "data")).resolve()
     templates_dir = (base / storage["templates"]).resolve() if "templates" in storage else _default_templates_dir()
@@ -480,7 +481,8 @@ def _intake(s: dict, r: _Reader) -> Intake:
     )
 
 
-def _backend(s: dict, section: str, allowed: tuple[str, ...], base: Path, r: _Reader) -> Backend:
+def _backend(s: dict, section: str, allowed: tuple[str, ...], base: Path, r: _Reader,
+             inherit: dict[str, Any] | None = None) -> Backend:
     name = r.text(s, "backend", section, "maildir")
     if name not in allowed:
         r.bad(f"{section}.backend", name, f"use one of {', '.join(allowed)}")
@@ -488,4 +490,8 @@ def _backend(s: dict, section: str, allowed: tuple[str, ...], base: Path, r: _Re
     if name == "maildir":
         root = settings.get("root", "mailboxes")
         settings["root"] = str((base / root).resolve())
+    elif name == "exchange":
+        from daemon.mail.exchange_settings import check_settings
+
+        settings = check_settings(settings, section, base, r.problems, inherit)
     return Backend(name or "maildir", settings)

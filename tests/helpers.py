@@ -104,10 +104,12 @@ class Instance:
         """One pass of the engine, in-process, at ``now``."""
         config = self.config
         store = Store(config.data_dir)
+        mailbox, transport = open_mailbox(config), open_transport(config)
         try:
-            engine = Engine(config, store, open_mailbox(config), open_transport(config))
-            return engine.tick(now)
+            return Engine(config, store, mailbox, transport).tick(now)
         finally:
+            mailbox.close()
+            transport.close()
             store.close()
 
     def store(self) -> Store:
