@@ -324,6 +324,10 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     if not (templates_dir / group.language).is_dir():
         r.bad("storage.templates", str(templates_dir), f"the folder must contain {group.language}/ with the templates")
 
+    from daemon import workflows  # workflow sections check themselves (imported late: no cycle)
+
+    for check in getattr(workflows, "CONFIG_CHECKS", []):
+        r.problems += check(raw)
     if r.problems:
         raise ConfigError(path, r.problems)
     return Config(

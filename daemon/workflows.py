@@ -6,7 +6,7 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import notices, proposals
+from daemon import circulation, compilation, notices, proposals
 
 # Checks run on every member's mail before it is acted on (e.g. sender
 # authentication, rate limits); each returns an Outcome to stop, or None.
@@ -34,3 +34,25 @@ STEPS = [notices.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = []
+
+# Clock times at which steps may fall due, beyond [schedule]: wake(config) -> list[time]
+WAKE_TIMES: list = []
+
+# Checks of the Word templates for `klg check-config`: check(path) -> list of problems
+DOCX_CHECKS: list = []
+
+# Workflow config sections validated with the rest of the file: check(raw_toml) -> list of problems
+CONFIG_CHECKS: list = []
+
+# --- written procedure (skriftligt förfarande, issue 5) ---------------------------
+# Replies about an item under written procedure go to the circulation, the rest on to proposals.
+for _kind in ("ack", "amended", "withdrawn", "item"):
+    REPLY_HANDLERS[_kind] = circulation.item_reply(REPLY_HANDLERS[_kind])
+REPLY_HANDLERS.update(dict.fromkeys(circulation.REPLY_KINDS, circulation.on_reply))
+COMMANDS.append(circulation.on_command)
+ITEM_HOOKS.append(circulation.on_item)
+STEPS.append(circulation.due)
+STATUS.append(circulation.status_section)
+WAKE_TIMES.append(circulation.wake_times)
+DOCX_CHECKS.append(compilation.check)
+CONFIG_CHECKS.append(circulation.check_config)
