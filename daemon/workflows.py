@@ -6,11 +6,11 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import notices, proposals
+from daemon import audit, notices, proposals, security
 
 # Checks run on every member's mail before it is acted on (e.g. sender
 # authentication, rate limits); each returns an Outcome to stop, or None.
-GATES: list = []
+GATES: list = [security.authenticate, security.storm_guard]
 
 # kind of the mail answered -> handler(ctx, mail, member, thread_row)
 REPLY_HANDLERS = {
@@ -34,3 +34,7 @@ STEPS = [notices.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = []
+
+# Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
+# func(config, args) -> exit status.
+COMMANDS_CLI: list = [audit.add_cli]

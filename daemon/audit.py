@@ -1,0 +1,91 @@
+"""``klg log``: the audit log, as the chancellery or an auditor reads it.
+
+Every state change and every mail in or out is a row in ``events`` (time,
+actor, item, meeting, what, detail), written in the same transaction as the
+change itself. SQLite triggers refuse to update or delete a row, so the log
+is only ever appended to. ``klg log`` prints it oldest first; ``--item`` and
+``--meeting`` narrow it, ``--json`` makes it a list for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date, datetime
+
+from daemon.store import Store
+
+
+def query(store: Store, item: str | None = None, meeting: str | None = None) -> list[dict]:
+    """The events about ``item`` and/or ``meeting`` (all when neither), oldest first.
+
+    A meeting's events are those recorded for it and those of every item now
+    planned for it, so moving an item shows up under the meeting it went to.
+    """
+    where, params = [], []
+    if item:
+        where.append("item_id = ?")
+        params.append(item)
+    if meeting:
+        where.append("(meeting = ? OR item_id IN (SELECT id FROM items WHERE meeting = ?))")
+        params += [meeting, meeting]
+    sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    return store.all(sql, params)
+
+
+def _detail(text: str | None):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def as_json(rows: list[dict]) -> list[dict]:
+    """Events as the ``--json`` contract: ``id``, ``at`` (UTC, ISO 8601), ``actor``,
+    ``item``, ``meeting``, ``what`` and ``detail`` (an object when one was recorded)."""
+    return [{"id": r["id"], "at": r["at"], "actor": r["actor"], "item": r["item_id"], "meeting": r["meeting"],
+             "what": r["what"], "detail": _detail(r["detail"])} for r in rows]
+
+
+def render_text(rows: list[dict], tz) -> str:
+    """One line per event: local time, actor, item, meeting, what happened, detail."""
+    lines = []
+    for r in rows:
+        at = datetime.fromisoformat(r["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+        detail = f"  {r['detail']}" if r["detail"] else ""
+        lines.append(f"{at}  {r['actor']:<28} {r['item_id'] or '-':<14} {r['meeting'] or '-':<10}  {r['what']}{detail}")
+    return "\n".join(lines) if lines else "(no events)"
+
+
+def cmd_log(config, args) -> int:
+    """``klg log [--item ID] [--meeting DATE] [--json]``."""
+    from daemon.cli import UsageError
+
+    meeting = None
+    if args.meeting:
+        try:
+            meeting = date.fromisoformat(args.meeting.strip()).isoformat()
+        except ValueError:
+            raise UsageError(f"--meeting {args.meeting!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-01") from None
+    item = args.item.strip().upper() if args.item else None
+    store = Store(config.data_dir)
+    try:
+        rows = query(store, item, meeting)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(as_json(rows), ensure_ascii=False, indent=1))
+    else:
+        print(render_text(rows, config.group.timezone))
+    return 0
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    """Register ``klg log`` with the command line."""
+    p = sub.add_parser("log", help="the audit log: every state change and every mail in or out")
+    p.add_argument("--item", help="only the events of this item, e.g. KLG-2026-042")
+    p.add_argument("--meeting", help="only the events of this meeting (YYYY-MM-DD) and of its items")
+    p.add_argument("--json", action="store_true", help="a JSON list for scripts")
+    p.set_defaults(handler=cmd_log)
