@@ -285,15 +285,15 @@ def _default_templates_dir() -> Path:
 def load(path: str | Path) -> Config:
     """Read and validate the config at ``path``; raise ConfigError with every problem."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(path, [f"the config file does not exist: create it with `klg init DIR` or pass --config PATH"])
     try:
+        if not path.is_file():
+            raise ConfigError(path, [f"the config file does not exist: create it with `klg init DIR` or pass --config PATH"])
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [f"not valid TOML ({exc}): fix the syntax at that line"]) from None
     except OSError as exc:
-        raise ConfigError(path, [f"the config file cannot be read ({exc.strerror}): make it readable by the user klg "
-                                 f"runs as, e.g. chgrp klg {path} && chmod 640 {path}"]) from None
+        raise ConfigError(path, [f"the config file cannot be read ({exc.strerror}): make it and its folders readable by "
+                                 f"the user klg runs as, e.g. chgrp klg {path} && chmod 640 {path}"]) from None
     return parse(raw, path)
 
 

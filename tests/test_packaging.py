@@ -1,0 +1,117 @@
+"""From a package to a running instance, as the README's Install section does it."""
+
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import MARIA, REPO, body, make_mail
+
+SKIP = {".venv", ".git", "build", "dist", "data", "__pycache__", ".pytest_cache"}
+
+
+def run(*cmd, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def source_copy(target: Path) -> Path:
+    """The files a release is built from (git's list when there is one, links kept as links)."""
+    listed = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode == 0 and listed.stdout.strip():
+        for name in listed.stdout.splitlines():
+            source, dest = REPO / name, target / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                dest.symlink_to(source.readlink())
+            elif source.is_file():
+                shutil.copy2(source, dest)
+    else:
+        shutil.copytree(REPO, target, symlinks=True, ignore=lambda d, names: [n for n in names if n in SKIP])
+    return target
+
+
+@pytest.mark.slow
+def test_built_wheel_runs_an_instance_without_the_source_tree(tmp_path):
+    src = source_copy(tmp_path / "src")
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", ".", cwd=src)
+    [wheel] = (tmp_path / "dist").glob("klg-*.whl")
+
+    # a fresh environment with only the wheel; the dependencies come from this one's site-packages
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
+    (site / "klg-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", wheel)
+    shutil.rmtree(src)  # nothing may come from the source tree any more
+
+    klg = venv / "bin" / "klg"
+    where = run(python, "-c", "import daemon; print(daemon.__file__)", cwd=tmp_path).stdout
+    assert where.startswith(str(site))
+    config, state = tmp_path / "etc" / "klg" / "klg.toml", tmp_path / "var" / "lib" / "klg" / "klg"
+    run(klg, "--config", config, "init", state, cwd=tmp_path)
+    assert sorted(p.name for p in (state / "templates" / "sv" / "mail").iterdir())
+    run(klg, "--config", config, "check-config", cwd=tmp_path)
+    (state / "mailboxes" / "inbox" / "new" / "1.eml").write_bytes(make_mail(MARIA, "Budgetuppföljning", "Tid: 15"))
+    out = run(klg, "--config", config, "tick", "--now", "2026-11-20T09:00", cwd=tmp_path).stdout
+    assert out.startswith("1 messages handled")
+    [sent] = list((state / "mailboxes" / "sent" / "new").iterdir())
+    ack = email.message_from_bytes(sent.read_bytes(), policy=policy.default)
+    assert ack["Subject"] == "[KLG-2026-001] Mottaget: Budgetuppföljning"
+    assert "15 minuter" in body(ack)
+    assert "KLG-2026-001" in run(klg, "--config", config, "status", cwd=tmp_path).stdout
+    assert "proposal received" in run(klg, "--config", config, "log", cwd=tmp_path).stdout
+
+
+def test_init_with_config_elsewhere_names_the_state_folder_absolutely(tmp_path, inst):
+    config, state = tmp_path / "etc" / "klg" / "socialforvaltningen.toml", tmp_path / "state" / "socialforvaltningen"
+    result = inst.klg("--config", str(config), "init", str(state))
+    assert result.returncode == 0, result.stderr
+    assert f"chgrp klg {config} && chmod 640 {config}" in result.stdout
+    text = config.read_text()
+    for line in (f'data = "{state / "data"}"', f'root = "{state / "mailboxes"}"', f'templates = "{state / "templates"}"'):
+        assert line in text
+    (state / "mailboxes" / "inbox" / "new" / "1.eml").write_bytes(make_mail(MARIA, "Budget", "Tid: 5"))
+    result = inst.klg("--config", str(config), "tick", "--now", "2026-11-20T09:00")
+    assert result.returncode == 0, result.stderr
+    [sent] = list((state / "mailboxes" / "sent" / "new").iterdir())
+    assert email.message_from_bytes(sent.read_bytes(), policy=policy.default)["Subject"] == "[KLG-2026-001] Mottaget: Budget"
+
+
+as_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+
+
+@as_root
+def test_config_the_service_user_cannot_read_says_how_to_fix_it(inst):
+    inst.config_path.chmod(0o600)  # root's, as `klg init` run by root leaves it
+    inst.root.chmod(0o755)
+    inst.root.parent.chmod(0o755)
+    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+                             "daemon", "--config", str(inst.config_path), "status"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "the config file cannot be read (Permission denied)" in result.stderr
+    assert f"chgrp klg {inst.config_path} && chmod 640 {inst.config_path}" in result.stderr
+
+
+@as_root
+def test_root_is_kept_out_of_the_service_users_data(inst):
+    assert inst.klg("tick", "--now", "2026-11-20T09:00").returncode == 0
+    data = inst.config.data_dir
+    for path in [data, *data.rglob("*")]:
+        os.chown(path, 65534, 65534)
+    result = inst.klg("status")
+    assert result.returncode == 1
+    assert f"{data} belongs to the user nobody and this command runs as root" in result.stderr
+    assert "sudo -u nobody klg" in result.stderr
+    assert {p.stat().st_uid for p in [data, *data.rglob("*")]} == {65534}
