@@ -8,3 +8,7 @@ CREATE INDEX outbox_answer_to ON outbox (answer_to, created_at);
 
 -- `klg status` counts quarantined mail, overall and in the last seven days.
 CREATE INDEX messages_in_disposition ON messages_in (disposition, received_at);
+
+-- The outbox worker asks on every pass for the queued mail, oldest first;
+-- without this it reads the whole outbox (7 ms at 50,000 mails, growing).
+CREATE INDEX outbox_queued ON outbox (id) WHERE state = 'queued';
