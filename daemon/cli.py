@@ -237,6 +237,9 @@ def cmd_check_config(config, args) -> int:
     if problems:
         raise configlib.ConfigError(config.path, problems)
     print(f"{config.path}: configuration and templates are valid")
+    if not config.security.require_authentication and config.mailbox.backend != "maildir":
+        print("warning: [security] require_authentication is off, so anyone who forges a member's From address "
+              "can propose, change or withdraw items; see SECURITY.md")
     for name, check in (("mailbox", lambda: open_mailbox(config)), ("transport", lambda: open_transport(config))):
         backend = check()
         try:

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
+import zipfile
 from email import policy
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from tests.helpers import MARIA, REPO, body, make_mail
 
-SKIP = {".venv", ".git", "build", "dist", "data", "__pycache__", ".pytest_cache"}
+SKIP = {".venv", ".git", "build", "dist", "data", "results", "__pycache__", ".pytest_cache", "klg.egg-info"}
 
 
 def run(*cmd, cwd=None, timeout=300) -> subprocess.CompletedProcess:
@@ -25,26 +27,30 @@ def run(*cmd, cwd=None, timeout=300) -> subprocess.CompletedProcess:
 
 
 def source_copy(target: Path) -> Path:
-    """The files a release is built from (git's list when there is one, links kept as links)."""
-    listed = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True)
-    if listed.returncode == 0 and listed.stdout.strip():
-        for name in listed.stdout.splitlines():
-            source, dest = REPO / name, target / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if source.is_symlink():
-                dest.symlink_to(source.readlink())
-            elif source.is_file():
-                shutil.copy2(source, dest)
-    else:
-        shutil.copytree(REPO, target, symlinks=True, ignore=lambda d, names: [n for n in names if n in SKIP])
+    """The working tree without what is built or run (links kept as links)."""
+    shutil.copytree(REPO, target, symlinks=True, ignore=lambda d, names: [n for n in names if n in SKIP])
+    for folder in (target / "mailboxes").iterdir():
+        if folder.is_dir():
+            shutil.rmtree(folder)
     return target
 
 
 @pytest.mark.slow
-def test_built_wheel_runs_an_instance_without_the_source_tree(tmp_path):
+def test_release_installs_and_runs_an_instance_without_the_source_tree(tmp_path):
     src = source_copy(tmp_path / "src")
-    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", ".", cwd=src)
+    # the release tarball carries what the README's Install section uses ...
+    run(sys.executable, "-m", "build", "--sdist", "--outdir", tmp_path / "dist", src)
+    [sdist] = (tmp_path / "dist").glob("klg-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert {"systemd/klg@.service", "systemd/klg.sysusers", "systemd/credentials.conf.example", "SECURITY.md",
+            "README.md", "daemon/templates/sv/mail/ack.txt", "daemon/defaults/klg.toml"} <= names
+    # ... and the wheel built from it, what klg needs to run
+    run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", sdist)
     [wheel] = (tmp_path / "dist").glob("klg-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        assert {"daemon/templates/sv/mail/ack.txt", "daemon/templates/en/mail/ack.txt", "daemon/defaults/klg.toml",
+                "daemon/migrations/0006_ops.sql"} <= set(whl.namelist())
 
     # a fresh environment with only the wheel; the dependencies come from this one's site-packages
     venv = tmp_path / "venv"
