@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 1
+    except Exception as exc:  # a bug: say so through the log, which masks secrets
+        log.critical("klg stopped on an unexpected error, a bug; please report it with this message: %s", exc,
+                     exc_info=True)
+        return 1
 
 
 # --- commands ------------------------------------------------------------------
@@ -125,6 +129,16 @@ def instance_config(backend: str, root: str = "mailboxes", data: str = "data", t
     return text
 
 
+def _make_folder(path: Path, mode: int) -> None:
+    """Create ``path`` with ``mode`` and any missing parents open to traverse
+    (0755), whatever the umask: the service user must reach /etc/klg and
+    /var/lib/klg even when root created them."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir()
+        os.chmod(folder, mode if folder == path else 0o755)
+
+
 def cmd_init(args) -> int:
     """Write an instance into DIR; with ``--config FILE`` the config goes to FILE
     (e.g. /etc/klg/klg.toml) and names DIR's folders by absolute path."""
@@ -135,8 +149,8 @@ def cmd_init(args) -> int:
         return 2
     from daemon.mail.maildir import ensure_maildir
 
-    target.mkdir(parents=True, exist_ok=True)
-    config_path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(target, 0o700)
+    _make_folder(config_path.parent, 0o755 if config_path.resolve().parent != target.resolve() else 0o700)
     if config_path.resolve().parent == target.resolve():
         text = instance_config(args.backend)
     else:

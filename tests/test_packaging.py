@@ -9,6 +9,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import tempfile
 import zipfile
 from email import policy
 from pathlib import Path
@@ -95,19 +96,47 @@ def test_init_with_config_elsewhere_names_the_state_folder_absolutely(tmp_path, 
 
 
 as_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+NOBODY = 65534  # stands in for the service user klg (and its group)
+
+
+@pytest.fixture
+def server():
+    """A folder standing in for the server's / (reachable by other users, unlike pytest's tmp)."""
+    root = Path(tempfile.mkdtemp(prefix="klg-ops-server-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root)
+
+
+def as_service_user(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable,
+                           "-m", "daemon", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=60)
 
 
 @as_root
-def test_config_the_service_user_cannot_read_says_how_to_fix_it(inst):
-    inst.config_path.chmod(0o600)  # root's, as `klg init` run by root leaves it
-    inst.root.chmod(0o755)
-    inst.root.parent.chmod(0o755)
-    result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                             "daemon", "--config", str(inst.config_path), "status"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert "the config file cannot be read (Permission denied)" in result.stderr
-    assert f"chgrp klg {inst.config_path} && chmod 640 {inst.config_path}" in result.stderr
+def test_install_steps_give_the_service_user_what_it_needs(server):
+    """README, Install: root runs `klg init`, follows its hint for the config, and
+    systemd hands the state directory to the service user at the first start."""
+    config, state = server / "etc" / "klg" / "klg.toml", server / "var" / "lib" / "klg" / "klg"
+    init = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "init", str(state)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+
+    refused = as_service_user("--config", config, "status")
+    assert refused.returncode == 2
+    assert "the config file cannot be read (Permission denied)" in refused.stderr
+    assert f"chgrp klg {config} && chmod 640 {config}" in refused.stderr
+
+    os.chown(config, 0, NOBODY)  # the hint, with the stand-in group
+    config.chmod(0o640)
+    for path in [state, *state.rglob("*")]:  # what StateDirectory= does at the first start
+        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+    (state / "mailboxes" / "inbox" / "new" / "1.eml").write_bytes(make_mail(MARIA, "Budget", "Tid: 5"))
+    tick = as_service_user("--config", config, "tick", "--now", "2026-11-20T09:00")
+    assert tick.returncode == 0, tick.stderr
+    status = as_service_user("--config", config, "status", "--now", "2026-11-20T09:00")
+    assert status.returncode == 0, status.stderr
+    assert "KLG-2026-001" in status.stdout
 
 
 @as_root
@@ -115,9 +144,9 @@ def test_root_is_kept_out_of_the_service_users_data(inst):
     assert inst.klg("tick", "--now", "2026-11-20T09:00").returncode == 0
     data = inst.config.data_dir
     for path in [data, *data.rglob("*")]:
-        os.chown(path, 65534, 65534)
+        os.chown(path, NOBODY, NOBODY)
     result = inst.klg("status")
     assert result.returncode == 1
     assert f"{data} belongs to the user nobody and this command runs as root" in result.stderr
     assert "sudo -u nobody klg" in result.stderr
-    assert {p.stat().st_uid for p in [data, *data.rglob("*")]} == {65534}
+    assert {p.stat().st_uid for p in [data, *data.rglob("*")]} == {NOBODY}
