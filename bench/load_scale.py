@@ -9,7 +9,7 @@ Then measures, with the real command line and an empty inbox:
 - ``klg tick`` with nothing due, on the empty and on the big store;
 - the pass itself (``Engine.tick`` in-process, without Python's start-up);
 - ``klg status`` and ``klg status --json`` on the big store;
-- ``klg log --item`` on the big store.
+- ``klg log --item`` and the whole ``klg log`` on the big store.
 
 Run:  .venv/bin/python bench/load_scale.py [--runs 7] [--keep]
 Prints a Markdown table (pasted into README.md, "Operations") and writes the
@@ -222,6 +222,7 @@ def main() -> None:
         "status_inproc_big": status_times(big, args.runs * 3),
         "status_json_big": clock(klg(big, "status", "--json", "--now", NOW.isoformat()), args.runs),
         "log_item_big": clock(klg(big, "log", "--item", "KLG-2025-100"), args.runs),
+        "log_all_big": clock(klg(big, "log"), 3),
         "startup": clock([sys.executable, "-c", "import daemon.cli, daemon.workflows"], args.runs),
     }
     size_mb = (configlib.load(big).data_dir / "klg.sqlite").stat().st_size / 1024 / 1024
@@ -240,6 +241,7 @@ def main() -> None:
     print(f"| the status itself (queries and text) | {ms(figures['status_inproc_empty'])} | "
           f"{ms(figures['status_inproc_big'])} |")
     print(f"| `klg log --item` | | {ms(figures['log_item_big'])} |")
+    print(f"| `klg log`, all {counts['events']:,} events | | {ms(figures['log_all_big'])} |")
     print(f"| Python start-up and imports alone | {ms(figures['startup'])} | |")
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)

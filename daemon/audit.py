@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from datetime import date, datetime
+from typing import Iterator
 
 from daemon.store import Store
 
 
-def query(store: Store, item: str | None = None, meeting: str | None = None) -> list[dict]:
-    """The events about ``item`` and/or ``meeting`` (all when neither), oldest first.
+def query(store: Store, item: str | None = None, meeting: str | None = None) -> Iterator[dict]:
+    """The events about ``item`` and/or ``meeting`` (all when neither), oldest first,
+    one at a time (ten years are a quarter of a million events).
 
     A meeting's events are those recorded for it and those of every item now
     planned for it, so moving an item shows up under the meeting it went to.
@@ -30,7 +34,7 @@ def query(store: Store, item: str | None = None, meeting: str | None = None) -> 
         where.append("(meeting = ? OR item_id IN (SELECT id FROM items WHERE meeting = ?))")
         params += [meeting, meeting]
     sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
-    return store.all(sql, params)
+    return store.db.query(sql, params)
 
 
 def _detail(text: str | None):
@@ -42,21 +46,18 @@ def _detail(text: str | None):
         return text
 
 
-def as_json(rows: list[dict]) -> list[dict]:
-    """Events as the ``--json`` contract: ``id``, ``at`` (UTC, ISO 8601), ``actor``,
+def as_json(row: dict) -> dict:
+    """One event as the ``--json`` contract: ``id``, ``at`` (UTC, ISO 8601), ``actor``,
     ``item``, ``meeting``, ``what`` and ``detail`` (an object when one was recorded)."""
-    return [{"id": r["id"], "at": r["at"], "actor": r["actor"], "item": r["item_id"], "meeting": r["meeting"],
-             "what": r["what"], "detail": _detail(r["detail"])} for r in rows]
+    return {"id": row["id"], "at": row["at"], "actor": row["actor"], "item": row["item_id"], "meeting": row["meeting"],
+            "what": row["what"], "detail": _detail(row["detail"])}
 
 
-def render_text(rows: list[dict], tz) -> str:
-    """One line per event: local time, actor, item, meeting, what happened, detail."""
-    lines = []
-    for r in rows:
-        at = datetime.fromisoformat(r["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        detail = f"  {r['detail']}" if r["detail"] else ""
-        lines.append(f"{at}  {r['actor']:<28} {r['item_id'] or '-':<14} {r['meeting'] or '-':<10}  {r['what']}{detail}")
-    return "\n".join(lines) if lines else "(no events)"
+def as_text(row: dict, tz) -> str:
+    """One event on one line: local time, actor, item, meeting, what happened, detail."""
+    at = datetime.fromisoformat(row["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    detail = f"  {row['detail']}" if row["detail"] else ""
+    return f"{at}  {row['actor']:<28} {row['item_id'] or '-':<14} {row['meeting'] or '-':<10}  {row['what']}{detail}"
 
 
 def cmd_log(config, args) -> int:
@@ -71,14 +72,25 @@ def cmd_log(config, args) -> int:
             raise UsageError(f"--meeting {args.meeting!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-01") from None
     item = args.item.strip().upper() if args.item else None
     store = Store(config.data_dir)
+    out = sys.stdout
+    count = 0
     try:
-        rows = query(store, item, meeting)
+        if args.json:
+            out.write("[")
+        for row in query(store, item, meeting):
+            if args.json:
+                out.write(("," if count else "") + "\n " + json.dumps(as_json(row), ensure_ascii=False))
+            else:
+                out.write(as_text(row, config.group.timezone) + "\n")
+            count += 1
+        if args.json:
+            out.write("\n]\n" if count else "]\n")
+        elif not count:
+            out.write("(no events)\n")
+    except BrokenPipeError:  # `klg log | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         store.close()
-    if args.json:
-        print(json.dumps(as_json(rows), ensure_ascii=False, indent=1))
-    else:
-        print(render_text(rows, config.group.timezone))
     return 0
 
 
