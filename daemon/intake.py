@@ -27,7 +27,6 @@ from daemon.store import iso
 log = logging.getLogger("klg.intake")
 
 
-
 @dataclass
 class Outcome:
     classification: str

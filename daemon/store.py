@@ -38,6 +38,24 @@ def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("daemon.migrations").iterdir():
+        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if m:
+            found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class StoreLocked(Exception):
+    """Another klg process already works on this data folder."""
+
+
+class StoreOwnership(Exception):
+    """root was about to open a data folder that belongs to the service user."""
+
+
 def _refuse_root_on_service_data(data_dir: Path) -> None:
     """Files root created in the service user's data folder (a new -wal file, a
     migration) would lock the daemon out, so root is told to use that user."""
@@ -55,24 +73,6 @@ def _refuse_root_on_service_data(data_dir: Path) -> None:
             f"{data_dir} belongs to the user {name} and this command runs as root; files it would create "
             f"there could lock the daemon out. Run it as that user instead: sudo -u {name} klg …"
         )
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, name, sql) of every migration shipped with the package, in order."""
-    found = []
-    for entry in resources.files("daemon.migrations").iterdir():
-        m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
-        if m:
-            found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
-class StoreLocked(Exception):
-    """Another klg process already works on this data folder."""
-
-
-class StoreOwnership(Exception):
-    """root was about to open a data folder that belongs to the service user."""
 
 
 class Store:

@@ -10,7 +10,6 @@ import random
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from daemon import cli
 from daemon.files import safe_name, safe_path
 from daemon.mail import MailError
 from daemon.store import Store
-from tests.helpers import CHANCELLERY, GROUP, MARIA, REPO, at, attachment_names, body, make_mail, new_instance
+from tests.helpers import CHANCELLERY, MARIA, REPO, at, body, make_mail, new_instance
 
 AUTH = """require_authentication = true
 authserv_id = "mx.example.org"
