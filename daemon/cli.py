@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -16,11 +17,14 @@ from zoneinfo import ZoneInfo
 from daemon import __version__, config as configlib
 from daemon.context import Ctx
 from daemon.mail import MailError, open_mailbox, open_transport
-from daemon.store import Store, StoreLocked
+from daemon.redact import redact
+from daemon.store import Store, StoreLocked, StoreOwnership
 
 log = logging.getLogger("klg")
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
-REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# templates/ at the top of the repository; daemon/templates links to it, and a
+# built wheel carries a copy there (pyproject.toml, package-data)
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 BACKENDS = ("maildir", "imap", "exchange")
 
 
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     setup_logging(args.log_level)
+    os.umask(0o077)  # everything klg writes (data, mailboxes, documents) is for the service user only
     try:
         if args.command == "init":
             return cmd_init(args)
@@ -89,22 +94,22 @@ def main(argv: list[str] | None = None) -> int:
         config = configlib.load(path)
         return handler(config, args)
     except configlib.ConfigError as exc:
-        print(f"klg: the configuration cannot be used:\n{exc}", file=sys.stderr)
+        print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)
         return 2
     except UsageError as exc:
-        print(f"klg: {exc}", file=sys.stderr)
+        print(redact(f"klg: {exc}"), file=sys.stderr)
         return 2
-    except StoreLocked as exc:
+    except (StoreLocked, StoreOwnership) as exc:
         print(f"klg: {exc}", file=sys.stderr)
         return 1
     except MailError as exc:
-        print(f"klg: mail: {exc}", file=sys.stderr)
+        print(redact(f"klg: mail: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 1
-    except Exception as exc:  # a run-time failure: one line for the operator, details in the log
-        log.debug("failure", exc_info=True)
-        print(f"klg: {args.command} failed: {type(exc).__name__}: {exc} (run with --log-level DEBUG for details)", file=sys.stderr)
+    except Exception as exc:  # a bug: say so through the log, which masks secrets
+        log.critical("klg stopped on an unexpected error, a bug; please report it with this message: %s", exc,
+                     exc_info=True)
         return 1
 
 
@@ -124,23 +129,44 @@ def instance_config(backend: str, root: str = "mailboxes", data: str = "data", t
     return text
 
 
+def _make_folder(path: Path, mode: int) -> None:
+    """Create ``path`` with ``mode`` and any missing parents open to traverse
+    (0755), whatever the umask: the service user must reach /etc/klg and
+    /var/lib/klg even when root created them."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir()
+        os.chmod(folder, mode if folder == path else 0o755)
+
+
 def cmd_init(args) -> int:
+    """Write an instance into DIR; with ``--config FILE`` the config goes to FILE
+    (e.g. /etc/klg/klg.toml) and names DIR's folders by absolute path."""
     target: Path = args.dir
-    config_path = target / "klg.toml"
+    config_path = args.config or target / "klg.toml"
     if config_path.exists() and not args.force:
         print(f"klg: {config_path} already exists; use --force to overwrite it", file=sys.stderr)
         return 2
     from daemon.mail.maildir import ensure_maildir
 
-    target.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(instance_config(args.backend), encoding="utf-8")
+    _make_folder(target, 0o700)
+    _make_folder(config_path.parent, 0o755 if config_path.resolve().parent != target.resolve() else 0o700)
+    if config_path.resolve().parent == target.resolve():
+        text = instance_config(args.backend)
+    else:
+        home = target.resolve()
+        text = instance_config(args.backend, root=str(home / "mailboxes"), data=str(home / "data"),
+                               templates=str(home / "templates"))
+    config_path.write_text(text, encoding="utf-8")
     if args.backend == "maildir":
         for folder in ("inbox", "processed", "quarantine", "sent"):
             ensure_maildir(target / "mailboxes" / folder)
     (target / "data").mkdir(exist_ok=True, mode=0o700)
     if not (target / "templates").exists():
-        shutil.copytree(REPO_TEMPLATES, target / "templates")
+        shutil.copytree(PACKAGE_TEMPLATES, target / "templates")
     print(f"Wrote {config_path}")
+    if config_path.resolve().parent != target.resolve():
+        print(f"The service user must be able to read it: chgrp klg {config_path} && chmod 640 {config_path}")
     if args.backend == "maildir":
         print(f"Mailboxes: {target / 'mailboxes'} (drop .eml files into inbox/new/)")
     else:
@@ -225,6 +251,9 @@ def cmd_check_config(config, args) -> int:
     if problems:
         raise configlib.ConfigError(config.path, problems)
     print(f"{config.path}: configuration and templates are valid")
+    if not config.security.require_authentication and config.mailbox.backend != "maildir":
+        print("warning: [security] require_authentication is off, so anyone who forges a member's From address "
+              "can propose, change or withdraw items; see SECURITY.md")
     for name, check in (("mailbox", lambda: open_mailbox(config)), ("transport", lambda: open_transport(config))):
         backend = check()
         try:

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 
+from daemon.redact import remember_secret
+
 ROLES = ("chair", "chancellery", "secretary", "signatory")
 KINDS = ("information", "diskussion", "beslut")
 LANGUAGES = ("sv", "en")
@@ -117,6 +119,17 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class Security:
+    """``[security]``: sender authentication and the storm guard (see SECURITY.md)."""
+
+    require_authentication: bool = False
+    authserv_ids: tuple[str, ...] = ()  # Authentication-Results written by our own receiving server
+    trusted_headers: tuple[tuple[str, str], ...] = ()  # (name, value) that mark internal mail
+    replies_per_sender_per_hour: int = 30
+    explanations_per_sender_per_hour: int = 3
+
+
+@dataclass(frozen=True)
 class Backend:
     """``[mailbox]`` or ``[transport]``: the backend name and its own settings."""
 
@@ -143,6 +156,7 @@ class Config:
     transport: Backend
     data_dir: Path
     templates_dir: Path
+    security: Security = Security()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def member_by_address(self, address: str | None) -> Member | None:
@@ -176,12 +190,12 @@ def read_secret(settings: dict[str, Any], key: str) -> str | None:
     or the systemd credential named by ``<key>_credential``."""
     env = settings.get(f"{key}_env")
     if env:
-        return os.environ.get(env)
+        return remember_secret(os.environ.get(env))
     cred = settings.get(f"{key}_credential")
     if cred:
         folder = os.environ.get("CREDENTIALS_DIRECTORY")
         if folder and (Path(folder) / cred).is_file():
-            return (Path(folder) / cred).read_text().strip()
+            return remember_secret((Path(folder) / cred).read_text().strip())
     return None
 
 
@@ -263,18 +277,23 @@ class _Reader:
 
 
 def _default_templates_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "templates"
+    """The templates shipped with klg: daemon/templates (a link to the repository's
+    templates/ in a checkout, a copy in an installed wheel)."""
+    return Path(__file__).resolve().parent / "templates"
 
 
 def load(path: str | Path) -> Config:
     """Read and validate the config at ``path``; raise ConfigError with every problem."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(path, [f"the config file does not exist: create it with `klg init DIR` or pass --config PATH"])
     try:
+        if not path.is_file():
+            raise ConfigError(path, [f"the config file does not exist: create it with `klg init DIR` or pass --config PATH"])
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path, [f"not valid TOML ({exc}): fix the syntax at that line"]) from None
+    except OSError as exc:
+        raise ConfigError(path, [f"the config file cannot be read ({exc.strerror}): make it and its folders readable by "
+                                 f"the user klg runs as, e.g. chgrp klg {path} && chmod 640 {path}"]) from None
     return parse(raw, path)
 
 
@@ -314,6 +333,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     schedule = _schedule(raw.get("schedule", {}), r)
     standing = _standing(raw.get("standing_items"), r)
     intake = _intake(raw.get("intake", {}), r)
+    security = _security(raw.get("security", {}), r)
 
     mailbox = _backend(raw.get("mailbox", {}), "mailbox", ("maildir", "imap", "exchange"), base, r)
     transport = _backend(raw.get("transport", {}), "transport", ("maildir", "smtp", "exchange"), base, r,
@@ -341,6 +361,7 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         transport=transport,
         data_dir=data_dir,
         templates_dir=templates_dir,
+        security=security,
         raw=raw,
     )
 
@@ -419,9 +440,7 @@ def _schedule(s: dict, r: _Reader) -> Schedule:
         r.bad("schedule.unapproved_agenda", policy, 'use "remind" (wait for approval) or "send_draft"')
     country = r.text(s, "holidays", p, "SE")
     if country:
-        import holidays as hol
-
-        if country not in hol.list_supported_countries():
+        if country not in _holiday_countries():
             r.bad("schedule.holidays", country, 'use a country code such as "SE", or "" for no holidays')
     return Schedule(
         recurrence=recurrence,
@@ -441,6 +460,20 @@ def _schedule(s: dict, r: _Reader) -> Schedule:
         holiday_categories=tuple(r.get(s, "holiday_categories", p, list, ["public", "de_facto"])),
         unapproved_agenda=policy,
     )
+
+
+def _holiday_countries() -> set[str]:
+    """The country codes ``holidays`` knows, read from its registry: asking
+    ``list_supported_countries()`` imports every country (a tenth of a second
+    on each ``klg`` command)."""
+    try:
+        from holidays.registry import COUNTRIES
+
+        return {code for entry in COUNTRIES.values() for code in entry[1:] if code.isupper() and len(code) <= 3}
+    except (ImportError, AttributeError, IndexError, TypeError):
+        import holidays
+
+        return set(holidays.list_supported_countries())
 
 
 def _standing(raw: Any, r: _Reader) -> tuple[StandingItem, ...]:
@@ -479,6 +512,47 @@ def _intake(s: dict, r: _Reader) -> Intake:
         poll_seconds=r.get(s, "poll_seconds", p, float, 5.0),
         stranger_digest_time=r.clock(s, "stranger_digest_time", p, time(16, 0)) or time(16, 0),
     )
+
+
+def _security(s: dict, r: _Reader) -> Security:
+    p = "security"
+    if not isinstance(s, dict):
+        r.bad(p, s, "expected a [security] table")
+        return Security()
+    known = {"require_authentication", "authserv_id", "trusted_headers", "replies_per_sender_per_hour",
+             "explanations_per_sender_per_hour"}
+    for key in s:
+        if key not in known:
+            r.bad(f"{p}.{key}", s[key], f"unknown key; the keys are {', '.join(sorted(known))}")
+    required = r.get(s, "require_authentication", p, bool, False, "expected true or false")
+    ids = r.get(s, "authserv_id", p, (str, list), [], 'expected the authserv-id of your receiving server, e.g. "mx.kommun.se", or a list of them')
+    ids = [ids] if isinstance(ids, str) else ids
+    authserv: list[str] = []
+    for value in ids:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-]*", value.strip()):
+            r.bad(f"{p}.authserv_id", value, "expected a host name such as mx.kommun.se (the first word of the "
+                                              "Authentication-Results header your own server adds)")
+        else:
+            authserv.append(value.strip().lower())
+    trusted: list[tuple[str, str]] = []
+    for value in r.get(s, "trusted_headers", p, list, [], 'expected a list like ["X-MS-Exchange-Organization-AuthAs: Internal"]'):
+        name, colon, wanted = value.partition(":") if isinstance(value, str) else ("", "", "")
+        if not colon or not re.fullmatch(r"[!-9;-~]+", name.strip()) or not wanted.strip():
+            r.bad(f"{p}.trusted_headers", value, 'each entry is "Header-Name: value", e.g. "X-MS-Exchange-Organization-AuthAs: Internal"')
+        else:
+            trusted.append((name.strip(), wanted.strip()))
+    if required and not authserv and not trusted:
+        r.missing(f"{p}.authserv_id", "require_authentication = true needs the authserv-id of your receiving server "
+                                      '(e.g. authserv_id = "mx.kommun.se") or trusted_headers for internal mail')
+    limits = {}
+    for key, default in (("replies_per_sender_per_hour", 30), ("explanations_per_sender_per_hour", 3)):
+        value = r.get(s, key, p, int, default, "expected a whole number, e.g. 30")
+        if value is not None and value < 1:
+            r.bad(f"{p}.{key}", value, "must be 1 or more (it caps how many automatic answers one sender gets per hour)")
+            value = default
+        limits[key] = value if value is not None else default
+    return Security(require_authentication=bool(required), authserv_ids=tuple(authserv), trusted_headers=tuple(trusted),
+                    **limits)
 
 
 def _backend(s: dict, section: str, allowed: tuple[str, ...], base: Path, r: _Reader,

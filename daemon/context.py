@@ -51,7 +51,9 @@ class Ctx:
              cc: Iterable[Member | str] = (), item: str | None = None, meeting: str | None = None,
              ref: str | None = None, reply_to: ParsedMail | None = None,
              attachments: Iterable[OutAttachment] = ()) -> str:
-        """Render ``template`` and queue it; return the new Message-ID."""
+        """Render ``template`` and queue it; return the new Message-ID. An answer to a
+        member's mail passes ``reply_to=mail``: it threads the answer and is what the
+        storm guard counts (``[security] replies_per_sender_per_hour``)."""
         to_addrs = _addresses(to)
         text = self.text(template, context)
         out = Outgoing(
@@ -65,7 +67,8 @@ class Ctx:
         )
         g = self.config.group
         return outbox.queue(self.store, out, kind=kind, sender=g.address, sender_name=g.name, domain=g.domain,
-                            now=self.now, item=item, meeting=meeting, ref=ref)
+                            now=self.now, item=item, meeting=meeting, ref=ref,
+                            answer_to=reply_to.sender if reply_to and reply_to.sender else None)
 
     def chancellery(self) -> list[Member]:
         return self.config.with_role("chancellery") or self.config.with_role("chair")

@@ -21,6 +21,7 @@ from daemon.context import Ctx
 from daemon.faults import crash_point
 from daemon.mail import MailError, Mailbox, Transport
 from daemon.store import Store
+from daemon.systemd import keepalive
 
 log = logging.getLogger("klg.engine")
 
@@ -55,6 +56,7 @@ class Engine:
             self.mailbox.move(message.key, outcome.disposition)
             crash_point("ingest.after-move")
             handled += 1
+            keepalive()
             if self.stop.is_set():
                 break
         return handled
@@ -74,6 +76,7 @@ class Engine:
                 attempted.add(step.key)  # done or failed: not again in this pass
                 if self._run_step(ctx, step):
                     done.append(step.key)
+                keepalive()
         return done
 
     def _may_retry(self, key: str, now: datetime) -> bool:
@@ -140,12 +143,17 @@ class Engine:
             now = clock()
             try:
                 handled = self.ingest(now)
+                steps: list[str] = []
                 if handled or steps_wanted or (waker and waker.take()):
-                    self.run_steps(now)
+                    steps = self.run_steps(now)
                     steps_wanted = False
                 sent = self.flush(now)
                 if sent["sent"] or handled:
                     steps_wanted = True  # a sent mail or a reply can make a step due
+                if handled or steps or sent["sent"] or sent["failed"]:
+                    local = now.astimezone(self.config.group.timezone)
+                    notify(f"STATUS=Last activity {local:%Y-%m-%d %H:%M}: {handled} messages, {len(steps)} steps, "
+                           f"{sent['sent']} mails sent, {sent['failed']} failed")
             except MailError as exc:
                 log.error("mail backend: %s; retrying in %ss", exc, poll)
                 self.stop.wait(poll)

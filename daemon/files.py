@@ -15,13 +15,15 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; leave room for " (2)" and a temp suffix
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 _UNSAFE = re.compile(r"[^\w.\- ()&+,åäöÅÄÖ]", re.UNICODE)
 
 
 def safe_name(name: str | None, fallback: str = "bilaga") -> str:
     """A portable file name from ``name``: no folders, no control or reserved
-    characters, no leading dots, no Windows device names, at most 120 characters."""
+    characters, no leading dots, no Windows device names, at most 120 characters
+    and ``MAX_NAME_BYTES`` bytes of UTF-8."""
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
@@ -34,8 +36,22 @@ def safe_name(name: str | None, fallback: str = "bilaga") -> str:
         stem = f"_{stem}"
     ext = ext[:10]
     stem = stem[: 120 - len(ext) - 1] if ext else stem[:120]
+    room = MAX_NAME_BYTES - (len(ext.encode()) + 1 if ext else 0)
+    while len(stem.encode()) > room:
+        stem = stem[:-1]
+    stem = stem.rstrip(" ._")
     result = f"{stem}.{ext}" if ext and stem else (stem or ext)
     return result or fallback
+
+
+def safe_path(folder: Path | str, name: str | None, fallback: str = "bilaga") -> Path:
+    """``folder / safe_name(name)``, checked to lie directly inside ``folder``: the
+    one way code turns a name from a mail into a path."""
+    folder = Path(folder).resolve()
+    target = (folder / safe_name(name, fallback)).resolve()
+    if target.parent != folder:
+        raise ValueError(f"the file name {name!r} would leave the folder {folder}; this is a bug in safe_name")
+    return target
 
 
 def unique_names(names: list[str]) -> list[str]:

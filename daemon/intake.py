@@ -29,8 +29,6 @@ log = logging.getLogger("klg.intake")
 
 # Failures of the machine rather than of the mail: the message is retried, not quarantined.
 TRANSIENT = (OSError, sqlite3.OperationalError)
-EXPLANATIONS_PER_HOUR = 3  # per sender: a broken client must not start a mail storm
-
 
 @dataclass
 class Outcome:
@@ -59,7 +57,9 @@ def handle(ctx: Ctx, raw: bytes) -> Outcome:
 
     mail = parse(raw)
     seen = ctx.store.message_seen(mail.message_id)
-    if seen:
+    if seen:  # the audit log has its event already; a redelivery only needs moving
+        log.info("%s from %s: duplicate of a message handled at %s -> %s", mail.message_id, mail.sender or "?",
+                 seen["received_at"], seen["disposition"])
         return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
     try:
         with ctx.store.atomic():
@@ -162,14 +162,17 @@ def tell_delivery_failure(ctx: Ctx, row: dict, recipients: list[str], reason: st
               "created": row["created_at"]}, kind="delivery-failure", item=row["item_id"], meeting=row["meeting"])
 
 
-def may_answer(ctx: Ctx, address: str) -> bool:
-    """False when we already answered ``address`` often in the last hour (storm guard)."""
+def answers_last_hour(ctx: Ctx, address: str, kind: str | None = None) -> int:
+    """How many automatic answers (of ``kind``, or any) ``address`` got in the hour before ``ctx.now``."""
     since = iso(ctx.now - timedelta(hours=1))
-    sent = ctx.store.count(
-        "SELECT COUNT(*) FROM outbox WHERE kind = 'explain' AND created_at >= ? AND recipients = ?",
-        [since, f'["{address}"]'],
-    )
-    return sent < EXPLANATIONS_PER_HOUR
+    sql = "SELECT COUNT(*) FROM outbox WHERE answer_to = ? AND created_at > ?"
+    return ctx.store.count(sql + " AND kind = ?" if kind else sql, [address.lower(), since, *([kind] if kind else [])])
+
+
+def may_answer(ctx: Ctx, address: str) -> bool:
+    """False when ``address`` already got ``[security] explanations_per_sender_per_hour``
+    explanations in the last hour: a broken client must not start a mail storm."""
+    return answers_last_hour(ctx, address, "explain") < ctx.config.security.explanations_per_sender_per_hour
 
 
 def explain(ctx: Ctx, mail: ParsedMail, member: Member, reason: str, context: dict) -> str | None:

@@ -1,12 +1,14 @@
 """Notices to the chancellery that are not part of a meeting's week: the daily
-list of mail from strangers and of mail that could not be handled."""
+list of quarantined mail nobody was told about: from strangers, forged
+(``spoofed``, ``spoofed-self``), held back by the storm guard
+(``rate-limited``), or that could not be handled (``error``)."""
 
 from __future__ import annotations
 
 from daemon.context import Ctx
 from daemon.steps import Step
 
-LISTED = ("stranger", "spoofed-self", "error")
+LISTED = ("stranger", "spoofed-self", "spoofed", "rate-limited", "error")
 
 
 def due(ctx: Ctx) -> list[Step]:

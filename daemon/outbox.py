@@ -17,6 +17,7 @@ from daemon.faults import crash_point
 from daemon.mail import PermanentFailure, TemporaryFailure, Transport
 from daemon.mail.compose import Outgoing, build, new_message_id
 from daemon.store import Store, iso
+from daemon.systemd import keepalive
 
 log = logging.getLogger("klg.outbox")
 
@@ -25,8 +26,10 @@ GIVE_UP_AFTER = timedelta(hours=48)
 
 
 def queue(store: Store, out: Outgoing, *, kind: str, sender: str, sender_name: str, domain: str, now: datetime,
-          item: str | None = None, meeting: str | None = None, ref: str | None = None) -> str:
-    """Store ``out`` for sending and return its Message-ID (without brackets)."""
+          item: str | None = None, meeting: str | None = None, ref: str | None = None,
+          answer_to: str | None = None) -> str:
+    """Store ``out`` for sending and return its Message-ID (without brackets).
+    ``answer_to`` is the address whose mail this answers (the storm guard counts these)."""
     message_id = new_message_id(domain)
     raw = build(out, sender=sender, sender_name=sender_name, message_id=message_id, date=now)
     sha = store.files.put(raw)
@@ -35,7 +38,7 @@ def queue(store: Store, out: Outgoing, *, kind: str, sender: str, sender_name: s
         "message_id": message_id, "kind": kind, "created_at": iso(now), "sender": sender,
         "recipients": json.dumps(recipients), "subject": out.subject, "raw_sha256": sha,
         "item_id": item, "meeting": meeting, "ref": ref, "state": "queued", "attempts": 0,
-        "next_attempt_at": iso(now),
+        "next_attempt_at": iso(now), "answer_to": answer_to.lower() if answer_to else None,
     })
     store.event(now, f"mail queued: {kind} to {', '.join(recipients)}", item=item, meeting=meeting,
                 detail={"message_id": message_id, "subject": out.subject})
@@ -64,6 +67,7 @@ def flush(store: Store, transport: Transport, now: datetime, on_failure=None) ->
             return counts
         for row in rows:
             _send_one(store, transport, row, now, counts, on_failure)
+            keepalive()
         if counts["retry"]:
             return counts  # the server is unwell; the rest waits for the next pass
 
@@ -87,8 +91,11 @@ def _send_one(store: Store, transport: Transport, row: dict, now: datetime, coun
                     on_failure(row, recipients, str(exc))
                 counts["failed"] += 1
             else:
+                retry_at = now + backoff(attempts)
                 store.db["outbox"].update(row["id"], {"attempts": attempts, "last_error": str(exc)[:500],
-                                                      "next_attempt_at": iso(now + backoff(attempts))})
+                                                      "next_attempt_at": iso(retry_at)})
+                store.event(now, f"mail not sent yet (attempt {attempts}), retry at {iso(retry_at)}: {exc}",
+                            item=row["item_id"], meeting=row["meeting"], detail={"message_id": row["message_id"]})
                 counts["retry"] += 1
         log.warning("outbox %s (%s): temporary failure, attempt %d: %s", row["message_id"], row["kind"], attempts, exc)
         return

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from daemon.files import safe_name
+from daemon.systemd import keepalive
 
 DEFAULT_TIMEOUT = 180.0
 CANDIDATES = ("soffice", "libreoffice", "/usr/lib/libreoffice/program/soffice", "/opt/libreoffice/program/soffice")
@@ -44,6 +45,7 @@ def to_pdf(data: bytes, filename: str, *, filter_options: str = "", timeout: flo
     for PDF/A; empty means the default export.
     """
     binary = soffice()
+    keepalive()  # one conversion is bounded by ``timeout``; a step converting many pings between them
     name = safe_name(filename, "dokument.docx")
     with tempfile.TemporaryDirectory(prefix="klg-lo-") as work:
         work_path = Path(work)

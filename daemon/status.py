@@ -39,8 +39,9 @@ def upcoming_dates(ctx: Ctx) -> list[str]:
 def meeting_items(ctx: Ctx, day: str) -> list[dict]:
     rows = ctx.store.all("SELECT * FROM items WHERE meeting = ? ORDER BY position, id", [day])
     names: dict[str, list[str]] = {}
+    # CROSS JOIN keeps SQLite from reading every attachment ever kept (10 ms a meeting after ten years)
     for a in ctx.store.all(
-        "SELECT a.item_id, a.name FROM attachments a JOIN items i ON i.id = a.item_id "
+        "SELECT a.item_id, a.name FROM items i CROSS JOIN attachments a ON a.item_id = i.id "
         "WHERE i.meeting = ? AND a.owner = 'item' AND a.removed = 0 ORDER BY a.id", [day]):
         names.setdefault(a["item_id"], []).append(a["name"])
     return [{"id": r["id"], "title": r["title"], "presenter": r["presenter"], "minutes": r["minutes"],

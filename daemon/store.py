@@ -52,40 +52,85 @@ class StoreLocked(Exception):
     """Another klg process already works on this data folder."""
 
 
+class StoreOwnership(Exception):
+    """root was about to open a data folder that belongs to the service user."""
+
+
+def _refuse_root_on_service_data(data_dir: Path) -> None:
+    """Files root created in the service user's data folder (a new -wal file, a
+    migration) would lock the daemon out, so root is told to use that user."""
+    if os.geteuid() != 0:
+        return
+    owner = data_dir.stat().st_uid
+    if owner != 0:
+        try:
+            import pwd
+
+            name = pwd.getpwuid(owner).pw_name
+        except KeyError:
+            name = str(owner)
+        raise StoreOwnership(
+            f"{data_dir} belongs to the user {name} and this command runs as root; files it would create "
+            f"there could lock the daemon out. Run it as that user instead: sudo -u {name} klg …"
+        )
+
+
 class Store:
     """The daemon's state: ``db`` (sqlite_utils.Database) and ``files``."""
 
     def __init__(self, data_dir: Path | str):
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _refuse_root_on_service_data(self.data_dir)
         self.path = self.data_dir / "klg.sqlite"
+        # Created owner-only before SQLite touches it: SQLite gives the -wal and
+        # -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 10000")
         if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute("PRAGMA foreign_keys = ON")
-        os.chmod(self.path, 0o600)
+        for path in (self.path, self.path.with_name("klg.sqlite-wal"), self.path.with_name("klg.sqlite-shm")):
+            if path.exists() and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
         self.files = FileStore(self.data_dir / "files")
         self._lock_fd: int | None = None
         self.migrate()
 
     # --- lifecycle -------------------------------------------------------
 
-    def migrate(self) -> int:
-        """Apply pending migrations; return the schema version."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, name, sql in migrations():
-            if number <= version:
+    def migrate(self) -> list[int]:
+        """Apply every shipped migration not yet applied, in number order; return the applied numbers.
+
+        Applied numbers are kept in ``schema_migrations`` rather than inferred from
+        the highest one, so a migration that lands after a higher-numbered one is
+        still applied.
+        """
+        conn = self.db.conn
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+        legacy = conn.execute("PRAGMA user_version").fetchone()[0]
+        shipped = migrations()
+        if legacy and not applied:  # a store from before the table existed: trust user_version
+            applied = {number for number, _, _ in shipped if number <= legacy}
+            conn.executemany("INSERT INTO schema_migrations VALUES (?, ?)",
+                             [(n, name) for n, name, _ in shipped if n in applied])
+            conn.commit()
+        for number, name, sql in shipped:
+            if number in applied:
                 continue
+            top = max([number, *applied])
             try:
-                self.db.conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+                conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations VALUES ({number}, '{name}');\n"
+                                   f"PRAGMA user_version = {top};\nCOMMIT;")
             except Exception:
-                if self.db.conn.in_transaction:
-                    self.db.conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            version = number
-        return version
+            applied.add(number)
+        return sorted(applied)
 
     def lock(self) -> None:
         """Take the instance lock so two daemons never work on one data folder."""

@@ -6,11 +6,11 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import circulation, compilation, notices, proposals
+from daemon import audit, circulation, compilation, notices, proposals, security
 
 # Checks run on every member's mail before it is acted on (e.g. sender
 # authentication, rate limits); each returns an Outcome to stop, or None.
-GATES: list = []
+GATES: list = [security.authenticate, security.storm_guard]
 
 # kind of the mail answered -> handler(ctx, mail, member, thread_row)
 REPLY_HANDLERS = {
@@ -43,6 +43,10 @@ DOCX_CHECKS: list = []
 
 # Workflow config sections validated with the rest of the file: check(raw_toml) -> list of problems
 CONFIG_CHECKS: list = []
+
+# Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
+# func(config, args) -> exit status.
+COMMANDS_CLI: list = [audit.add_cli]
 
 # --- written procedure (skriftligt förfarande, issue 5) ---------------------------
 # Replies about an item under written procedure go to the circulation, the rest on to proposals.
