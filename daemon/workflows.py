@@ -6,7 +6,11 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import notices, proposals
+from daemon import notices, proposals, secretary
+from daemon.agenda import document as agenda_document
+from daemon.agenda import review as agenda_review
+from daemon.agenda import settings as agenda_settings
+from daemon.agenda import workflow as agenda
 
 # Checks run on every member's mail before it is acted on (e.g. sender
 # authentication, rate limits); each returns an Outcome to stop, or None.
@@ -18,10 +22,17 @@ REPLY_HANDLERS = {
     "amended": proposals.on_reply,
     "withdrawn": proposals.on_reply,
     "item": proposals.on_reply,  # found by the [KLG-…] tag, or any other item mail
+    "agenda-draft": agenda_review.on_reply,  # the agenda: edited .docx or "OK" from the chair/chancellery
+    "agenda-version": agenda_review.on_reply,
+    "agenda-approved": agenda_review.on_reply,
+    "agenda-reminder": agenda_review.on_reply,
+    "agenda-final": agenda_review.on_reply,
+    "agenda-answer": agenda_review.on_reply,
+    "agenda-notice": agenda_review.on_reply,
 }
 
 # New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None
-COMMANDS: list = []
+COMMANDS: list = [agenda_review.on_command]  # calendar answers; [KLG 2026-12-01] subjects
 
 # A member's new mail that is nothing else.
 NEW_MAIL = proposals.on_new_mail
@@ -30,7 +41,17 @@ NEW_MAIL = proposals.on_new_mail
 ITEM_HOOKS: list = []
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due]
+STEPS = [notices.due, agenda.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = []
+
+# Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
+WAKE_TIMES: list = [agenda.wake_times]
+
+# Checks of Word templates for `klg check-config`: check(path) -> list[str] problems
+DOCX_CHECKS: list = [agenda_document.check_template]
+
+# Checks of workflow config sections, run when any command loads the config
+# (a problem exits 2): check(config) -> list[str] problems
+CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config]
