@@ -67,8 +67,8 @@ def pdf_text(data: bytes) -> str:
 
 
 def docx_of(msg: EmailMessage) -> bytes:
-    """The one .docx attached to ``msg``."""
-    [name] = [n for n in attachment_names(msg) if n.endswith(".docx")]
+    """The agenda .docx attached to ``msg`` (the first attachment named Dagordning/Agenda)."""
+    name = next(n for n in attachment_names(msg) if n.endswith(".docx") and n.startswith(("Dagordning", "Agenda")))
     return attachment(msg, name)
 
 
