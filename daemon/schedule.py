@@ -34,8 +34,10 @@ class Calendar:
 
     @cached_property
     def _holidays(self):
+        """The country's holidays, or None. The holidays object fills in years as they
+        are asked for, so it is empty (and falsy) until then: test it against None."""
         if not self.s.holidays:
-            return {}
+            return None
         return holidays_lib.country_holidays(self.s.holidays, categories=self.s.holiday_categories, language="sv")
 
     @cached_property
@@ -46,7 +48,7 @@ class Calendar:
 
     def holiday(self, day: date) -> str | None:
         """The holiday's name if ``day`` is one, else None."""
-        return self._holidays.get(day) if self._holidays else None
+        return self._holidays.get(day) if self._holidays is not None else None
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and not self.holiday(day)
