@@ -106,12 +106,13 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     all_docs = [a for _, docs in documents for a in docs]
     names = unique_names([a["name"] for a in all_docs])
     item_atts = [OutAttachment(name, ctx.store.files.get(a["sha256"]), a["content_type"]) for name, a in zip(names, all_docs)]
-    limit = settings(ctx.config).max_mail_bytes
+    conf = settings(ctx.config)
+    limit = conf.max_mail_bytes
     size = sum(len(a.data) for a in base + item_atts)
     book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
     if size <= limit:
         mode, attachments = "attachments", base + item_atts
-    elif book is not None and sum(len(a.data) for a in base) + len(book.data) <= limit:
+    elif book is not None and sum(len(a.data) for a in base) + len(book.data) <= conf.max_book_bytes:
         mode, attachments = "book", base + [OutAttachment(book_name, book.data, PDF)]
     else:
         mode, attachments = "none", base
@@ -127,7 +128,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
         "mode": mode, "documents": [a.name for a in item_atts], "book_name": book_name,
         "skipped": [name for name, _ in (book.skipped if book else [])], "pdf": agenda_pdf is not None,
         "changes": changes, "chancellery": [m.name for m in ctx.chancellery()],
-        "limit_mb": round(limit / (1024 * 1024)),
+        "limit_mb": round(limit / (1024 * 1024), 1),
     }
     template = "agenda_update" if previous else "agenda_final"
     ctx.send(template, ctx.config.members, context, kind="agenda-final", meeting=d, ref=f"v{n}", attachments=attachments)
