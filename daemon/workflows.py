@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from daemon import notices, proposals, secretary
 from daemon.agenda import document as agenda_document
+from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
 from daemon.agenda import settings as agenda_settings
 from daemon.agenda import workflow as agenda
@@ -38,7 +39,7 @@ COMMANDS: list = [agenda_review.on_command]  # calendar answers; [KLG 2026-12-01
 NEW_MAIL = proposals.on_new_mail
 
 # Called after an item is created, amended or withdrawn: hook(ctx, item_id, what)
-ITEM_HOOKS: list = []
+ITEM_HOOKS: list = [agenda_notices.on_item_change]  # tells the chair/chancellery of changes after the draft
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
 STEPS = [notices.due, agenda.due]

@@ -160,3 +160,33 @@ def test_meeting_book_instead_of_large_attachments(inst):
     text = pdf_text(book)
     assert text.index("Dagordning") < text.index("Budgetunderlag - 1") < text.index("Kravprofil") < text.index("Annons")
     assert [reader.get_destination_page_number(o) for o in reader.outline if not isinstance(o, list)] == [0, 1, 4]
+
+
+def test_decision_after_written_procedure_is_marked(inst):
+    """An item the written procedure put on the agenda shows its kind plainly, with its compilation."""
+    from daemon.attachments import Checked, keep
+    from daemon.mail.message import Attachment
+    from daemon.store import iso
+
+    inst.drop(make_mail(MARIA, "Budget", "Tid: 15"))
+    inst.tick(at("2026-11-27 09:00"))
+    store = inst.store()
+    try:
+        with store.atomic():
+            now = at("2026-11-27 12:00")
+            store.db["items"].insert({
+                "id": "KLG-2026-002", "year": 2026, "seq": 2, "title": "Riktlinje för representation",
+                "description": "", "presenter": "Johan Ek", "proposer": CHANCELLERY, "minutes": 5, "kind": "beslut",
+                "written_procedure": 1, "meeting": "2026-12-01", "position": 2, "state": "planned", "late": 0,
+                "origin": "circulation", "created_at": iso(now), "updated_at": iso(now)})
+            keep(store, "KLG-2026-002", [Checked(Attachment("Sammanställning.docx", "application/octet-stream",
+                                                            b"PK-not-really"))], now, None)
+    finally:
+        store.close()
+    inst.tick(at("2026-11-30 10:05"))
+    draft = inst.sent()[-1]
+    rows = Agenda(docx_of(draft)).rows()
+    assert rows[2][1:5] == ["KLG-2026-002", "Riktlinje för representation | Bilagor: Sammanställning.docx",
+                            "Johan Ek", "Beslut efter skriftligt förfarande"]
+    assert "Beslut efter skriftligt förfarande (sammanställningen är bifogad):" in body(draft)
+    assert "KLG-2026-002 Riktlinje för representation" in body(draft)

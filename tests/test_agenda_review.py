@@ -239,3 +239,30 @@ def test_no_changes_after_the_meeting_started(drafted):
     inst.tick(at("2026-12-01 10:00"))
     [answer] = [m for m in inst.sent() if "Om ditt svar" in subject(m)]
     assert recipients(answer) == [CHAIR] and "har redan börjat" in body(answer)
+
+
+def test_changes_after_the_draft_are_told_to_the_reviewers(drafted):
+    """A late proposal, a withdrawal and a proposer's change after the draft: the chair and the
+    chancellery hear of each; the agenda itself only changes when they say so."""
+    inst = drafted
+    inst.drop(make_mail(ERIK, "Akut: vinterberedskap", "Tid: 10"))
+    inst.tick(at("2026-11-30 10:30"))
+    [late] = [m for m in inst.sent() if subject(m) == "[KLG 2026-12-01] Sent förslag: KLG-2026-005"]
+    assert recipients(late) == sorted([CHAIR, CHANCELLERY])
+    assert "Lägg då till en rad med ärendenumret KLG-2026-005" in " ".join(body(late).split())
+    assert attachment_names(late) == ["Dagordning KLG 2026-12-01 utkast v1.docx"]
+
+    ack = next(m for m in inst.sent_to(LENA) if "Mottaget" in subject(m))
+    inst.drop(make_mail(LENA, f"SV: {subject(ack)}", "ÅTERKALLA", reply_to=ack))
+    inst.tick(at("2026-11-30 10:40"))
+    assert [subject(m) for m in inst.sent() if "Återkallat ärende" in subject(m)] == [
+        "[KLG 2026-12-01] Återkallat ärende på dagordningen: KLG-2026-003"]
+
+    ack = next(m for m in inst.sent_to(MARIA) if "Mottaget" in subject(m))
+    inst.drop(make_mail(MARIA, f"SV: {subject(ack)}", "Tid: 25", reply_to=ack,
+                        attachments=[("bilaga.pdf", tiny_pdf("Bilaga"), "application/pdf")]))
+    inst.tick(at("2026-11-30 10:50"))
+    [changed] = [m for m in inst.sent() if subject(m) == "[KLG 2026-12-01] Ändrat ärende på dagordningen: KLG-2026-001"]
+    text = " ".join(body(changed).split())
+    assert "Tid: 15 → 25 min" in text and "Nya handlingar: bilaga.pdf" in text
+    assert versions(inst) == 1
