@@ -24,7 +24,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -170,8 +170,12 @@ def build(language: str) -> Path:
     fact = _style(doc, "KLG Fakta", 10)
     warning = _style(doc, "KLG Varning", 10, bold=True, color="B00020", before=4, after=6)
     head = _style(doc, "KLG Tabellrubrik", 9, bold=True, color="FFFFFF")
-    cell_text = _style(doc, "KLG Tabelltext", 9.5)
-    cell_small = _style(doc, "KLG Tabelltext liten", 8.5, color="404040")
+    head_number = _style(doc, "KLG Tabellrubrik tal", 9, bold=True, color="FFFFFF", base="KLG Tabellrubrik")
+    head_number.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    cell_text = _style(doc, "KLG Tabelltext", 9)
+    cell_small = _style(doc, "KLG Tabelltext grå", 9, color="4A4A4A")
+    cell_number = _style(doc, "KLG Tabelltext tal", 9)
+    cell_number.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     note = _style(doc, "KLG Tabellnot", 8, color=GREY, italic=True)
     closing = _style(doc, "KLG Avslutning", 8.5, color=GREY, before=14)
     header_style = _style(doc, "KLG Sidhuvud", 9, color=NAVY)
@@ -233,9 +237,9 @@ def build(language: str) -> Path:
     trpr = header._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
     trpr.append(repeat)
-    for cell, name in zip(header.cells, t["columns"]):
+    for i, (cell, name) in enumerate(zip(header.cells, t["columns"])):
         _shade(cell._tc.get_or_add_tcPr(), NAVY)
-        _write(cell, name, head)
+        _write(cell, name, head_number if i == 5 else head)
 
     loop_start, data, loop_end = table.rows[1], table.rows[2], table.rows[3]
     _write(loop_start.cells[0], "{%tr for row in rows %}", cell_text)
@@ -250,7 +254,7 @@ def build(language: str) -> Path:
         title_cell.add_paragraph(text, style=note)
     _write(data.cells[3], bg + "{{ row.presenter }}", cell_text)
     _write(data.cells[4], bg + "{{ row.kind }}", cell_small)
-    _write(data.cells[5], bg + "{{ row.minutes }}", cell_text)
+    _write(data.cells[5], bg + "{{ row.minutes }}", cell_number)
 
     doc.add_paragraph(t["closing"], style=closing)
 
