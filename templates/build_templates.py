@@ -30,6 +30,9 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from daemon.agenda.ooxml import order  # noqa: E402
 NAVY = "1F3864"
 GREY = "6B6B6B"
 RULE = "BFBFBF"
@@ -123,10 +126,7 @@ def _cell_margins(table, top=70, bottom=70, left=90, right=90) -> None:
 
 
 def _fixed_widths(table, widths_cm: list[float]) -> None:
-    table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
+    table.autofit = False  # python-docx writes <w:tblLayout w:type="fixed"/>
     for row in table.rows:
         for cell, width in zip(row.cells, widths_cm):
             cell.width = Cm(width)
@@ -260,6 +260,8 @@ def build(language: str) -> Path:
 
     target = HERE / language / "agenda.docx"
     target.parent.mkdir(parents=True, exist_ok=True)
+    for part in [doc.element, doc.styles.element, section.header._element, section.footer._element]:
+        order(part)  # Word wants property elements in schema order
     doc.save(target)
     return target
 

@@ -191,3 +191,38 @@ def test_decision_after_written_procedure_is_marked(inst):
                             "Johan Ek", "Beslut efter skriftligt förfarande"]
     assert "Beslut efter skriftligt förfarande (sammanställningen är bifogad):" in body(draft)
     assert "KLG-2026-002 Riktlinje för representation" in body(draft)
+
+
+def _schema_problems(data: bytes) -> list[str]:
+    """Duplicated or out-of-order property elements: what makes Word offer to repair a file."""
+    import zipfile
+
+    from lxml import etree
+
+    from daemon.agenda.ooxml import SEQUENCES, W
+
+    problems = []
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if not name.endswith(".xml"):
+                continue
+            root = etree.fromstring(z.read(name))
+            for tag in ("pPr", "tblPr", "tcPr", "rPr", "trPr", "sectPr"):
+                for el in root.iter(f"{{{W}}}{tag}"):
+                    names = [c.tag.split("}")[1] for c in el]
+                    if len(set(names)) != len(names):
+                        problems.append(f"{name}: {tag} repeats a child: {names}")
+                    if tag in SEQUENCES:
+                        ranks = [SEQUENCES[tag].index(n) for n in names if n in SEQUENCES[tag]]
+                        if ranks != sorted(ranks):
+                            problems.append(f"{name}: {tag} children out of order: {names}")
+    return problems
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_templates_and_rendered_agendas_are_valid_for_word(language):
+    from daemon.agenda import document
+
+    template = REPO / "templates" / language / "agenda.docx"
+    assert _schema_problems(template.read_bytes()) == []
+    assert _schema_problems(document.render(template, document.SAMPLE_CONTEXT)) == []

@@ -59,6 +59,8 @@ def as_pdf(store: Store, name: str, sha256: str, now) -> tuple[bytes | None, str
     except pdflib.ConversionError as exc:
         if "not installed" in str(exc):
             raise  # not the document's fault: do not remember it as unconvertible
+        if "did not finish" in str(exc):
+            return None, str(exc)  # perhaps a busy machine: try again next time
         store.db["pdf_cache"].insert({"source_sha256": sha256, "pdf_sha256": None, "error": str(exc)[:300],
                                       "made_at": iso(now)}, replace=True)
         return None, str(exc)

@@ -270,7 +270,9 @@ def render(template: Path, context: dict) -> bytes:
     except jinja2.TemplateError as exc:
         raise AgendaTemplateError(f"{template}: the template cannot be filled in ({exc}); "
                                   "restore the file from the klg package") from None
-    data = out.getvalue()
+    from daemon.agenda.ooxml import order_docx
+
+    data = order_docx(out.getvalue())
     verify(data, str(template))
     return data
 

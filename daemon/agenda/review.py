@@ -299,6 +299,8 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
     d = meeting.isoformat()
     context = {"meeting": common.meeting_context(ctx, meeting), "version": current["version"]}
     table, data, problems = _read(ctx, docs)
+    if table is None and approve:  # "OK" with some other Word file (not the agenda) attached
+        return approve_version(ctx, mail, member, meeting, current)
     reading = interpret(ctx, table, d, member) if table else None
     if reading is not None:
         problems = reading.problems
