@@ -12,5 +12,7 @@ For other workflows: ``final_version(store, meeting)`` is the version last
 sent to the members, with its ``rows``.
 """
 
-from daemon.agenda.versions import current as current_version  # noqa: F401
-from daemon.agenda.versions import final_version  # noqa: F401
+from daemon.agenda.versions import current as current_version
+from daemon.agenda.versions import final_version
+
+__all__ = ["current_version", "final_version"]

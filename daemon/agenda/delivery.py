@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, datetime, time
 
 from daemon import pdf as pdflib
 from daemon.agenda import book as booklib
@@ -148,13 +148,9 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                  kind="agenda-notice", meeting=d)
 
 
-def _parse(text: str | None):
-    from datetime import datetime
-
+def _parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _clock(hhmm: str):
-    from datetime import time
-
+def _clock(hhmm: str) -> time:
     return time(int(hhmm[:2]), int(hhmm[3:]))

@@ -23,14 +23,15 @@ from datetime import date, timedelta
 
 from daemon import fields as fieldlib
 from daemon.agenda import common, document, layout, versions, words
-from daemon.config import Member
+from daemon.config import Member, StandingItem
 from daemon.context import Ctx
 from daemon.intake import Outcome
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
+from daemon.proposals import next_position, resolve_presenter, summary
 from daemon.store import iso
 
-APPROVE_WORDS = {"ok", "okay", "okej", "godkänd", "godkänt", "godkänner", "godkännes", "godkänt", "approved",
+APPROVE_WORDS = {"ok", "okay", "okej", "godkänd", "godkänt", "godkänner", "godkännes", "approved",
                  "approve", "i approve"}
 FILLER = {"tack", "thanks", "thank", "you", "från", "mig", "by", "me", "hälsningar", "mvh", "/", "-", "och", "skicka",
           "send", "it", "ut", "den", "så", "kan", "du", "version"}
@@ -294,8 +295,6 @@ def _read(ctx: Ctx, docs) -> tuple[document.Table | None, bytes | None, list[str
 def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, current: dict, docs,
                    approve: bool) -> Outcome:
     """Read the edited table, change the items, make and send the next version."""
-    from daemon.proposals import next_position, resolve_presenter
-
     d = meeting.isoformat()
     context = {"meeting": common.meeting_context(ctx, meeting), "version": current["version"]}
     table, data, problems = _read(ctx, docs)
@@ -473,9 +472,7 @@ def _break(ctx: Ctx, current: dict, entry: dict | None) -> tuple[str | None, int
     return at, int(minutes), entry.get("title") or None
 
 
-def _standing(config, title: str):
-    from daemon.config import StandingItem
-
+def _standing(config, title: str) -> StandingItem:
     for s in config.standing_items:
         if s.title == title:
             return s
@@ -483,8 +480,6 @@ def _standing(config, title: str):
 
 
 def _tell_postponed(ctx: Ctx, item: dict, meeting: date, to: date, member: Member) -> None:
-    from daemon.proposals import summary
-
     proposer = ctx.config.member_by_address(item["proposer"])
     if proposer is None:
         return

@@ -73,7 +73,7 @@ def _parse(config: Config) -> tuple[AgendaSettings, list[str]]:
         else:
             reminder = time(int(m[1]), int(m[2]))
     final = config.schedule.final
-    if reminder is not None and final.days_before >= 0 and reminder >= final.time:
+    if reminder is not None and reminder >= final.time:
         problems.append(f"agenda.reminder = {reminder.strftime('%H:%M')!r}: the reminder is sent on the final agenda's "
                         f"day and must come before schedule.final.time ({final.time.strftime('%H:%M')}); "
                         'choose an earlier time or "" for no reminder')

@@ -26,10 +26,12 @@ from datetime import date
 from functools import partial
 
 from daemon.agenda import common, delivery, layout, versions
+from daemon.agenda.review import call_hooks
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.files import unique_names
 from daemon.mail.compose import OutAttachment
+from daemon.proposals import summary
 from daemon.schedule import NoMeeting
 from daemon.steps import Step
 from daemon.store import SYSTEM, iso
@@ -231,9 +233,6 @@ def carry_over(ctx: Ctx, meeting: date, why: str) -> None:
     target = target_meeting(ctx, meeting)
     t = target.isoformat()
     position = ctx.store.count("SELECT COALESCE(MAX(position), 0) FROM items WHERE meeting = ?", [t])
-    from daemon.agenda.review import call_hooks
-    from daemon.proposals import summary
-
     for offset, item in enumerate(items, start=1):
         ctx.store.update_item(item["id"], ctx.now, meeting=t, position=position + offset,
                               carried_from=item.get("carried_from") or d)
