@@ -266,3 +266,16 @@ def test_changes_after_the_draft_are_told_to_the_reviewers(drafted):
     text = " ".join(body(changed).split())
     assert "Tid: 15 → 25 min" in text and "Nya handlingar: bilaga.pdf" in text
     assert versions(inst) == 1
+
+
+def test_a_new_version_after_approval_says_which_one_goes_out(drafted):
+    inst = drafted
+    draft = draft_of(inst)
+    reply(inst, CHAIR, draft, "OK")
+    approved = inst.sent()[-1]
+    agenda = Agenda(docx_of(draft))
+    agenda.set("KLG-2026-003", 5, "30")
+    reply(inst, CHANCELLERY, approved, "En ändring till", agenda.bytes(), when="2026-11-30 12:00")
+    text = " ".join(body(inst.sent()[-1]).split())
+    assert "Version 1 är godkänd. Det är den som skickas till alla ledamöter kl. 14:00" in text
+    assert meeting(inst)["state"] == "draft_sent"

@@ -444,7 +444,8 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
               "changes": layout.describe_all(found, ctx.language), "warnings": version["warnings"],
               "rows": common.mail_rows(rows, ctx.language), "approved": bool(version["approved_at"]),
               "sent": sent is not None, "goes_now": ctx.now >= cal.final_at(meeting),
-              "created": created, "next_meeting": next_meeting},
+              "created": created, "next_meeting": next_meeting,
+              "approved_before": _approved_before(ctx, d, version)},
              kind="agenda-version", meeting=d, ref=f"v{version['version']}", reply_to=mail,
              attachments=[common.version_attachment(ctx, d, version)])
     return Outcome("agenda-review", detail=f"version {version['version']}" + (" approved" if approve else ""))
@@ -470,6 +471,14 @@ def _break(ctx: Ctx, current: dict, entry: dict | None) -> tuple[str | None, int
     else:
         at = current["break_at"] or configured or (base["start"] if base else None)
     return at, int(minutes), entry.get("title") or None
+
+
+def _approved_before(ctx: Ctx, meeting: str, version: dict) -> int | None:
+    """The number of an older approved version that would go out instead of this unapproved one."""
+    if version["approved_at"] or versions.final_version(ctx.store, meeting) is not None:
+        return None
+    approved = versions.latest_approved(ctx.store, meeting)
+    return approved["version"] if approved else None
 
 
 def _standing(config, title: str) -> StandingItem:
