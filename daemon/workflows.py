@@ -11,6 +11,7 @@ from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
 from daemon.agenda import settings as agenda_settings
+from daemon.agenda import status as agenda_status
 from daemon.agenda import workflow as agenda
 
 # Checks run on every member's mail before it is acted on (e.g. sender
@@ -45,7 +46,7 @@ ITEM_HOOKS: list = [agenda_notices.on_item_change]  # tells the chair/chanceller
 STEPS = [notices.due, agenda.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = []
+STATUS: list = [agenda_status.section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
 WAKE_TIMES: list = [agenda.wake_times]

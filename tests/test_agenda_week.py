@@ -133,6 +133,14 @@ def test_the_agenda_week(inst):
     assert (meeting["state"], meeting["agenda_version"]) == ("final_sent", 2)
     assert [i["id"] for i in meeting["items"] if i["state"] == "planned"] == [
         "KLG-2026-004", "KLG-2026-001", "KLG-2026-006", "KLG-2026-003"]
+    [agenda] = status["agendas"]
+    assert (agenda["version"], agenda["approved_version"], agenda["approved_by"], agenda["sent_version"]) == (
+        2, 2, CHANCELLERY, 2)
+    assert agenda["folder"].endswith("agendas/2026-12-01")
+    text = inst.klg("status", "--now", at("2026-11-30 14:05").isoformat()).stdout
+    assert "Meeting 2026-12-01  [final_sent, agenda version 2]" in text
+    assert "Agenda 2026-12-01: version 2, version 2 approved by Johan Ek at 2026-11-30 11:30, version 2 sent at " \
+           "2026-11-30 14:00" in text
     later = next(m for m in status["meetings"] if m["date"] == "2026-12-08")
     assert {i["id"] for i in later["items"]} == {"KLG-2026-002", "KLG-2026-005"}
 
