@@ -115,9 +115,16 @@ def _cells(tr) -> list[tuple[int, list[str]]]:
     return out
 
 
+MAX_DOCUMENT_XML = 30 * 1024 * 1024  # an agenda's document.xml is some 100 kB; refuse to unpack absurd ones
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _document_xml(data: bytes) -> etree._Element:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if z.getinfo("word/document.xml").file_size > MAX_DOCUMENT_XML:
+                raise Unreadable(["the Word document is far too large to be an agenda; send back the agenda "
+                                  "document klg sent, with only the table edited"])
             xml = z.read("word/document.xml")
     except (zipfile.BadZipFile, KeyError, OSError):
         raise Unreadable(["the attachment is not a Word document (.docx); save it as .docx (Word: Save As → "
@@ -251,7 +258,7 @@ def render(template: Path, context: dict) -> bytes:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     try:
         tpl = DocxTemplate(str(template))
-        tpl.render(context, jinja_env=env, autoescape=True)
+        tpl.render(_clean(context), jinja_env=env, autoescape=True)
         out = io.BytesIO()
         tpl.save(out)
     except jinja2.TemplateSyntaxError as exc:
@@ -275,6 +282,17 @@ def render(template: Path, context: dict) -> bytes:
     data = order_docx(out.getvalue())
     verify(data, str(template))
     return data
+
+
+def _clean(value):
+    """``value`` with characters XML cannot hold removed from every string in it."""
+    if isinstance(value, str):
+        return _XML_INVALID.sub("", value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
 def verify(data: bytes, what: str) -> None:
