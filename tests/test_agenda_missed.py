@@ -108,3 +108,26 @@ def test_a_meeting_taken_off_the_schedule_passes_its_items_on(inst):
     assert [i["id"] for i in status["meetings"][0]["items"]] == ["KLG-2026-001", "KLG-2026-002"]
     # Nothing is sent for the skipped date at its draft time.
     assert inst.tick(at("2026-11-30 10:05"))["steps"] == []
+
+
+def test_a_meeting_cancelled_after_its_agenda_went_out(inst, monkeypatch):
+    """The invitation is taken back (same UID, METHOD:CANCEL, higher SEQUENCE); the items move on."""
+    import icalendar
+
+    from tests.helpers import attachment
+
+    monkeypatch.setenv("KLG_SOFFICE", "/nonexistent/soffice")
+    propose(inst)
+    inst.tick(at("2026-11-30 10:05"))
+    draft = inst.sent()[-1]
+    inst.drop(make_mail(CHAIR, f"SV: {draft['Subject']}", "OK", reply_to=draft))
+    inst.tick(at("2026-11-30 14:00"))
+    inst.edit_config("skip_dates = []", 'skip_dates = ["2026-12-01"]')
+    assert inst.tick(at("2026-11-30 16:00"))["steps"] == [f"carry:{MEETING}:1"]
+    [cancel] = [m for m in inst.sent() if "Inställt" in str(m["Subject"])]
+    assert recipients(cancel) == sorted(MEMBERS)
+    part = next(cancel.iter_attachments())
+    assert part.get_content_type() == "text/calendar" and part.get_param("method") == "CANCEL"
+    [event] = icalendar.Calendar.from_ical(attachment(cancel, "Kallelse KLG 2026-12-01.ics")).walk("VEVENT")
+    assert (str(event["uid"]), event["sequence"], str(event["status"])) == ("klg-2026-12-01@example.org", 1, "CANCELLED")
+    assert "tisdag 8 december 2026" in body(cancel)

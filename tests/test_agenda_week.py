@@ -118,6 +118,8 @@ def test_the_agenda_week(inst):
     assert "UTKAST" not in pdf and "⚠" not in pdf
     cal = icalendar.Calendar.from_ical(attachment(final, "Kallelse KLG 2026-12-01.ics"))
     assert str(cal["method"]) == "REQUEST"
+    [part] = [p for p in final.iter_attachments() if p.get_filename().endswith(".ics")]
+    assert (part.get_content_type(), part.get_param("method")) == ("text/calendar", "REQUEST")
     [event] = cal.walk("VEVENT")
     assert str(event["uid"]) == "klg-2026-12-01@example.org"
     assert event["sequence"] == 0

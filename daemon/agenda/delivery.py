@@ -154,3 +154,24 @@ def _parse(text: str | None) -> datetime | None:
 
 def _clock(hhmm: str) -> time:
     return time(int(hhmm[:2]), int(hhmm[3:]))
+
+
+def send_cancellation(ctx: Ctx, meeting: date, to: date, reason: str) -> None:
+    """Take back the invitation of a meeting that is no longer held (its final agenda went out)."""
+    d = meeting.isoformat()
+    sent = versions.final_version(ctx.store, d)
+    if sent is None:
+        return
+    cal = common.calendar(ctx)
+    sequence = versions.next_invite_sequence(ctx.store, d)
+    ics = invite.build(ctx.config, meeting, start=cal.start(meeting),
+                       end=cal.local(meeting, _clock(common.end_time(ctx, sent["rows"]))), sequence=sequence,
+                       now=ctx.now, summary=ctx.config.group.name, description=reason, cancel=True)
+    name = f"{common.final_name(ctx, meeting, 'invite')}.ics"
+    ctx.send("agenda_cancelled", ctx.config.members,
+             {"meeting": common.meeting_context(ctx, meeting), "to_date": to, "reason": reason},
+             kind="agenda-final", meeting=d, ref=f"v{sent['version']}",
+             attachments=[OutAttachment(name, ics, "text/calendar")])
+    versions.update(ctx.store, d, sent["version"], invite_sequence=sequence)
+    ctx.store.set_meeting(d, state="cancelled")
+    ctx.event("agenda: meeting cancelled, invitation taken back", meeting=d, detail={"sequence": sequence})

@@ -21,12 +21,13 @@ def uid(config: Config, meeting: date) -> str:
 
 
 def build(config: Config, meeting: date, *, start: datetime, end: datetime, sequence: int, now: datetime,
-          summary: str, description: str) -> bytes:
-    """The iCalendar bytes (METHOD:REQUEST) inviting every member to the meeting."""
+          summary: str, description: str, cancel: bool = False) -> bytes:
+    """The iCalendar bytes inviting every member to the meeting (METHOD:REQUEST), or
+    with ``cancel`` taking the invitation back (METHOD:CANCEL, STATUS:CANCELLED)."""
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//klg//{config.group.organisation}//{config.group.language.upper()}")
     cal.add("version", "2.0")
-    cal.add("method", "REQUEST")
+    cal.add("method", "CANCEL" if cancel else "REQUEST")
     event = icalendar.Event()
     event.add("uid", uid(config, meeting))
     event.add("sequence", sequence)
@@ -37,7 +38,7 @@ def build(config: Config, meeting: date, *, start: datetime, end: datetime, sequ
     if config.schedule.location:
         event.add("location", config.schedule.location)
     event.add("description", description)
-    event.add("status", "CONFIRMED")
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     event.add("transp", "OPAQUE")
     organizer = icalendar.vCalAddress(f"mailto:{config.group.address}")
     organizer.params["cn"] = icalendar.vText(config.group.name)

@@ -244,6 +244,8 @@ def carry_over(ctx: Ctx, meeting: date, why: str) -> None:
                                                   "from_date": meeting, "why": why},
                      kind="agenda-moved", item=item["id"], meeting=t)
     cal = common.calendar(ctx)
+    if why == "not_held":
+        delivery.send_cancellation(ctx, meeting, target, cal.skip_reason(meeting) or "")
     ctx.send("agenda_carried", ctx.chancellery(),
              {"from_date": meeting, "to_date": target, "why": why, "reason": cal.skip_reason(meeting) or "",
               "items": [ctx.store.item(i["id"]) for i in items]},
