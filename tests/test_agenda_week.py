@@ -107,8 +107,17 @@ def test_the_agenda_week(inst):
     assert attachment_names(final) == ["Dagordning KLG 2026-12-01.docx", "Dagordning KLG 2026-12-01.pdf",
                                        "Kallelse KLG 2026-12-01.ics", "Budget oktober.pdf", "Skolskjuts.docx"]
     fixed = Agenda(docx_of(final))
-    assert [r[1] for r in fixed.rows()] == ["Stående", "KLG-2026-004", "KLG-2026-001", "Paus", "KLG-2026-006",
-                                            "KLG-2026-003", "Stående"]
+    assert fixed.rows() == [
+        ["09:30–09:50", "Stående", "Information från verksamheterna", "", "", "20"],
+        ["09:50–10:10", "KLG-2026-004", "Lokalförsörjningsplan", "Ahmed Karimi", "Diskussion", "20"],
+        ["10:10–10:25", "KLG-2026-001", "Budgetuppföljning oktober | Bilagor: Budget oktober.pdf", "Maria Holm",
+         "Beslut", "15"],
+        ["10:25–10:55", "Paus", "Paus", "", "", "30"],
+        ["10:55–11:05", "KLG-2026-006", "Vinterväghållning", "Ahmed Karimi", "Information", "10"],
+        ["11:05–11:35", "KLG-2026-003", "Skolskjutsar & <ny> upphandling | Bilagor: Skolskjuts.docx", "Lena Åkesson",
+         "Information", "30"],
+        ["11:35–11:45", "Stående", "Mediaspaning", "", "", "10"],
+    ]
     pdf = " ".join(pdf_text(attachment(final, "Dagordning KLG 2026-12-01.pdf")).split())
     for expected in ("Sjöviks kommun", "Dagordning", "Fastställd 30 november 2026 av Johan Ek",
                      "tisdag 1 december 2026", "Kommunhuset, sammanträdesrum Sjöutsikten", "Sekreterare",
@@ -159,6 +168,16 @@ def test_the_agenda_week(inst):
     assert "Tid 15 → 25 min: KLG-2026-001" in text
     assert "Ny rubrik för KLG-2026-001: ”Budgetuppföljning oktober och prognos”" in text
     assert "Ny starttid 11:05 (var 10:55): KLG-2026-006 Vinterväghållning" in text
+    assert [r[:2] + [r[2].split(" | ")[0]] + r[3:] for r in Agenda(docx_of(update)).rows()] == [
+        ["09:30–09:50", "Stående", "Information från verksamheterna", "", "", "20"],
+        ["09:50–10:10", "KLG-2026-004", "Lokalförsörjningsplan", "Ahmed Karimi", "Diskussion", "20"],
+        ["10:10–10:35", "KLG-2026-001", "Budgetuppföljning oktober och prognos", "Maria Holm", "Beslut", "25"],
+        ["10:35–11:05", "Paus", "Paus", "", "", "30"],
+        ["11:05–11:15", "KLG-2026-006", "Vinterväghållning", "Ahmed Karimi", "Information", "10"],
+        ["11:15–11:45", "KLG-2026-003", "Skolskjutsar & <ny> upphandling", "Lena Åkesson", "Information", "30"],
+        ["11:45–11:55", "Stående", "Mediaspaning", "", "", "10"],
+    ]
+    assert recipients(update) == sorted(MEMBERS)
     cal = icalendar.Calendar.from_ical(attachment(update, "Kallelse KLG 2026-12-01.ics"))
     [event] = cal.walk("VEVENT")
     assert str(event["uid"]) == "klg-2026-12-01@example.org" and event["sequence"] == 1
