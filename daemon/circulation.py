@@ -111,9 +111,9 @@ def read_settings(section: Any) -> tuple[Settings, list[str]]:
     return settings, r.problems
 
 
-def check_config(raw: dict) -> list[str]:
+def check_config(config: Config) -> list[str]:
     """Problems in ``[circulation]`` (config.parse calls this through workflows.CONFIG_CHECKS)."""
-    return read_settings(raw.get("circulation", {}))[1]
+    return read_settings(config.section("circulation"))[1]
 
 
 def settings(config: Config) -> Settings:

@@ -344,13 +344,9 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
     if not (templates_dir / group.language).is_dir():
         r.bad("storage.templates", str(templates_dir), f"the folder must contain {group.language}/ with the templates")
 
-    from daemon import workflows  # workflow sections check themselves (imported late: no cycle)
-
-    for check in getattr(workflows, "CONFIG_CHECKS", []):
-        r.problems += check(raw)
     if r.problems:
         raise ConfigError(path, r.problems)
-    return Config(
+    config = Config(
         path=path.resolve(),
         group=group,
         members=members,
@@ -364,6 +360,12 @@ def parse(raw: dict[str, Any], path: Path) -> Config:
         security=security,
         raw=raw,
     )
+    from daemon import workflows  # workflow sections check themselves (imported late: no cycle)
+
+    problems = [problem for check in workflows.CONFIG_CHECKS for problem in check(config)]
+    if problems:
+        raise ConfigError(path, problems)
+    return config
 
 
 def _reject_inline_secrets(tree: Any, prefix: str, r: _Reader) -> None:

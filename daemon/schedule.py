@@ -34,6 +34,8 @@ class Calendar:
 
     @cached_property
     def _holidays(self):
+        """The country's holidays, or None. The holidays object fills in years as they
+        are asked for, so it is empty (and falsy) until then: test it against None."""
         if not self.s.holidays:
             return None
         return holidays_lib.country_holidays(self.s.holidays, categories=self.s.holiday_categories, language="sv")

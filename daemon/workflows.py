@@ -6,7 +6,13 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import audit, circulation, compilation, notices, proposals, security
+from daemon import audit, circulation, compilation, notices, proposals, secretary, security
+from daemon.agenda import document as agenda_document
+from daemon.agenda import notices as agenda_notices
+from daemon.agenda import review as agenda_review
+from daemon.agenda import settings as agenda_settings
+from daemon.agenda import status as agenda_status
+from daemon.agenda import workflow as agenda
 
 # Checks run on every member's mail before it is acted on (e.g. sender
 # authentication, rate limits); each returns an Outcome to stop, or None.
@@ -18,31 +24,39 @@ REPLY_HANDLERS = {
     "amended": proposals.on_reply,
     "withdrawn": proposals.on_reply,
     "item": proposals.on_reply,  # found by the [KLG-…] tag, or any other item mail
+    "agenda-draft": agenda_review.on_reply,  # the agenda: edited .docx or "OK" from the chair/chancellery
+    "agenda-version": agenda_review.on_reply,
+    "agenda-approved": agenda_review.on_reply,
+    "agenda-reminder": agenda_review.on_reply,
+    "agenda-final": agenda_review.on_reply,
+    "agenda-answer": agenda_review.on_reply,
+    "agenda-notice": agenda_review.on_reply,
 }
 
 # New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None
-COMMANDS: list = []
+COMMANDS: list = [agenda_review.on_command]  # calendar answers; [KLG 2026-12-01] subjects
 
 # A member's new mail that is nothing else.
 NEW_MAIL = proposals.on_new_mail
 
 # Called after an item is created, amended or withdrawn: hook(ctx, item_id, what)
-ITEM_HOOKS: list = []
+ITEM_HOOKS: list = [agenda_notices.on_item_change]  # tells the chair/chancellery of changes after the draft
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due]
+STEPS = [notices.due, agenda.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = []
+STATUS: list = [agenda_status.section]
 
-# Clock times at which steps may fall due, beyond [schedule]: wake(config) -> list[time]
-WAKE_TIMES: list = []
+# Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
+WAKE_TIMES: list = [agenda.wake_times]
 
-# Checks of the Word templates for `klg check-config`: check(path) -> list of problems
-DOCX_CHECKS: list = []
+# Checks of Word templates for `klg check-config`: check(path) -> list[str] problems
+DOCX_CHECKS: list = [agenda_document.check_template]
 
-# Workflow config sections validated with the rest of the file: check(raw_toml) -> list of problems
-CONFIG_CHECKS: list = []
+# Checks of workflow config sections, run whenever the config is loaded
+# (a problem exits 2): check(config) -> list[str] problems
+CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config]
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.

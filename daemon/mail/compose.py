@@ -79,8 +79,10 @@ def build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, date
     msg.set_content(out.body, charset="utf-8")
     for att in out.attachments:
         main, sub = att.mime()
-        if main == "text" and sub == "calendar":
-            msg.add_attachment(att.data, maintype=main, subtype=sub, filename=att.name, params={"method": "REQUEST"})
+        if main == "text" and sub == "calendar":  # the part's method must match the METHOD inside
+            found = re.search(rb"^METHOD:([A-Za-z-]+)", att.data, re.MULTILINE)
+            method = found[1].decode().upper() if found else "REQUEST"
+            msg.add_attachment(att.data, maintype=main, subtype=sub, filename=att.name, params={"method": method})
         else:
             msg.add_attachment(att.data, maintype=main, subtype=sub, filename=att.name)
     return msg.as_bytes()

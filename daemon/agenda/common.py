@@ -1,0 +1,189 @@
+"""What the agenda's steps and handlers share: who reviews, which items a
+meeting has, the document's context, and making a new version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from daemon.agenda import document, layout, versions, words
+from daemon.config import Member
+from daemon.context import Ctx
+from daemon.mail.compose import OutAttachment
+from daemon.schedule import Calendar
+from daemon.secretary import secretary_for
+from daemon.texts import long_date
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ROW_COLOURS = {"item": "FFFFFF", "standing": "F2F4F8", "break": "E4E7EE"}
+# Outbox kinds of the agenda's mails; a reply to any of them comes to the agenda.
+KINDS = ("agenda-draft", "agenda-version", "agenda-approved", "agenda-reminder", "agenda-final", "agenda-answer",
+         "agenda-notice")
+
+
+def calendar(ctx: Ctx) -> Calendar:
+    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+
+
+def day(meeting: date | str) -> date:
+    return meeting if isinstance(meeting, date) else date.fromisoformat(meeting)
+
+
+def tag(ctx: Ctx, meeting: date | str) -> str:
+    """The subject tag of a meeting's mails: ``[KLG 2026-12-01]``."""
+    return f"[{ctx.config.group.short} {day(meeting).isoformat()}]"
+
+
+def reviewers(ctx: Ctx) -> list[Member]:
+    """The chair and the chancellery: who gets the draft and may change or approve it."""
+    out: list[Member] = []
+    for m in [*ctx.config.with_role("chair"), *ctx.config.with_role("chancellery")]:
+        if m not in out:
+            out.append(m)
+    return out
+
+
+def may_review(member: Member) -> bool:
+    return member.has("chair") or member.has("chancellery")
+
+
+def planned_items(ctx: Ctx, meeting: str) -> list[dict]:
+    """The items on ``meeting``'s agenda (state planned), in agenda order."""
+    return ctx.store.all("SELECT * FROM items WHERE meeting = ? AND state = 'planned' ORDER BY position, id", [meeting])
+
+
+def attachment_names(ctx: Ctx, item_id: str) -> list[str]:
+    return [a["name"] for a in ctx.store.attachments(item_id)]
+
+
+def row_for(ctx: Ctx, item: dict) -> dict:
+    return layout.item_row(item, attachment_names(ctx, item["id"]))
+
+
+def deadline_rule(ctx: Ctx) -> str:
+    """How the proposal deadline reads in a document: 'dagen före mötet kl. 10.00'."""
+    step = ctx.config.schedule.proposal_deadline
+    at = step.time.strftime("%H.%M")
+    if ctx.language == "sv":
+        when = {0: "samma dag som mötet", 1: "dagen före mötet"}.get(step.days_before, f"{step.days_before} dagar före mötet")
+        return f"{when} kl. {at}"
+    when = {0: "on the day of the meeting", 1: "the day before the meeting"}.get(
+        step.days_before, f"{step.days_before} days before the meeting")
+    return f"by {step.time.strftime('%H:%M')} {when}"
+
+
+def member_name(ctx: Ctx, address: str | None) -> str | None:
+    if not address:
+        return None
+    member = ctx.config.member_by_address(address)
+    return member.name if member else address
+
+
+def end_time(ctx: Ctx, rows: list[dict]) -> str:
+    """The meeting's end: the configured end, or later when the agenda runs over."""
+    scheduled = ctx.config.schedule.end.strftime("%H:%M")
+    return max(scheduled, layout.end_of(rows, ctx.config.schedule))
+
+
+def doc_rows(rows: list[dict], language: str) -> list[dict]:
+    """The rows as the template shows them."""
+    out = []
+    for r in rows:
+        notes = []
+        if r.get("carried_from"):
+            notes.append(words.carried_note(r["carried_from"], language))
+        if r.get("attachments"):
+            notes.append(("Bilagor: " if language == "sv" else "Attachments: ") + ", ".join(r["attachments"]))
+        out.append({
+            "time": f"{r['start']}–{r['end']}", "start": r["start"], "end": r["end"],
+            "id": r["id"] or words.MARKERS[language][r["type"]], "title": r["title"], "note": " · ".join(notes),
+            "presenter": r.get("presenter") or "", "kind": words.kind_label(r, language), "minutes": r["minutes"],
+            "bg": ROW_COLOURS.get(r["type"], "FFFFFF"), "type": r["type"], "attachments": ", ".join(r.get("attachments") or []),
+        })
+    return out
+
+
+def doc_context(ctx: Ctx, meeting: date, rows: list[dict], version: int, *, final: bool = False,
+                approved_at: datetime | None = None, approved_by: str | None = None,
+                warnings: list[str] = ()) -> dict:
+    """Everything the agenda template is filled with."""
+    g, s, lang = ctx.config.group, ctx.config.schedule, ctx.language
+    chair = ctx.config.with_role("chair")
+    approved_day = approved_at.astimezone(g.timezone).date() if approved_at else None
+    return {
+        "organisation": g.organisation, "group": g.name, "short": g.short, "date": meeting.isoformat(),
+        "date_long": long_date(meeting, lang), "start": s.start.strftime("%H:%M"), "end": end_time(ctx, rows),
+        "time_range": f"{s.start.strftime('%H:%M')}–{end_time(ctx, rows)}", "location": s.location,
+        "chair": chair[0].name if chair else "", "secretary": secretary_for(ctx, meeting).name,
+        "version": version, "is_final": final,
+        "status_line": words.status_line(version, final, approved_day, member_name(ctx, approved_by), lang),
+        "warnings": [] if final else list(warnings), "address": g.address, "deadline_rule": deadline_rule(ctx),
+        "rows": doc_rows(rows, lang),
+    }
+
+
+def template_path(ctx: Ctx):
+    return ctx.config.templates_dir / ctx.language / "agenda.docx"
+
+
+def render(ctx: Ctx, meeting: date, rows: list[dict], version: int, **kwargs) -> bytes:
+    """The agenda document for ``rows``; AgendaTemplateError names a broken tag."""
+    return document.render(template_path(ctx), doc_context(ctx, meeting, rows, version, **kwargs))
+
+
+def draft_name(ctx: Ctx, meeting: date | str, version: int) -> str:
+    d = day(meeting).isoformat()
+    if ctx.language == "sv":
+        return f"Dagordning {ctx.config.group.short} {d} utkast v{version}.docx"
+    return f"Agenda {ctx.config.group.short} {d} draft v{version}.docx"
+
+
+def final_name(ctx: Ctx, meeting: date | str, what: str) -> str:
+    """File names of what goes to the members: what is agenda, book or invite; the suffix follows."""
+    d = day(meeting).isoformat()
+    short = ctx.config.group.short
+    names = {"sv": {"agenda": "Dagordning", "book": "Mötesbok", "invite": "Kallelse"},
+             "en": {"agenda": "Agenda", "book": "Meeting book", "invite": "Invitation"}}[ctx.language]
+    return f"{names[what]} {short} {d}"
+
+
+def make_version(ctx: Ctx, meeting: date, rows: list[dict], *, source: str, author: str, changes: list[dict],
+                 break_at: str | None, source_message: str | None = None, returned: bytes | None = None) -> dict:
+    """Render and store the next version of ``meeting``'s agenda with ``rows`` (timed);
+    ``break_at`` ('HH:MM' or None for no break) is where later versions place the break."""
+    d = meeting.isoformat()
+    number = ctx.store.count("SELECT COALESCE(MAX(version), 0) + 1 FROM agenda_versions WHERE meeting = ?", [d])
+    warnings = layout.warnings(rows, ctx.config.schedule, ctx.language)
+    docx = render(ctx, meeting, rows, number, warnings=warnings)
+    version = versions.add(
+        ctx.store, d, now=ctx.now, source=source, author=author, rows=rows, warnings=warnings, changes=changes,
+        docx_sha256=ctx.store.files.put(docx), break_at=break_at, source_message=source_message,
+        returned_sha256=ctx.store.files.put(returned) if returned else None)
+    assert version["version"] == number
+    return version
+
+
+def version_attachment(ctx: Ctx, meeting: date | str, version: dict) -> OutAttachment:
+    """The version's review document as a mail attachment."""
+    return OutAttachment(draft_name(ctx, meeting, version["version"]), ctx.store.files.get(version["docx_sha256"]),
+                         DOCX_TYPE)
+
+
+def mail_rows(rows: list[dict], language: str) -> list[dict]:
+    """The rows for a mail text: time, label, presenter and kind."""
+    out = []
+    for r in rows:
+        out.append({"time": f"{r['start']}–{r['end']}", "id": r.get("id"), "title": r["title"],
+                    "label": words.row_label(r), "presenter": r.get("presenter") or "",
+                    "kind": words.kind_label(r, language), "minutes": r["minutes"], "type": r["type"],
+                    "note": words.carried_note(r["carried_from"], language) if r.get("carried_from") else "",
+                    "attachments": r.get("attachments") or []})
+    return out
+
+
+def meeting_context(ctx: Ctx, meeting: date) -> dict:
+    """What every agenda mail says about the meeting."""
+    cal = calendar(ctx)
+    return {"date": meeting, "iso": meeting.isoformat(), "tag": tag(ctx, meeting), "start": cal.start(meeting),
+            "end": cal.end(meeting), "location": ctx.config.schedule.location,
+            "secretary": secretary_for(ctx, meeting).name, "final_at": cal.final_at(meeting),
+            "draft_at": cal.draft_at(meeting)}

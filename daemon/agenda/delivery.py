@@ -1,0 +1,177 @@
+"""Sending an agenda to every member: the final agenda and its updates.
+
+The mail carries the agenda (.docx), its PDF (LibreOffice), the invitation
+(.ics) and the items' documents. When the documents together are larger than
+``[agenda] max_mail_mb`` they stay out of the mail and the meeting book (one
+PDF: agenda first, every document after it, bookmarked per item) goes
+instead. The meeting book is always made and stored, and every file sent is
+also written to ``<data>/agendas/<date>/`` for the chancellery.
+
+If LibreOffice fails, the agenda still goes out (as .docx, with the documents
+when they fit) and the chancellery is told why the PDF is missing: Monday's
+agenda reaching the members matters more than its PDF copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, time
+
+from daemon import pdf as pdflib
+from daemon.agenda import book as booklib
+from daemon.agenda import common, invite, layout, versions, words
+from daemon.agenda.settings import settings
+from daemon.context import Ctx
+from daemon.files import safe_name, unique_names
+from daemon.mail.compose import OutAttachment
+from daemon.store import iso
+
+log = logging.getLogger("klg.agenda")
+
+PDF = "application/pdf"
+ICS = "text/calendar"
+
+
+def _documents(ctx: Ctx, rows: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """(row, attachment rows) for each item row, in agenda order; the items' current documents."""
+    out = []
+    for r in rows:
+        if r["type"] == "item" and r.get("id"):
+            out.append((r, ctx.store.attachments(r["id"])))
+    return out
+
+
+def _refresh(rows: list[dict], documents: list[tuple[dict, list[dict]]]) -> list[dict]:
+    """The rows with each item's attachment names as they are now."""
+    names = {r["id"]: [a["name"] for a in docs] for r, docs in documents}
+    return [{**r, "attachments": names.get(r.get("id"), r.get("attachments", []))} if r["type"] == "item" else r
+            for r in rows]
+
+
+def description(ctx: Ctx, rows: list[dict]) -> str:
+    """The agenda as plain text for the invitation."""
+    lines = []
+    for r in rows:
+        who = f" ({r['presenter']})" if r.get("presenter") else ""
+        lines.append(f"{r['start']}–{r['end']}  {words.row_label(r)}{who}")
+    return "\n".join(lines)
+
+
+def export(ctx: Ctx, meeting: str, files: dict[str, bytes]) -> None:
+    """Write what was sent to ``<data>/agendas/<date>/`` (best effort: the store has it anyway)."""
+    folder = ctx.config.data_dir / "agendas" / meeting
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name, data in files.items():
+            (folder / safe_name(name)).write_bytes(data)
+    except OSError as exc:
+        log.warning("could not write the agenda files to %s: %s", folder, exc)
+
+
+def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
+    """Send ``version`` of ``meeting``'s agenda to every member; ``previous`` is the
+    version sent before (an update) or None (the final agenda)."""
+    d = meeting.isoformat()
+    n = version["version"]
+    cal = common.calendar(ctx)
+    documents = _documents(ctx, version["rows"])
+    rows = _refresh(version["rows"], documents)
+    problems: list[str] = []
+
+    docx = common.render(ctx, meeting, rows, n, final=True,
+                         approved_at=_parse(version["approved_at"]), approved_by=version["approved_by"])
+    base_name = common.final_name(ctx, meeting, "agenda")
+    files = {f"{base_name}.docx": docx}
+    agenda_pdf = book = None
+    try:
+        agenda_pdf = pdflib.to_pdf(docx, f"{base_name}.docx")
+        files[f"{base_name}.pdf"] = agenda_pdf
+        parts = [booklib.Part(words.row_label(r), docs) for r, docs in documents if docs]
+        label = "Dagordning" if ctx.language == "sv" else "Agenda"
+        book = booklib.build(ctx.store, agenda_pdf, label, parts, ctx.now,
+                             f"{common.final_name(ctx, meeting, 'book')}")
+    except pdflib.ConversionError as exc:
+        problems.append(str(exc))
+        log.error("agenda %s: %s", d, exc)
+
+    sequence = versions.next_invite_sequence(ctx.store, d)
+    end = cal.local(meeting, _clock(common.end_time(ctx, rows)))
+    ics = invite.build(ctx.config, meeting, start=cal.start(meeting), end=end, sequence=sequence, now=ctx.now,
+                       summary=ctx.config.group.name, description=description(ctx, rows))
+    invite_name = f"{common.final_name(ctx, meeting, 'invite')}.ics"
+
+    base = [OutAttachment(name, data, common.DOCX_TYPE if name.endswith(".docx") else PDF) for name, data in files.items()]
+    base.append(OutAttachment(invite_name, ics, ICS))
+    all_docs = [a for _, docs in documents for a in docs]
+    names = unique_names([a["name"] for a in all_docs])
+    item_atts = [OutAttachment(name, ctx.store.files.get(a["sha256"]), a["content_type"]) for name, a in zip(names, all_docs)]
+    conf = settings(ctx.config)
+    limit = conf.max_mail_bytes
+    size = sum(len(a.data) for a in base + item_atts)
+    book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
+    if size <= limit:
+        mode, attachments = "attachments", base + item_atts
+    elif book is not None and sum(len(a.data) for a in base) + len(book.data) <= conf.max_book_bytes:
+        mode, attachments = "book", base + [OutAttachment(book_name, book.data, PDF)]
+    else:
+        mode, attachments = "none", base
+    if book is not None:
+        files[book_name] = book.data
+    files[invite_name] = ics
+    export(ctx, d, files)
+
+    changes = layout.describe_all(layout.changes(previous["rows"], rows, ctx.language, times=True), ctx.language) \
+        if previous else []
+    context = {
+        "meeting": common.meeting_context(ctx, meeting), "version": n, "rows": common.mail_rows(rows, ctx.language),
+        "mode": mode, "documents": [a.name for a in item_atts], "book_name": book_name,
+        "skipped": [name for name, _ in (book.skipped if book else [])], "pdf": agenda_pdf is not None,
+        "changes": changes, "chancellery": [m.name for m in ctx.chancellery()],
+        "limit_mb": round(limit / (1024 * 1024), 1),
+    }
+    template = "agenda_update" if previous else "agenda_final"
+    ctx.send(template, ctx.config.members, context, kind="agenda-final", meeting=d, ref=f"v{n}", attachments=attachments)
+    versions.update(ctx.store, d, n, final_sent_at=iso(ctx.now), final_kind="update" if previous else "final",
+                    final_docx_sha256=ctx.store.files.put(docx),
+                    pdf_sha256=ctx.store.files.put(agenda_pdf) if agenda_pdf else None,
+                    book_sha256=ctx.store.files.put(book.data) if book else None, invite_sequence=sequence,
+                    rows=json.dumps(rows, ensure_ascii=False))
+    ctx.store.set_meeting(d, state="final_sent")
+    ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
+              detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
+                      "skipped": book.skipped if book else [], "problems": problems})
+    if problems or (book and book.skipped):
+        ctx.send("agenda_problem", ctx.chancellery(),
+                 {"meeting": common.meeting_context(ctx, meeting), "problems": problems,
+                  "skipped": book.skipped if book else [], "mode": mode},
+                 kind="agenda-notice", meeting=d)
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _clock(hhmm: str) -> time:
+    return time(int(hhmm[:2]), int(hhmm[3:]))
+
+
+def send_cancellation(ctx: Ctx, meeting: date, to: date, reason: str) -> None:
+    """Take back the invitation of a meeting that is no longer held (its final agenda went out)."""
+    d = meeting.isoformat()
+    sent = versions.final_version(ctx.store, d)
+    if sent is None:
+        return
+    cal = common.calendar(ctx)
+    sequence = versions.next_invite_sequence(ctx.store, d)
+    ics = invite.build(ctx.config, meeting, start=cal.start(meeting),
+                       end=cal.local(meeting, _clock(common.end_time(ctx, sent["rows"]))), sequence=sequence,
+                       now=ctx.now, summary=ctx.config.group.name, description=reason, cancel=True)
+    name = f"{common.final_name(ctx, meeting, 'invite')}.ics"
+    ctx.send("agenda_cancelled", ctx.config.members,
+             {"meeting": common.meeting_context(ctx, meeting), "to_date": to, "reason": reason},
+             kind="agenda-final", meeting=d, ref=f"v{sent['version']}",
+             attachments=[OutAttachment(name, ics, "text/calendar")])
+    versions.update(ctx.store, d, sent["version"], invite_sequence=sequence)
+    ctx.store.set_meeting(d, state="cancelled")
+    ctx.event("agenda: meeting cancelled, invitation taken back", meeting=d, detail={"sequence": sequence})

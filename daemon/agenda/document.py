@@ -1,0 +1,336 @@
+"""The agenda as a Word document: rendering it from the template with docxtpl,
+checking a template a chancellery edited, and reading the item table back
+from a document the chair or the chancellery returns.
+
+Rendering has autoescape on, so a title such as ``Budget & <prognos>`` is
+text, not XML. A broken tag in the template is reported naming the tag and
+the file, and a rendered document is opened again before it is used, so a
+broken template never produces a corrupt file.
+
+Reading back accepts what Word does to a document: runs split anywhere,
+tracked changes (insertions count, deletions and deleted rows do not),
+merged cells, reordered columns, Swedish or English headers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from lxml import etree
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def q(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+# The agenda table's columns, by what their header cell may say (any case).
+COLUMNS = {
+    "time": ("tid", "time", "klockslag", "kl"),
+    "id": ("nr", "no", "ärende-id", "ärendenr", "ärendenummer", "id", "number", "item no", "item id"),
+    "title": ("ärende", "rubrik", "item", "title", "punkt"),
+    "presenter": ("föredragande", "presenter", "ansvarig"),
+    "kind": ("typ", "kind", "type", "ärendetyp"),
+    "minutes": ("min", "minuter", "minutes", "mins", "tid (min)", "time (min)", "tid min"),
+}
+COLUMN_NAMES = {
+    "sv": {"time": "Tid", "id": "Nr", "title": "Ärende", "presenter": "Föredragande", "kind": "Typ", "minutes": "Min"},
+    "en": {"time": "Time", "id": "No.", "title": "Item", "presenter": "Presenter", "kind": "Kind", "minutes": "Min"},
+}
+# A value for every name the templates may use; used to check a template.
+SAMPLE_CONTEXT = {
+    "organisation": "Kommun", "group": "Grupp", "short": "KLG", "date": "2026-12-01", "date_long": "tisdag 1 december 2026",
+    "time_range": "09:30–12:00", "start": "09:30", "end": "12:00", "location": "Sal", "chair": "Ordförande",
+    "secretary": "Sekreterare", "version": 1, "status_line": "UTKAST", "is_final": False, "warnings": ["varning"],
+    "address": "klg@example.org", "deadline_rule": "dagen före kl. 10.00",
+    "rows": [{"time": "09:30–09:50", "id": "KLG-2026-001", "title": "Rubrik", "note": "not", "presenter": "Namn",
+              "kind": "Beslut", "minutes": 20, "bg": "FFFFFF", "type": "item", "attachments": "a.pdf",
+              "start": "09:30", "end": "09:50"}],
+}
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+class AgendaTemplateError(Exception):
+    """The agenda template cannot be used; the message names the file, the tag and the fix."""
+
+
+class Unreadable(Exception):
+    """A returned document whose table cannot be read; ``problems`` name the row and the cell."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+# --- text out of WordprocessingML ---------------------------------------------
+
+
+def _deleted(el, stop) -> bool:
+    parent = el.getparent()
+    while parent is not None and parent is not stop:
+        if parent.tag in (q("del"), q("moveFrom")):
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def paragraph_text(p) -> str:
+    """The text of a ``w:p`` as Word shows it with all tracked changes accepted."""
+    out = []
+    for el in p.iter(q("t"), q("tab"), q("br"), q("cr"), q("noBreakHyphen")):
+        if el.getparent().tag != q("r") or _deleted(el, p):
+            continue
+        if el.tag == q("t"):
+            out.append(el.text or "")
+        elif el.tag == q("noBreakHyphen"):
+            out.append("-")
+        else:
+            out.append(" ")
+    return "".join(out)
+
+
+def _row_deleted(tr) -> bool:
+    trpr = tr.find(q("trPr"))
+    return trpr is not None and trpr.find(q("del")) is not None
+
+
+def _cells(tr) -> list[tuple[int, list[str]]]:
+    """(first column index, paragraph texts) of each cell of a row, honouring merged cells."""
+    out, col = [], 0
+    for tc in tr.iter(q("tc")):
+        if tc.getparent() is not tr and tc.getparent().getparent() is not tr:  # nested table
+            continue
+        span = 1
+        tcpr = tc.find(q("tcPr"))
+        if tcpr is not None and tcpr.find(q("gridSpan")) is not None:
+            span = int(tcpr.find(q("gridSpan")).get(q("val"), "1") or 1)
+        out.append((col, [paragraph_text(p) for p in tc.iter(q("p"))]))
+        col += span
+    return out
+
+
+MAX_DOCUMENT_XML = 30 * 1024 * 1024  # an agenda's document.xml is some 100 kB; refuse to unpack absurd ones
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _document_xml(data: bytes) -> etree._Element:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if z.getinfo("word/document.xml").file_size > MAX_DOCUMENT_XML:
+                raise Unreadable(["the Word document is far too large to be an agenda; send back the agenda "
+                                  "document klg sent, with only the table edited"])
+            xml = z.read("word/document.xml")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        raise Unreadable(["the attachment is not a Word document (.docx); save it as .docx (Word: Save As → "
+                          "Word Document) and send it again"]) from None
+    try:
+        return etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
+    except etree.XMLSyntaxError as exc:
+        raise Unreadable([f"the Word document is damaged ({exc}); open it in Word, save it again and send it"]) from None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("\u00a0", " ").split()).strip(" .:")
+
+
+@dataclass
+class TableRow:
+    number: int  # 1-based among the table's data rows, as the reviewer counts them
+    cells: dict[str, str] = field(default_factory=dict)  # column -> text (title: its first paragraph)
+
+
+@dataclass
+class Table:
+    columns: list[str]  # which columns the document has
+    rows: list[TableRow]
+
+
+def read_table(data: bytes) -> Table:
+    """The agenda table of a returned .docx; Unreadable when there is none."""
+    root = _document_xml(data)
+    body = root.find(q("body"))
+    tables = list(body.iter(q("tbl"))) if body is not None else []
+    seen_headers = []
+    for tbl in tables:
+        rows = [tr for tr in tbl.findall(q("tr")) if not _row_deleted(tr)]
+        if not rows:
+            continue
+        header = {}
+        for col, paras in _cells(rows[0]):
+            name = _norm(" ".join(paras))
+            for column, aliases in COLUMNS.items():
+                if name in aliases and column not in header:
+                    header[column] = col
+                    break
+        seen_headers.append(header)
+        if "id" not in header or "title" not in header:
+            continue
+        by_col = {col: column for column, col in header.items()}
+        out = []
+        for number, tr in enumerate(rows[1:], start=1):
+            cells: dict[str, str] = {}
+            for col, paras in _cells(tr):
+                column = by_col.get(col)
+                if column is None:
+                    continue
+                if column == "title":
+                    cells[column] = next((" ".join(p.split()) for p in paras if p.strip()), "")
+                else:
+                    cells[column] = " ".join(" ".join(paras).split())
+            out.append(TableRow(number, cells))
+        return Table(sorted(header, key=header.get), out)
+    raise Unreadable(["the document has no agenda table: klg looks for the table whose header row has the columns "
+                      "Nr and Ärende (No. and Item); send back the agenda document klg sent, edited in its table"])
+
+
+# --- rendering ---------------------------------------------------------------
+
+
+def _template_texts(path: Path) -> list[str]:
+    """Every paragraph's text in the template's body, headers and footers."""
+    texts = []
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if re.fullmatch(r"word/(document|header\d*|footer\d*|footnotes)\.xml", name):
+                root = etree.fromstring(z.read(name))
+                texts += [paragraph_text(p) for p in root.iter(q("p"))]
+    return texts
+
+
+def lint(path: Path) -> list[str]:
+    """Tags that are not closed within their paragraph, or that jinja cannot parse on their own."""
+    problems = []
+    env = jinja2.Environment()
+    for text in _template_texts(path):
+        rest = _TAG.sub(lambda m: " " * len(m.group(0)), text)
+        for opener, closer in (("{{", "}}"), ("{%", "%}"), ("{#", "#}")):
+            at = rest.find(opener)
+            if at >= 0:
+                problems.append(f"the tag “{text[at:at + 40].strip()}” is not closed with {closer} in the same paragraph")
+        for closer in ("}}", "%}"):
+            at = rest.find(closer)
+            if at >= 0:
+                problems.append(f"“{text[max(0, at - 30):at + 2].strip()}” ends a tag that was never opened")
+        for m in _TAG.finditer(text):
+            tag = m.group(0)
+            if tag.startswith("{{"):
+                try:
+                    env.parse(tag)
+                except jinja2.TemplateSyntaxError as exc:
+                    problems.append(f"the tag “{tag}” is broken: {exc.message}")
+    return [f"{path}: {p}; correct it in Word or restore the file from the klg package" for p in problems]
+
+
+def _name_tag(path: Path, message: str) -> str:
+    """The template's tag that uses the unknown name in ``message``, if one can be found."""
+    names = re.findall(r"'([^']+)'", message)
+    if not names:
+        return ""
+    name = names[-1]
+    for text in _template_texts(path):
+        for m in _TAG.finditer(text):
+            if re.search(rf"\b{re.escape(name)}\b", m.group(0)):
+                return f"the tag “{m.group(0)}”"
+    return f"“{name}”"
+
+
+def render(template: Path, context: dict) -> bytes:
+    """Render the agenda template with ``context`` and return the .docx bytes.
+
+    AgendaTemplateError names the broken tag; the result is opened again with
+    python-docx before it is returned, so a bad template never yields a corrupt file.
+    """
+    from docxtpl import DocxTemplate
+
+    template = Path(template)
+    if not template.is_file():
+        raise AgendaTemplateError(f"the agenda template {template} is missing: restore it from the klg package "
+                                  "(templates/<language>/agenda.docx)")
+    problems = lint(template)
+    if problems:
+        raise AgendaTemplateError(problems[0])
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    try:
+        tpl = DocxTemplate(str(template))
+        tpl.render(_clean(context), jinja_env=env, autoescape=True)
+        out = io.BytesIO()
+        tpl.save(out)
+    except jinja2.TemplateSyntaxError as exc:
+        lines = list(getattr(exc, "docx_context", []) or [])
+        where = ""
+        if lines and exc.lineno:
+            index = (exc.lineno - 1) - max(exc.lineno - 4, 0)
+            if 0 <= index < len(lines) and lines[index].strip():
+                where = f" in the paragraph “{lines[index].strip()[:80]}”"
+        raise AgendaTemplateError(f"{template}: a tag{where} is broken ({exc.message}); correct it in Word "
+                                  "or restore the file from the klg package") from None
+    except jinja2.UndefinedError as exc:
+        raise AgendaTemplateError(f"{template}: {_name_tag(template, exc.message or '')} uses a value klg does not "
+                                  f"have ({exc.message}); use one of: {', '.join(sorted(SAMPLE_CONTEXT))} "
+                                  "(rows have time, id, title, note, presenter, kind, minutes)") from None
+    except jinja2.TemplateError as exc:
+        raise AgendaTemplateError(f"{template}: the template cannot be filled in ({exc}); "
+                                  "restore the file from the klg package") from None
+    from daemon.agenda.ooxml import order_docx
+
+    data = order_docx(out.getvalue())
+    verify(data, str(template))
+    return data
+
+
+def _clean(value):
+    """``value`` with characters XML cannot hold removed from every string in it."""
+    if isinstance(value, str):
+        return _XML_INVALID.sub("", value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def verify(data: bytes, what: str) -> None:
+    """Raise AgendaTemplateError unless ``data`` is a .docx python-docx and a strict XML parser accept."""
+    import docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for name in z.namelist():
+                if name.endswith(".xml"):
+                    etree.fromstring(z.read(name))
+        docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise AgendaTemplateError(f"{what}: the rendered agenda is not a valid Word document ({exc}); "
+                                  "a tag probably sits across a table or paragraph boundary; restore the file "
+                                  "from the klg package") from None
+
+
+def check_template(path: Path) -> list[str]:
+    """DOCX_CHECKS entry: problems with an ``agenda.docx`` template (other files are not ours)."""
+    path = Path(path)
+    if path.name != "agenda.docx":
+        return []
+    try:
+        problems = lint(path)
+    except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError, OSError) as exc:
+        return [f"{path}: not a readable Word document ({exc}); restore it from the klg package"]
+    if problems:
+        return problems
+    try:
+        data = render(path, SAMPLE_CONTEXT)
+        table = read_table(data)
+    except AgendaTemplateError as exc:
+        return [str(exc)]
+    except Unreadable:
+        return [f"{path}: the agenda table is missing or its header row lost the columns Nr and Ärende "
+                "(No. and Item); klg needs them to read the edited agenda back; restore the file from the klg package"]
+    if not table.rows or table.rows[0].cells.get("id") != "KLG-2026-001":
+        return [f"{path}: the agenda table has no row per item (the rows between {{%tr for row in rows %}} and "
+                "{%tr endfor %}); restore the file from the klg package"]
+    return []
