@@ -137,7 +137,7 @@ class Engine:
         when a configured time has come; between passes the mailbox waits for mail."""
         notify = notify or (lambda *_: None)
         poll = self.config.intake.poll_seconds
-        steps_wanted = True
+        steps_wanted = first_pass = True
         notify("READY=1")
         while not self.stop.is_set():
             now = clock()
@@ -161,6 +161,9 @@ class Engine:
                 log.error("pass failed:\n%s", traceback.format_exc())
                 self.stop.wait(poll)
             notify("WATCHDOG=1")
+            if first_pass:
+                log.info("caught up; waiting for mail (checking every %g s)", poll)
+                first_pass = False
             if self.stop.is_set():
                 break
             try:

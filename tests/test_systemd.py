@@ -110,7 +110,8 @@ def test_run_speaks_sd_notify_and_stops_cleanly_on_sigterm(inst, tmp_path):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         sd.wait_for(lambda m: m == "READY=1")
-        sd.wait_for(lambda m: m.startswith("STATUS=") and "1 messages" in m and "1 mails sent" in m)
+        # on the real clock the first pass may also send this week's agenda: count only the ack
+        sd.wait_for(lambda m: m.startswith("STATUS=") and "1 messages" in m and " 0 mails sent" not in m)
         # an idle daemon keeps pinging the watchdog: a pass after each wait for mail
         assert sd.collect(1.5).count("WATCHDOG=1") >= 2
         proc.send_signal(signal.SIGTERM)
@@ -121,7 +122,7 @@ def test_run_speaks_sd_notify_and_stops_cleanly_on_sigterm(inst, tmp_path):
             proc.communicate()
     assert proc.returncode == 0, err
     sd.wait_for(lambda m: m == "STOPPING=1")
-    assert len(inst.sent()) == 1
+    assert len(inst.sent_to(MARIA)) == 1
     # journald: one line per event with its syslog priority, no timestamp, the item id in it
     lines = err.splitlines()
     assert lines and all(line.startswith(("<6>", "<4>", "<3>")) for line in lines), err
