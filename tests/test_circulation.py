@@ -14,6 +14,7 @@ from contextlib import closing
 import pytest
 from docx import Document
 
+from tests.agenda_helpers import Agenda, docx_of
 from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, SOFIA, at,
                            attachment, attachment_names, body, make_mail, recipients)
 
@@ -220,6 +221,16 @@ def test_full_circulation(inst):
     with closing(inst.store()) as store:
         [current] = store.attachments(ITEM)[1:]
         assert store.files.get(current["sha256"]) == second
+
+    # --- Monday 14 December 10:05: the decision item is in the draft agenda of the deciding meeting ----------
+    inst.tick(at("2026-12-14 10:05"))
+    [draft] = [m for m in inst.sent_to(CHAIR) if "2026-12-15" in m["Subject"] and attachment_names(m)]
+    rows = Agenda(docx_of(draft)).rows()
+    [row] = [r for r in rows if r[1] == ITEM]
+    assert row[2].split(" | ")[0] == TITLE
+    assert row[4] == "Beslut efter skriftligt förfarande"
+    assert name in row[2]  # the compilation is listed among the item's documents
+    assert name in attachment_names(draft)
 
 
 # --- timing ---------------------------------------------------------------------------------
