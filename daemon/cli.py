@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
         path = args.config or default_config_path()
         config = configlib.load(path)
+        check_sections(config)
         return handler(config, args)
     except configlib.ConfigError as exc:
         print(f"klg: the configuration cannot be used:\n{exc}", file=sys.stderr)
@@ -102,6 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 1
+
+
+def check_sections(config) -> None:
+    """Run the workflows' own config checks (``workflows.CONFIG_CHECKS``); ConfigError lists every problem."""
+    from daemon import workflows
+
+    problems = [p for check in getattr(workflows, "CONFIG_CHECKS", []) for p in check(config)]
+    if problems:
+        raise configlib.ConfigError(config.path, problems)
 
 
 # --- commands ------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""The secretary of the day: who writes the minutes of a meeting.
+
+``[minutes] secretaries`` says who takes turns: ``"all"`` (every member, in
+config order) or a list of member names; without the key, the members with
+the ``secretary`` role take turns (everyone when nobody has it). The turn is
+the number of meetings held from ``schedule.first_date`` up to the meeting, so
+it is stable however often it is asked and whatever the daemon did before. A
+secretary set on the meeting itself (``meetings.secretary``, an e-mail) wins.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from daemon.config import Config, ConfigError, Member
+from daemon.context import Ctx
+from daemon.schedule import Calendar
+
+
+def rotation(config: Config) -> list[Member]:
+    """The members who take turns as secretary, in turn order; ConfigError if the key is wrong."""
+    problems: list[str] = []
+    members = _rotation(config, problems)
+    if problems:
+        raise ConfigError(config.path, problems)
+    return members
+
+
+def check_config(config: Config) -> list[str]:
+    """Problems with ``[minutes] secretaries`` (for `klg check-config` and start-up)."""
+    problems: list[str] = []
+    _rotation(config, problems)
+    return problems
+
+
+def _rotation(config: Config, problems: list[str]) -> list[Member]:
+    raw: Any = config.section("minutes").get("secretaries")
+    if raw is None:
+        return config.with_role("secretary") or list(config.members)
+    if raw == "all":
+        return list(config.members)
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"minutes.secretaries = {raw!r}: use \"all\" or a list of member names, "
+                        'e.g. ["Johan Ek", "Maria Holm"]')
+        return list(config.members)
+    chosen: list[Member] = []
+    for i, name in enumerate(raw):
+        member = config.member_by_name(name) if isinstance(name, str) else None
+        if member is None:
+            problems.append(f"minutes.secretaries[{i}] = {name!r}: not the name or e-mail of a member; "
+                            "write it as in [[members]] name")
+        elif member in chosen:
+            problems.append(f"minutes.secretaries[{i}] = {name!r}: listed twice; list each member once")
+        else:
+            chosen.append(member)
+    return chosen or list(config.members)
+
+
+def turn(calendar: Calendar, first_date: date, meeting: date) -> int:
+    """How many meetings were held from ``first_date`` up to (not including) ``meeting``."""
+    if meeting <= first_date:
+        return 0
+    return len(calendar.meetings(first_date, meeting - timedelta(days=1)))
+
+
+def secretary_for(ctx: Ctx, meeting_date: date) -> Member:
+    """The secretary of the meeting on ``meeting_date``: the one set on the meeting, else the rotation's turn."""
+    row = ctx.store.one("SELECT secretary FROM meetings WHERE date = ?", [meeting_date.isoformat()])
+    if row and row["secretary"]:
+        member = ctx.config.member_by_address(row["secretary"])
+        if member:
+            return member
+    people = rotation(ctx.config)
+    cal = Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    return people[turn(cal, ctx.config.schedule.first_date, meeting_date) % len(people)]
