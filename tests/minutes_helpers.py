@@ -60,12 +60,21 @@ def _set(cell, text: str) -> None:
         cell.add_paragraph(line)
 
 
+LABELS = {
+    "sv": {"no": "Nr", "outcome": "Utfall", "name": "Namn", "present": "Närvarande (Ja/Nej)", "done": "Klar (Ja/Nej)",
+           "signatory": "Justerare", "absent": "Nej"},
+    "en": {"no": "No.", "outcome": "Outcome", "name": "Name", "present": "Present (Yes/No)", "done": "Done (Yes/No)",
+           "signatory": "Signatory", "absent": "No"},
+}
+
+
 def fill_form(data: bytes, rows: dict[str, dict], *, absent: tuple[str, ...] = (), signatory: str | None = None,
-              followups: dict[str, dict] | None = None, extra: list[dict] = ()) -> bytes:
+              followups: dict[str, dict] | None = None, extra: list[dict] = (), lang: str = "sv") -> bytes:
     """Fill the form as a secretary in Word would: ``rows`` maps an item id (or a
     standing item's title) to {column header: text}."""
+    words = LABELS[lang]
     doc = Document(io.BytesIO(data))
-    items = table_with(doc, "Nr", "Utfall")
+    items = table_with(doc, words["no"], words["outcome"])
     head = _header(items)
     pending = dict(rows)
     blank = []
@@ -80,17 +89,17 @@ def fill_form(data: bytes, rows: dict[str, dict], *, absent: tuple[str, ...] = (
     for row, values in zip(blank, extra):
         for col, text in values.items():
             _set(row.cells[head.index(col)], text)
-    att = table_with(doc, "Namn", "Närvarande (Ja/Nej)")
+    att = table_with(doc, words["name"], words["present"])
     for row in att.rows[1:]:
         if row.cells[0].text.strip() in absent:
-            _set(row.cells[2], "Nej")
+            _set(row.cells[2], words["absent"])
     if signatory is not None:
         for t in doc.tables:
             for row in t.rows:
-                if len(row.cells) == 2 and row.cells[0].text.strip() == "Justerare":
+                if len(row.cells) == 2 and row.cells[0].text.strip() == words["signatory"]:
                     _set(row.cells[1], signatory)
     if followups:
-        fu = table_with(doc, "Nr", "Klar (Ja/Nej)")
+        fu = table_with(doc, words["no"], words["done"])
         fh = _header(fu)
         for row in fu.rows[1:]:
             for col, text in followups.get(row.cells[0].text.strip(), {}).items():

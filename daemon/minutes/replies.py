@@ -83,7 +83,7 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
             if (a.name.lower().endswith(".docx") or a.content_type == document.DOCX_TYPE) and not zip_bomb(a)]
     if not docs:
         others = [a.name for a in mail.attachments]
-        _answer(ctx, mail, member, "no_docx", meeting, {"names": others}, kind="minutes-problems")
+        _answer(ctx, mail, member, "no_docx", meeting, {"attached": others}, kind="minutes-problems")
         return Outcome("minutes-form", "quarantine", detail="no .docx attached")
     chosen, raw = docs[0], None
     for a in docs:
