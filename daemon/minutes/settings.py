@@ -14,7 +14,7 @@
     name = "council"                 # members | council | union | intranet | any other name
     label = "KSAU"                   # how mails and status name it
     addresses = ["ksau@kommun.se"]   # a mail audience ("members" without addresses = every member)
-    folder = "/srv/intranet/klg"     # or a folder audience (the PDF is copied there)
+    folder = "/srv/intranet/klg"     # or a folder audience (the PDF is copied there; "intranet" defaults to <data>/intranet)
     omit_not_communicated = true     # leave out rows marked "Kommuniceras: Nej"
 
 Without ``[[minutes.audiences]]`` the defaults are: members (full minutes),
@@ -205,6 +205,8 @@ def _audiences(config: Config, raw, problems: list[str]) -> tuple[Audience, ...]
         if folder is not None and (not isinstance(folder, str) or not folder.strip()):
             problems.append(f"{key}.folder = {folder!r}: expected a folder path")
             folder = None
+        if name == "intranet" and addresses is None and folder is None:
+            folder = str(config.data_dir / "intranet")
         addr: tuple[str, ...] | None
         if addresses is None:
             addr = None if (name == "members" or folder is not None) else ()
