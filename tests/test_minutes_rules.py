@@ -15,7 +15,7 @@ from daemon.minutes import content as contentlib
 from daemon.minutes.followups import done_words
 from daemon.minutes.replies import approval_word
 from daemon.schedule import Calendar
-from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, SOFIA, at, attachment_names, body,
+from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, PETER, SOFIA, at, attachment_names, body,
                            make_mail, recipients)
 from tests.minutes_helpers import DOCX, docx_of, fill_form, form_tables
 
@@ -142,10 +142,23 @@ def test_form_problems_name_the_row_and_the_fix(inst):
 # --- through the mailbox ---------------------------------------------------------------------
 
 
-def _to_form(inst, now="2026-12-01 12:00"):
+def minutes_steps(result: dict) -> list[str]:
+    return [s for s in result["steps"] if s.startswith("minutes-")]
+
+
+def _week(inst):
+    """Two proposals and Monday's agenda steps (with the agenda workflow installed, the final
+    agenda goes out unapproved at 14:00, so the meeting has minutes)."""
+    inst.edit_config('unapproved_agenda = "remind"', 'unapproved_agenda = "send_draft"')
     inst.drop(make_mail(MARIA, "Budgetuppföljning", "Typ: beslut"))
     inst.drop(make_mail(ERIK, "Rekrytering", "Tid: 20"))
     inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    inst.tick(at("2026-11-30 14:00"))
+
+
+def _to_form(inst, now="2026-12-01 12:00"):
+    _week(inst)
     inst.tick(at(now))
     return [m for m in inst.sent() if "ormulär för minnesanteckningar" in subject(m) or "Minutes form" in subject(m)][-1]
 
@@ -158,8 +171,7 @@ def _filled(form, **extra):
 
 
 def test_secretary_swap_by_replying_to_the_final_agenda(inst):
-    inst.drop(make_mail(MARIA, "Budgetuppföljning", "Typ: beslut"))
-    inst.tick(at("2026-11-27 09:00"))
+    _week(inst)
     # The agenda's final mail (issue 3) stands in as an outbox mail of kind "final".
     store = inst.store()
     try:
@@ -250,12 +262,12 @@ def _other_docx() -> bytes:
 def test_reminders_and_a_docx_only_version(inst, no_pdf):
     form = _to_form(inst)
     # The secretary's reminder: 48 hours after the form, in office hours (Thursday 12:00).
-    assert not [s for s in inst.tick(at("2026-12-03 11:59"))["steps"] if "reminder" in s]
-    assert inst.tick(at("2026-12-03 12:00"))["steps"] == ["minutes-return-reminder:2026-12-01:v0"]
+    assert minutes_steps(inst.tick(at("2026-12-03 11:59"))) == []
+    assert minutes_steps(inst.tick(at("2026-12-03 12:00"))) == ["minutes-return-reminder:2026-12-01:v0"]
     reminder = inst.sent()[-1]
     assert subject(reminder) == f"{TAG} Påminnelse: Formulär för minnesanteckningar tisdag 1 december 2026"
     assert attachment_names(reminder) == ["Minnesanteckningar KLG 2026-12-01 formulär.docx"]
-    assert inst.tick(at("2026-12-04 12:00"))["steps"] == []  # once
+    assert minutes_steps(inst.tick(at("2026-12-04 12:00"))) == []  # once
 
     # Returned Friday 16:30: no LibreOffice, so the signatories get the .docx and are told no PDF was made.
     before = len(inst.sent())
@@ -268,10 +280,9 @@ def test_reminders_and_a_docx_only_version(inst, no_pdf):
     assert attachment_names(sign) == ["Minnesanteckningar KLG 2026-12-01 v1.docx"]
     assert "Word-fil." in body(sign)
     # 24 hours later is Saturday: the reminder waits for Monday 08:00.
-    assert inst.tick(at("2026-12-05 17:00"))["steps"] == []
-    assert inst.tick(at("2026-12-07 07:59"))["steps"] == []
-    steps = inst.tick(at("2026-12-07 08:00"))["steps"]
-    assert "minutes-sign-reminder:2026-12-01:v1" in steps
+    assert minutes_steps(inst.tick(at("2026-12-05 17:00"))) == []
+    assert minutes_steps(inst.tick(at("2026-12-07 07:59"))) == []
+    assert minutes_steps(inst.tick(at("2026-12-07 08:00"))) == ["minutes-sign-reminder:2026-12-01:v1"]
     again = [m for m in inst.sent() if "Påminnelse: Justering" in subject(m)]
     assert [recipients(m) for m in again] == [[CHAIR]]
     # A mail that lost its thread headers but carries the meeting tag still counts as the chair's answer.
@@ -290,8 +301,8 @@ def test_reminders_and_a_docx_only_version(inst, no_pdf):
 
 def test_minutes_config_is_checked(inst, tmp_path):
     text = inst.config_path.read_text(encoding="utf-8")
-    head, _, rest = text.partition("[minutes]")
-    inst.config_path.write_text(head + "[mailbox]" + rest.partition("[mailbox]")[2] + '''
+    head, _, rest = text.partition("\n[minutes]\n")
+    inst.config_path.write_text(head + "\n[mailbox]" + rest.partition("\n[mailbox]")[2] + '''
 [minutes]
 reminder_hours = -1
 seal_pkcs12 = "saknas.p12"
@@ -346,3 +357,36 @@ def test_the_english_form_and_mails(inst, no_pdf):
     [answer] = [m for m in inst.sent()[before:] if recipients(m) == [MARIA]]
     assert subject(answer) == f"{TAG} Approval recorded"
     assert "(1 of 2). We are now waiting for Karin Berg." in flat(body(answer))
+
+
+def test_the_swap_wraps_another_handler_of_the_final_agenda(inst, monkeypatch):
+    # At merge the agenda's own handler of its final mail is wrapped: a "Sekreterare:" line is the
+    # minutes' business, anything else still goes to the agenda.
+    from daemon import workflows
+    from daemon.intake import Outcome
+    from daemon.minutes.replies import with_secretary_swap
+
+    seen = []
+
+    def agenda_handler(ctx, mail, member, thread):
+        seen.append(mail.subject)
+        return Outcome("agenda-reply")
+
+    monkeypatch.setitem(workflows.REPLY_HANDLERS, "agenda-final", with_secretary_swap(agenda_handler))
+    store = inst.store()
+    try:
+        ctx = Ctx(inst.config, store, at("2026-11-30 14:00"))
+        with store.atomic():
+            ctx.send("step_failed", inst.config.members, {"what": "Dagordning", "error": "-"}, kind="agenda-final",
+                     meeting=MEETING)
+    finally:
+        store.close()
+    inst.tick(at("2026-11-30 14:00"))
+    final = inst.sent()[-1]
+    inst.drop(make_mail(PETER, "Re: Dagordning", "Sekreterare: Peter Nyström", reply_to=final))
+    inst.drop(make_mail(LENA, "Re: Agenda 2", "Kan vi byta ordning på punkterna?", reply_to=final))
+    before = len(inst.sent())
+    inst.tick(at("2026-11-30 15:00"))
+    assert seen == ["Re: Agenda 2"]
+    [swapped] = inst.sent()[before:]
+    assert "Peter Nyström är nu sekreterare för mötet tisdag 1 december 2026 i stället för Ahmed Karimi" in flat(body(swapped))

@@ -56,8 +56,8 @@ def seal(tmp_path, monkeypatch):
 def configure(inst, tmp_path, p12, ca) -> None:
     inst.edit_config('unapproved_agenda = "remind"', 'unapproved_agenda = "send_draft"')
     text = inst.config_path.read_text(encoding="utf-8")
-    head, _, rest = text.partition("[minutes]")
-    text = head + "[mailbox]" + rest.partition("[mailbox]")[2] + f'''
+    head, _, rest = text.partition("\n[minutes]\n")
+    text = head + "\n[mailbox]" + rest.partition("\n[mailbox]")[2] + f'''
 [minutes]
 seal_pkcs12 = "{p12}"
 seal_password_env = "KLG_TEST_SEAL_PASSWORD"

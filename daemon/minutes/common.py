@@ -148,10 +148,20 @@ def form_rows(ctx: Ctx, meeting: str) -> tuple[list[dict], str]:
     return base, "planned items"
 
 
+def agenda_installed() -> bool:
+    try:
+        from daemon.agenda import final_version  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def has_meeting_content(ctx: Ctx, meeting: str) -> bool:
-    """Whether a meeting had an agenda at all: a final agenda, or items planned for it."""
-    if _final_agenda(ctx, meeting) is not None:
-        return True
+    """Whether a meeting was held with an agenda, so it needs minutes: with the agenda
+    workflow installed, when its final agenda went out (a meeting that started without
+    one has its items moved on by the agenda); without it, when items were planned for it."""
+    if agenda_installed():
+        return _final_agenda(ctx, meeting) is not None
     return ctx.store.count("SELECT COUNT(*) FROM items WHERE meeting = ?", [meeting]) > 0
 
 
