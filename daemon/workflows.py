@@ -24,8 +24,8 @@ REPLY_HANDLERS = {
     "amended": proposals.on_reply,
     "withdrawn": proposals.on_reply,
     "item": proposals.on_reply,  # found by the [KLG-…] tag, or any other item mail
-    "final": minutes_replies.on_agenda_reply,  # "Sekreterare: <name>" in a reply to the final agenda
-    "updated": minutes_replies.on_agenda_reply,
+    # "Sekreterare: <name>" in a reply to the final agenda
+    **{kind: minutes_replies.on_agenda_reply for kind in minutes_replies.AGENDA_FINAL_KINDS},
     "minutes-form": minutes_replies.on_form_reply,  # the secretary returns the filled form
     "minutes-problems": minutes_replies.on_form_reply,
     "minutes-received": minutes_replies.on_form_reply,

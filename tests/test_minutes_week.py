@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from daemon.minutes import followups_for
 from daemon.minutes.seal import pdfa_identification, trust_anchors, verify
 from daemon.context import Ctx
-from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, SOFIA, at, attachment,
+from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, SOFIA, at, attachment,
                            attachment_names, body, make_mail, recipients)
 from tests.minutes_helpers import DOCX, docx_of, fill_form, form_tables, make_seal, pdf_text
 

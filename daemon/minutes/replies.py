@@ -36,6 +36,8 @@ APPROVAL_WORDS = ("justerat", "justeras", "justerad", "justerar", "godkänt", "g
 # A first line that starts with an approval word but contains one of these is a change request ("OK men …").
 CONTRAST_WORDS = {"men", "but", "utom", "förutom", "except", "however", "dock", "fast", "ändra", "ändras", "change",
                   "rätta", "correct", "fix", "inte", "not", "ej"}
+# The outbox kinds of the agenda's final mail (issue 3): a reply to it may swap the secretary.
+AGENDA_FINAL_KINDS = ("final", "updated")
 MEETING_TAG = re.compile(r"\[(\w+) (\d{4}-\d{2}-\d{2})\]")
 SIGN_OFF = re.compile(r"^(mvh|m\.v\.h|med vänlig hälsning|vänliga hälsningar|hälsningar|hälsning|tack|tack så mycket|"
                       r"thanks|thank you|regards|best regards|kind regards|best|cheers|/.*|--|[\d\s+()-]+)\W*$",
