@@ -135,7 +135,7 @@ TEXTS = {
 FORM_WIDTHS = [2.5, 4.0, 2.6, 2.2, 5.5, 2.4, 3.3, 2.2, 2.4]  # 27.1 cm: A4 landscape less 1.3 cm margins
 ATTENDANCE_WIDTHS = [6.0, 6.0, 4.0]
 FOLLOWUP_WIDTHS = [1.6, 9.0, 3.5, 2.6, 2.6, 7.8]
-DOC_FOLLOWUP_WIDTHS = [1.3, 9.2, 3.5, 3.0]
+DOC_FOLLOWUP_WIDTHS = [1.3, 7.7, 3.5, 4.5]
 SIGNING_WIDTHS = [6.0, 5.0, 6.0]
 
 

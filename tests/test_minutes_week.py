@@ -81,6 +81,11 @@ folder = "{tmp_path / 'intranat'}"
     inst.config_path.write_text(text, encoding="utf-8")
 
 
+def _xmp(pdf: bytes) -> str:
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    return root["/Metadata"].get_object().get_data().decode("utf-8")
+
+
 def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
     p12, ca = seal
     configure(inst, tmp_path, p12, ca)
@@ -307,8 +312,28 @@ def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
     t2 = form_tables(docx_of(form2))
     assert ["KLG-2026-002", "Rekrytering socialsekreterare", "Erik Sandberg"] in [r[:3] for r in t2["items"]]
     assert t2["followups"][1][:3] == ["U2", "Ta fram en rekryteringsplan", "Erik Sandberg"]
-
-
-def _xmp(pdf: bytes) -> str:
-    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
-    return root["/Metadata"].get_object().get_data().decode("utf-8")
+    # Sofia returns it: the item is decided and Erik's follow-up is ticked off as done.
+    filled = fill_form(docx_of(form2), {
+        "KLG-2026-002": {"Utfall": "Beslut", "Anteckningar / beslut": "Rekryteringsplanen antas.",
+                         "Kommuniceras": "Ja"},
+    }, followups={"U2": {"Klar (Ja/Nej)": "Ja", "Kommentar": "Planen antagen"}})
+    before = len(inst.sent())
+    inst.drop(make_mail(SOFIA, "Re: " + subject(form2), "Här.", reply_to=form2,
+                        attachments=[("Minnesanteckningar.docx", filled, DOCX)]))
+    inst.tick(at("2026-12-08 15:00"))
+    karin = only(new_mail(inst, before), "Justering av minnesanteckningar, version 1", CHAIR)
+    assert "[KLG 2026-12-08]" in subject(karin)
+    before = len(inst.sent())
+    inst.drop(make_mail(CHAIR, "Re: " + subject(karin), "Justerat", reply_to=karin))
+    inst.tick(at("2026-12-09 08:30"))
+    fresh = new_mail(inst, before)
+    report2 = only(fresh, "Minnesanteckningarna är justerade och utskickade")
+    assert "Avslutade uppföljningspunkter: U2." in body(report2)
+    [members2] = [m for m in fresh if "Justerade minnesanteckningar" in subject(m) and recipients(m) == sorted(MEMBERS)]
+    text2 = pdf_text(attachment(members2, "Minnesanteckningar KLG 2026-12-08.pdf"))
+    assert "Uppföljning" in text2 and "Klar: Planen antagen" in text2
+    store = inst.store()
+    try:
+        assert followups_for(Ctx(inst.config, store, at("2026-12-09 08:30")), "2026-12-15") == []
+    finally:
+        store.close()
