@@ -394,3 +394,26 @@ def test_the_swap_wraps_another_handler_of_the_final_agenda(inst, monkeypatch):
     assert seen == ["Re: Agenda 2"]
     [swapped] = inst.sent()[before:]
     assert "Peter Nyström är nu sekreterare för mötet tisdag 1 december 2026 i stället för Ahmed Karimi" in flat(body(swapped))
+
+
+def test_a_word_edited_form_template_is_checked(inst, tmp_path):
+    import shutil
+
+    from docx import Document
+
+    from tests.helpers import REPO
+
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    path = templates / "sv" / "minutes.docx"
+    doc = Document(str(path))
+    for table in doc.tables:
+        for cell in table.rows[0].cells:
+            if cell.text == "Utfall":
+                cell.paragraphs[0].runs[0].text = "Resultat"
+    doc.save(str(path))
+    inst.edit_config(f'templates = "{REPO / "templates"}"', f'templates = "{templates}"')
+    result = inst.klg("check-config")
+    assert result.returncode == 2
+    assert (f"template {path}: the table of points must keep its header row with the columns Nr and Utfall"
+            in result.stderr)
