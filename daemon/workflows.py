@@ -13,6 +13,12 @@ from daemon.agenda import review as agenda_review
 from daemon.agenda import settings as agenda_settings
 from daemon.agenda import status as agenda_status
 from daemon.agenda import workflow as agenda
+from daemon.minutes import document as minutes_document
+from daemon.minutes import replies as minutes_replies
+from daemon.minutes import seal as minutes_seal
+from daemon.minutes import settings as minutes_settings
+from daemon.minutes import status as minutes_status
+from daemon.minutes import workflow as minutes
 
 # Checks run on every member's mail before it is acted on (e.g. sender
 # authentication, rate limits); each returns an Outcome to stop, or None.
@@ -28,13 +34,21 @@ REPLY_HANDLERS = {
     "agenda-version": agenda_review.on_reply,
     "agenda-approved": agenda_review.on_reply,
     "agenda-reminder": agenda_review.on_reply,
-    "agenda-final": agenda_review.on_reply,
+    "agenda-final": minutes_replies.with_secretary_swap(agenda_review.on_reply),  # also "Sekreterare: <name>"
     "agenda-answer": agenda_review.on_reply,
     "agenda-notice": agenda_review.on_reply,
+    "minutes-form": minutes_replies.on_form_reply,  # the secretary returns the filled form
+    "minutes-problems": minutes_replies.on_form_reply,
+    "minutes-received": minutes_replies.on_form_reply,
+    "minutes-change": minutes_replies.on_form_reply,
+    "minutes-sign": minutes_replies.on_sign_reply,  # "Justerat" or a change request from a signatory
+    "minutes-sign-answer": minutes_replies.on_sign_reply,
+    "minutes-followup": minutes_replies.on_followup_reply,  # "Klart" from the responsible
 }
 
-# New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None
-COMMANDS: list = [agenda_review.on_command]  # calendar answers; [KLG 2026-12-01] subjects
+# New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None.
+# The minutes come first: the agenda's handler takes every [KLG 2026-12-01] subject.
+COMMANDS: list = [minutes_replies.on_command, agenda_review.on_command]
 
 # A member's new mail that is nothing else.
 NEW_MAIL = proposals.on_new_mail
@@ -43,24 +57,24 @@ NEW_MAIL = proposals.on_new_mail
 ITEM_HOOKS: list = [agenda_notices.on_item_change]  # tells the chair/chancellery of changes after the draft
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due]
+STEPS = [notices.due, agenda.due, minutes.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = [agenda_status.section]
+STATUS: list = [agenda_status.section, minutes_status.section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
-WAKE_TIMES: list = [agenda.wake_times]
+WAKE_TIMES: list = [agenda.wake_times, minutes.wake_times]
 
 # Checks of Word templates for `klg check-config`: check(path) -> list[str] problems
-DOCX_CHECKS: list = [agenda_document.check_template]
+DOCX_CHECKS: list = [agenda_document.check_template, minutes_document.check_template]
 
 # Checks of workflow config sections, run whenever the config is loaded
 # (a problem exits 2): check(config) -> list[str] problems
-CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config]
+CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config, minutes_settings.check_config]
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.
-COMMANDS_CLI: list = [audit.add_cli]
+COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli]
 
 # --- written procedure (skriftligt förfarande, issue 5) ---------------------------
 # Replies about an item under written procedure go to the circulation, the rest on to proposals.

@@ -131,7 +131,7 @@ def test_secretary_rotation_is_stable_and_can_be_overridden(inst):
         assert secretary_for(ctx, date(2026, 1, 20)).name == "Peter Nyström"
     finally:
         store.close()
-    inst.edit_config("[intake]", '[minutes]\nsecretaries = "all"\n\n[intake]')
+    inst.edit_config("[minutes]\n# secretaries", '[minutes]\nsecretaries = "all"\n# secretaries')
     store = inst.store()
     try:
         ctx = Ctx(inst.config, store, at("2026-11-20 09:00"))

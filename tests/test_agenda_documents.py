@@ -97,7 +97,7 @@ def test_the_templates_pass_check_config(inst):
     ('reminder = "13:00"', 'reminder = "15:00"', "must come before schedule.final.time (14:00)"),
     ("[agenda]\n", "[agenda]\nmax_mb = 3\n", "agenda.max_mb is not a known key"),
     ("max_book_mb = 25 ", "max_book_mb = 10 ", "agenda.max_book_mb = 10: must be at least agenda.max_mail_mb"),
-    ("# [minutes]\n# secretaries", '[minutes]\nsecretaries = ["Karin Berg", "Nils Nobody"]\n# secretaries',
+    ("[minutes]\n# secretaries", '[minutes]\nsecretaries = ["Karin Berg", "Nils Nobody"]\n# secretaries',
      "minutes.secretaries[1] = 'Nils Nobody'"),
 ])
 def test_config_errors_exit_2_naming_the_key(inst, old, new, named):

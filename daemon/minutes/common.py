@@ -1,0 +1,304 @@
+"""What the minutes' steps and reply handlers share: the meeting's facts, the
+rows the form is pre-filled with, the rows of the table ``minutes`` and its
+versions, and the documents' contexts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from daemon.config import Member, StandingItem
+from daemon.context import Ctx
+from daemon.mail.compose import OutAttachment
+from daemon.minutes import document, followups
+from daemon.minutes.content import OUTCOME_NAMES
+from daemon.minutes.settings import MinutesSettings, settings
+from daemon.schedule import Calendar
+from daemon.secretary import secretary_for
+from daemon.texts import kind_name, long_date
+
+# Outbox kinds of the minutes' mails.
+FORM_KINDS = ("minutes-form", "minutes-problems", "minutes-received", "minutes-change")
+SIGN_KINDS = ("minutes-sign", "minutes-sign-answer")
+FOLLOWUP_KINDS = ("minutes-followup",)
+STATES = ("form_sent", "signing", "changes_requested", "signed", "distributed")
+WORDS = {
+    "sv": {"standing": "Stående punkt", "agenda_kind": "På dagordningen: {kind}", "yes": "Ja", "no": "Nej",
+           "chair": "Ordförande", "signatory": "Justerare", "appointed": "Justerare", "secretary": "Sekreterare",
+           "presenter": "Föredragande", "decision": "Beslut", "notes": "Anteckningar", "next_meeting": "nästa möte",
+           "done": "Klar", "open": "Pågår", "not_signed": "ej justerat", "draft": "Förslag för justering – version {n}",
+           "signed": "Justerade {date}", "form_file": "Minnesanteckningar {short} {date} formulär.docx",
+           "version_file": "Minnesanteckningar {short} {date} v{n}", "extra": "Övrig fråga",
+           "omitted": "Denna version omfattar inte {n} punkt(er) som mötet beslutade att inte kommunicera.",
+           "note_draft": "Justeras genom svar på e-post till {address}. Utkastet ersätts av nästa version om ändringar "
+                         "begärs.",
+           "note_signed": "Justerat genom svar från respektive justerares e-postadress till {address}; tiderna ovan "
+                          "är när svaren kom in.",
+           "note_sealed": " Dokumentet är förseglat med {organisation}s elektroniska sigill (PAdES); kontrollera "
+                          "förseglingen i en PDF-läsare eller med klg verify."},
+    "en": {"standing": "Standing item", "agenda_kind": "On the agenda: {kind}", "yes": "Yes", "no": "No",
+           "chair": "Chair", "signatory": "Signatory", "appointed": "Signatory", "secretary": "Secretary",
+           "presenter": "Presenter", "decision": "Decision", "notes": "Notes", "next_meeting": "next meeting",
+           "done": "Done", "open": "Open", "not_signed": "not yet approved", "draft": "Draft for approval – version {n}",
+           "signed": "Approved {date}", "form_file": "Minutes {short} {date} form.docx",
+           "version_file": "Minutes {short} {date} v{n}", "extra": "Other business",
+           "omitted": "This version leaves out {n} point(s) that the meeting decided not to communicate.",
+           "note_draft": "Approved by replying by e-mail to {address}. This draft is replaced by the next version if "
+                         "changes are asked for.",
+           "note_signed": "Approved by each signatory replying from their own address to {address}; the times above "
+                          "are when the replies arrived.",
+           "note_sealed": " The document is sealed with {organisation}'s electronic seal (PAdES); check the seal in a "
+                          "PDF reader or with klg verify."},
+}
+
+
+def calendar(ctx: Ctx) -> Calendar:
+    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+
+
+def cfg(ctx: Ctx) -> MinutesSettings:
+    return settings(ctx.config)
+
+
+def words(ctx: Ctx) -> dict:
+    return WORDS[ctx.language]
+
+
+def day(meeting: date | str) -> date:
+    return meeting if isinstance(meeting, date) else date.fromisoformat(meeting)
+
+
+def tag(ctx: Ctx, meeting: date | str) -> str:
+    """The subject tag of a meeting's mails: ``[KLG 2026-12-01]``."""
+    return f"[{ctx.config.group.short} {day(meeting).isoformat()}]"
+
+
+def local(ctx: Ctx, moment: datetime | str) -> str:
+    """A stored instant as the group's local 'YYYY-MM-DD HH:MM'."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(ctx.config.group.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def chair(ctx: Ctx) -> Member | None:
+    chairs = ctx.config.with_role("chair")
+    return chairs[0] if chairs else None
+
+
+def member_name(ctx: Ctx, email: str | None) -> str:
+    m = ctx.config.member_by_address(email) if email else None
+    return m.name if m else (email or "")
+
+
+def meeting_context(ctx: Ctx, meeting: date | str, secretary: Member | None = None) -> dict:
+    """The facts of a meeting every minutes mail and document shows."""
+    d = day(meeting)
+    cal = calendar(ctx)
+    c = chair(ctx)
+    secretary = secretary or secretary_for(ctx, d)
+    return {
+        "date": d.isoformat(), "date_long": long_date(d, ctx.language), "tag": tag(ctx, d),
+        "time_range": f"{cal.start(d):%H:%M}–{cal.end(d):%H:%M}", "location": ctx.config.schedule.location,
+        "chair": c.name if c else "", "secretary": secretary.name, "secretary_email": secretary.email,
+    }
+
+
+# --- the rows of the form -------------------------------------------------------------
+
+
+def _final_agenda(ctx: Ctx, meeting: str) -> dict | None:
+    """The agenda as sent to the members (issue 3), if that module is installed and sent one."""
+    try:
+        from daemon.agenda import final_version
+    except ImportError:
+        return None
+    version = final_version(ctx.store, meeting)
+    if version is None:
+        return None
+    rows = version["rows"]
+    if isinstance(rows, str):
+        rows = json.loads(rows)
+    return {**version, "rows": rows}
+
+
+def _standing_position(s: StandingItem, count: int) -> int:
+    if s.position == "first":
+        return 0
+    if s.position == "last":
+        return count
+    return max(0, min(count, int(s.position) - 1))
+
+
+def form_rows(ctx: Ctx, meeting: str) -> tuple[list[dict], str]:
+    """The rows the form is pre-filled with (no breaks) and where they came from:
+    the final agenda's rows, or (no final agenda) the planned items and the standing items."""
+    agenda = _final_agenda(ctx, meeting)
+    if agenda is not None:
+        rows = [{"id": r.get("id"), "type": "item" if r.get("id") else "standing", "title": r.get("title", ""),
+                 "presenter": r.get("presenter") or "", "kind": r.get("kind") or ""}
+                for r in agenda["rows"] if r.get("type") != "break" and (r.get("id") or r.get("title"))]
+        return rows, f"final agenda v{agenda.get('version')}"
+    items = ctx.store.all("SELECT * FROM items WHERE meeting = ? AND state = 'planned' ORDER BY position, id", [meeting])
+    rows = [{"id": i["id"], "type": "item", "title": i["title"], "presenter": i["presenter"], "kind": i["kind"]}
+            for i in items]
+    base = list(rows)
+    for s in ctx.config.standing_items:
+        row = {"id": None, "type": "standing", "title": s.title, "presenter": s.presenter, "kind": ""}
+        base.insert(_standing_position(s, len(base)), row)
+    return base, "planned items"
+
+
+def agenda_installed() -> bool:
+    try:
+        from daemon.agenda import final_version  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def has_meeting_content(ctx: Ctx, meeting: str) -> bool:
+    """Whether a meeting was held with an agenda, so it needs minutes: with the agenda
+    workflow installed, when its final agenda went out (a meeting that started without
+    one has its items moved on by the agenda); without it, when items were planned for it."""
+    if agenda_installed():
+        return _final_agenda(ctx, meeting) is not None
+    return ctx.store.count("SELECT COUNT(*) FROM items WHERE meeting = ?", [meeting]) > 0
+
+
+# --- the minutes rows --------------------------------------------------------------------
+
+
+def minutes_row(ctx: Ctx, meeting: str) -> dict | None:
+    return ctx.store.one("SELECT * FROM minutes WHERE meeting = ?", [meeting])
+
+
+def version_row(ctx: Ctx, meeting: str, version: int) -> dict | None:
+    row = ctx.store.one("SELECT * FROM minutes_versions WHERE meeting = ? AND version = ?", [meeting, version])
+    if row:
+        row["content"] = json.loads(row["content"])
+        row["signatories"] = json.loads(row["signatories"])
+    return row
+
+
+def approvals(ctx: Ctx, meeting: str, version: int) -> dict[str, dict]:
+    rows = ctx.store.all("SELECT * FROM minutes_approvals WHERE meeting = ? AND version = ? ORDER BY id",
+                         [meeting, version])
+    return {r["signatory"]: r for r in rows}
+
+
+def pending(ctx: Ctx, version: dict) -> list[str]:
+    """Signatories (e-mails) of ``version`` who have not approved it."""
+    done = approvals(ctx, version["meeting"], version["version"])
+    return [e for e in version["signatories"] if e not in done]
+
+
+def set_state(ctx: Ctx, meeting: str, **changes) -> None:
+    from daemon.store import iso
+
+    ctx.store.db["minutes"].update(meeting, {**changes, "updated_at": iso(ctx.now)})
+
+
+def sign_ref(meeting: str, version: int, sha: str) -> str:
+    """The outbox ``ref`` of a signing mail: ``minutes:<date>:v<N>:<sha256>``."""
+    return f"minutes:{meeting}:v{version}:{sha}"
+
+
+def parse_sign_ref(ref: str | None) -> tuple[str, int, str] | None:
+    parts = (ref or "").split(":")
+    if len(parts) == 4 and parts[0] == "minutes" and parts[2].startswith("v") and parts[2][1:].isdigit():
+        return parts[1], int(parts[2][1:]), parts[3]
+    return None
+
+
+# --- document contexts ----------------------------------------------------------------------
+
+
+def form_context(ctx: Ctx, meeting: str, rows: list[dict], open_followups: list[dict], secretary: Member) -> dict:
+    w = words(ctx)
+    c = chair(ctx)
+    extra = [m.name for m in ctx.config.with_role("signatory") if not c or m.email != c.email]
+    return {
+        **ctx.base_context(), **meeting_context(ctx, meeting, secretary),
+        "identifier": f"klg-minutes:{meeting}", "doc_title": words(ctx)["form_file"].format(
+            short=ctx.config.group.short, date=meeting).removesuffix(".docx"),
+        "signatories": ", ".join(extra),
+        "attendance": [{"name": m.name, "title": m.title, "present": w["yes"]} for m in ctx.config.members],
+        "rows": [{"id": r["id"] or "", "title": document.clean(r["title"]), "presenter": document.clean(r["presenter"]),
+                  "hint": (w["agenda_kind"].format(kind=kind_name(r["kind"], ctx.language).capitalize())
+                           if r.get("id") and r.get("kind") else (w["standing"] if not r.get("id") else ""))}
+                 for r in rows],
+        "followups": [{"ref": f["ref"], "task": document.clean(f["next_step"]), "title": document.clean(f["title"]),
+                       "responsible": document.clean(f["responsible"]), "meeting": f["meeting"]}
+                      for f in open_followups],
+    }
+
+
+def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dict], signed_at: datetime | None,
+                     omitted: int = 0, sealed: bool = False) -> dict:
+    """The minutes document's context: the draft for signing (``signed_at`` None) or the signed minutes."""
+    w = words(ctx)
+    lang = ctx.language
+    meeting = content["meeting"]
+    secretary = ctx.config.member_by_address(content["secretary"]["email"]) or Member(
+        content["secretary"]["name"], content["secretary"]["email"])
+    members = [a for a in content["attendance"] if a["member"]]
+    guests = [a for a in content["attendance"] if not a["member"] and a["present"]]
+    rows = []
+    for r in content["rows"]:
+        meta = [r["id"] or (w["standing"] if r["type"] == "standing" else w["extra"])]
+        if r.get("presenter"):
+            meta.append(f"{w['presenter']}: {r['presenter']}")
+        if r.get("outcome"):
+            meta.append(OUTCOME_NAMES[lang][r["outcome"]])
+        comes_back = ""
+        if r.get("comes_back"):
+            comes_back = long_date(date.fromisoformat(r["comes_back"]), lang)
+        rows.append({
+            "no": r["no"], "title": document.clean(r["title"]), "meta": " · ".join(meta),
+            "notes": document.clean(r["notes"]), "notes_label": w["decision"] if r.get("outcome") == "beslut" else "",
+            "responsible": document.clean(r["responsible"]), "next_step": document.clean(r["next_step"]),
+            "comes_back": comes_back, "communicate": w["yes"] if r["communicate"] else w["no"],
+        })
+    address = ctx.config.group.address
+    note = w["note_signed" if signed_at else "note_draft"].format(address=address)
+    if sealed:
+        note += w["note_sealed"].format(organisation=ctx.config.group.organisation)
+    doc_title = (cfg(ctx).pdf_name(ctx.config.group.short, meeting).removesuffix(".pdf") if signed_at else
+                 w["version_file"].format(short=ctx.config.group.short, date=meeting, n=version))
+    return {
+        **ctx.base_context(), **meeting_context(ctx, meeting, secretary),
+        "identifier": f"klg-minutes-document:{meeting}:v{version}", "doc_title": doc_title,
+        "signatories": ", ".join(s["name"] for s in content["signatories"]),
+        "signed": signed_at is not None,
+        "status_line": (w["signed"].format(date=local(ctx, signed_at)[:10]) if signed_at
+                        else w["draft"].format(n=version)),
+        "omitted": omitted, "omitted_note": w["omitted"].format(n=omitted) if omitted else "",
+        "present": ", ".join(a["name"] for a in members if a["present"]) or "–",
+        "absent": ", ".join(a["name"] for a in members if not a["present"]),
+        "guests": ", ".join(document.clean(a["name"] + (f" ({a['title']})" if a.get("title") else "")) for a in guests),
+        "rows": rows,
+        "followups": [{"ref": followups.ref(f["id"]), "task": document.clean(f["next_step"]),
+                       "title": document.clean(f["title"]), "responsible": document.clean(f["responsible"]),
+                       "status": w["done"] + (f": {f['comment']}" if f.get("comment") else "") if f["done"]
+                       else w["open"] + (f": {f['comment']}" if f.get("comment") else "")}
+                      for f in content["followups"]],
+        "signing": signing,
+        "signing_note": note,
+    }
+
+
+def signing_rows(ctx: Ctx, content: dict, approved: dict[str, dict]) -> list[dict]:
+    """The signing block: each signatory's name, role and time of approval (or 'not yet')."""
+    w = words(ctx)
+    return [{"name": s["name"], "role": w[s["role"]] + (f", {s['title']}" if s.get("title") else ""),
+             "approved": local(ctx, approved[s["email"]]["approved_at"]) if s["email"] in approved else w["not_signed"]}
+            for s in content["signatories"]]
+
+
+def version_attachments(ctx: Ctx, version: dict) -> list[OutAttachment]:
+    """The .docx and PDF of a version, as signatories get them."""
+    base = words(ctx)["version_file"].format(short=ctx.config.group.short, date=version["meeting"], n=version["version"])
+    out = [OutAttachment(base + ".docx", ctx.store.files.get(version["docx_sha256"]), document.DOCX_TYPE)]
+    if version.get("pdf_sha256"):
+        out.append(OutAttachment(base + ".pdf", ctx.store.files.get(version["pdf_sha256"]), "application/pdf"))
+    return out

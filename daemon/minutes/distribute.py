@@ -1,0 +1,220 @@
+"""The signed minutes: when every signatory has approved the current version,
+make the final PDF/A-2 (with the signing block, sealed if a seal is
+configured) for each audience, deliver it, and carry out what the minutes say:
+items that come back are put on the meeting they name, action items become
+follow-ups, follow-ups marked done are closed, the rest of the items are
+marked handled.
+
+Carrying an item back: the item itself moves to the named meeting (state
+``planned``, origin ``carried``) when it is still planned for the meeting
+just held; otherwise (it was withdrawn, moved or closed since) a new item is
+made with the same title, origin ``carried`` and a description saying where
+it came from. Points that were not on the agenda ("Övrig fråga") that come
+back also become new items. Standing items never move.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from daemon.context import Ctx
+from daemon.mail.compose import OutAttachment
+from daemon.minutes import common, content as contentlib, document, followups
+from daemon.minutes.common import calendar, cfg, day, minutes_row, version_row
+from daemon.minutes.settings import Audience
+from daemon.store import iso
+
+
+def finalize(ctx: Ctx, meeting: str) -> None:
+    """Sign, seal, deliver and carry out the minutes of ``meeting`` (a step)."""
+    row = minutes_row(ctx, meeting)
+    if row is None or row["state"] != "signing":
+        return
+    version = version_row(ctx, meeting, row["version"])
+    if common.pending(ctx, version):
+        return
+    s = cfg(ctx)
+    content = version["content"]
+    approved = common.approvals(ctx, meeting, version["version"])
+    signed_at = max(datetime.fromisoformat(a["approved_at"]) for a in approved.values())
+    signing = common.signing_rows(ctx, content, approved)
+    sealed = s.seal_pkcs12 is not None
+    name = s.pdf_name(ctx.config.group.short, meeting)
+
+    variants: dict[bool, tuple[bytes, str, int]] = {}
+
+    def variant(omit: bool) -> tuple[bytes, str, int]:
+        kept, omitted = contentlib.for_audience(content, omit)
+        key = omitted > 0
+        if key not in variants:
+            variants[key] = _make_pdf(ctx, kept, version["version"], signing, signed_at, omitted, sealed, name)
+        return variants[key]
+
+    deliveries = []
+    for audience in s.audiences:
+        pdf, sha, omitted = variant(audience.omit_not_communicated)
+        deliveries.append(_deliver(ctx, meeting, version, audience, name, pdf, sha, omitted))
+
+    carried = carry_over(ctx, meeting, content)
+    closed = followups.mark_done(ctx, [f["id"] for f in content["followups"] if f["done"]], by=f"minutes {meeting}",
+                                 note="")
+    opened = followups.create(ctx, meeting, content["rows"])
+    _mark_handled(ctx, meeting, content, {c["from_id"] for c in carried if c.get("from_id")})
+    _notify_responsible(ctx, meeting, opened)
+    common.set_state(ctx, meeting, state="distributed", signed_at=iso(signed_at), distributed_at=iso(ctx.now))
+    ctx.event(f"minutes: version {version['version']} signed and distributed", meeting=meeting, detail={
+        "sha256": version["content_sha256"], "audiences": [d["audience"] for d in deliveries],
+        "carried": carried, "followups": [followups.ref(f["id"]) for f in opened]})
+    report_to = [m for m in ctx.chancellery()]
+    secretary = ctx.config.member_by_address(content["secretary"]["email"])
+    if secretary and secretary not in report_to:
+        report_to.append(secretary)
+    ctx.send("minutes_report", report_to, {
+        "meeting": common.meeting_context(ctx, meeting, secretary), "version": version["version"],
+        "deliveries": deliveries, "carried": carried, "sealed": sealed, "file": name,
+        "opened": [{"ref": followups.ref(f["id"]), "responsible": f["responsible"], "next_step": f["next_step"]}
+                   for f in opened],
+        "closed": [followups.ref(f["id"]) for f in closed],
+        "signing": signing,
+    }, kind="minutes-report", meeting=meeting)
+
+
+def _make_pdf(ctx: Ctx, content: dict, number: int, signing: list[dict], signed_at: datetime, omitted: int,
+              sealed: bool, name: str) -> tuple[bytes, str, int]:
+    context = common.document_context(ctx, content, version=number, signing=signing, signed_at=signed_at,
+                                      omitted=omitted, sealed=sealed)
+    docx = document.render(ctx.config.templates_dir, ctx.language, document.DOCUMENT, context)
+    pdf = document.to_pdfa(docx, name.removesuffix(".pdf") + ".docx")
+    if sealed:
+        from daemon.minutes.seal import seal
+
+        pdf = seal(pdf, cfg(ctx), at=ctx.now, location=ctx.config.group.organisation,
+                   contact=ctx.config.group.address)
+    return pdf, ctx.store.files.put(pdf), omitted
+
+
+def _deliver(ctx: Ctx, meeting: str, version: dict, audience: Audience, name: str, pdf: bytes, sha: str,
+             omitted: int) -> dict:
+    """One audience's delivery; recorded in ``minutes_deliveries`` and the audit log."""
+    record = {"meeting": meeting, "version": version["version"], "audience": audience.name, "pdf_sha256": sha,
+              "omitted": omitted, "at": iso(ctx.now), "message_id": None}
+    if audience.channel == "folder":
+        path = _publish(Path(audience.folder), name, pdf)
+        record.update(channel="folder", target=str(path))
+    else:
+        addresses = list(audience.addresses) if audience.addresses is not None else \
+            [m.email for m in ctx.config.members]
+        if not addresses:
+            record.update(channel="skipped", target="no addresses configured", pdf_sha256=None)
+        else:
+            secretary = ctx.config.member_by_address(version["content"]["secretary"]["email"])
+            record["message_id"] = ctx.send("minutes_signed", addresses, {
+                "meeting": common.meeting_context(ctx, meeting, secretary), "audience": audience.name,
+                "label": audience.label, "omitted": omitted, "file": name, "members": audience.name == "members",
+                "signatories": [s["name"] for s in version["content"]["signatories"]],
+            }, kind="minutes-signed", meeting=meeting, ref=f"minutes-signed:{meeting}:{audience.name}",
+                attachments=[OutAttachment(name, pdf, "application/pdf")])
+            record.update(channel="mail", target=json.dumps(addresses))
+    ctx.store.db["minutes_deliveries"].insert(record)
+    ctx.event(f"minutes delivered: {audience.label} ({record['channel']})", meeting=meeting,
+              detail={"audience": audience.name, "target": record["target"], "omitted": omitted, "pdf": sha})
+    return {"audience": audience.name, "label": audience.label, "channel": record["channel"],
+            "target": record["target"] if record["channel"] != "mail" else ", ".join(json.loads(record["target"])),
+            "omitted": omitted}
+
+
+def _publish(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``folder/name`` atomically (a reader never sees half a file); the same name is replaced."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".klg-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / name)
+    except OSError as exc:
+        raise OSError(f"cannot write the signed minutes to {folder} ({exc.strerror}): check minutes.audiences folder "
+                      "and that the klg user may write there") from None
+    return folder / name
+
+
+# --- what the minutes say happens next ---------------------------------------------------------
+
+
+def carry_over(ctx: Ctx, meeting: str, content: dict) -> list[dict]:
+    """Put every item that comes back on the meeting it names (see the module's doc)."""
+    from daemon import workflows
+    from daemon.proposals import next_position
+
+    cal = calendar(ctx)
+    has_carried_from = "carried_from" in ctx.store.db["items"].columns_dict
+    lang = ctx.language
+    out = []
+    for r in content["rows"]:
+        if not r.get("comes_back") or r["type"] == "standing":
+            continue
+        target = day(r["comes_back"])
+        if cal.start(target) <= ctx.now:  # the named meeting started before the minutes were signed
+            target = cal.upcoming_meeting(ctx.now)
+        t = target.isoformat()
+        late = int(cal.proposal_deadline(target) <= ctx.now)
+        item = ctx.store.item(r["id"]) if r.get("id") else None
+        extra = {"carried_from": meeting} if has_carried_from else {}
+        if item and item["state"] == "planned" and item["meeting"] == meeting:
+            ctx.store.update_item(item["id"], ctx.now, meeting=t, state="planned", origin="carried", late=late,
+                                  position=next_position(ctx, t), **extra)
+            item_id, moved = item["id"], True
+        else:
+            year = ctx.local_now.year
+            item_id, seq = ctx.store.next_item_id(ctx.config.group.short, year)
+            intro = (f"Återkommer från mötet {meeting}" if lang == "sv" else f"Comes back from the meeting on {meeting}")
+            description = f"{intro} ({r['id'] or '§ ' + str(r['no'])})." + (f"\n{r['next_step']}" if r["next_step"] else "")
+            owner = ctx.config.member_by_address(r.get("responsible_email") or "") or \
+                ctx.config.member_by_address(content["secretary"]["email"])
+            ctx.store.db["items"].insert({
+                "id": item_id, "year": year, "seq": seq, "title": r["title"], "description": description,
+                "presenter": r.get("responsible") or r.get("presenter") or content["secretary"]["name"],
+                "proposer": owner.email if owner else content["secretary"]["email"],
+                "minutes": item["minutes"] if item else ctx.config.intake.default_minutes,
+                "kind": item["kind"] if item else ctx.config.intake.default_kind, "written_procedure": 0,
+                "meeting": t, "position": next_position(ctx, t), "state": "planned", "late": late,
+                "origin": "carried", "created_at": iso(ctx.now), "updated_at": iso(ctx.now), **extra,
+            })
+            moved = False
+        ctx.event(f"minutes: item comes back on {t}", item=item_id, meeting=t,
+                  detail={"from": meeting, "row": r["no"], "moved": moved})
+        for hook in workflows.ITEM_HOOKS:
+            hook(ctx, item_id, "carried")
+        out.append({"item_id": item_id, "from_id": r["id"] if moved else None, "title": r["title"], "meeting": t,
+                    "moved": moved})
+    return out
+
+
+def _mark_handled(ctx: Ctx, meeting: str, content: dict, carried: set[str]) -> None:
+    """Items of the meeting that the minutes dealt with and that do not come back: state ``handled``."""
+    for r in content["rows"]:
+        if r.get("id") and r["id"] not in carried:
+            item = ctx.store.item(r["id"])
+            if item and item["state"] == "planned" and item["meeting"] == meeting:
+                ctx.store.update_item(r["id"], ctx.now, state="handled")
+
+
+def _notify_responsible(ctx: Ctx, meeting: str, opened: list[dict]) -> None:
+    """Each responsible member gets one mail listing their new follow-ups; ``Klart`` closes them."""
+    by_person: dict[str, list[dict]] = {}
+    for f in opened:
+        if f["responsible_email"]:
+            by_person.setdefault(f["responsible_email"], []).append(f)
+    for email, rows in by_person.items():
+        member = ctx.config.member_by_address(email)
+        ctx.send("minutes_followup", [email], {
+            "meeting": common.meeting_context(ctx, meeting), "name": member.name if member else email,
+            "followups": [{"ref": followups.ref(f["id"]), "title": f["title"], "next_step": f["next_step"],
+                           "due": f["due"]} for f in rows],
+        }, kind="minutes-followup", meeting=meeting, ref="followups:" + ",".join(str(f["id"]) for f in rows))

@@ -1,0 +1,224 @@
+"""The minutes' Word documents: rendering the form and the minutes document
+with docxtpl (autoescape on), reading a filled form back with python-docx,
+PDF/A-2 through LibreOffice, and the template checks for `klg check-config`.
+
+The form's tables are found by their header rows (Swedish or English column
+names, in any order), so a chancellery may restyle the template in Word,
+reorder or narrow columns; the ``Nr`` column carries the item ids.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import jinja2
+from docxtpl import DocxTemplate
+
+from daemon import pdf
+from daemon.minutes.content import SIGNATORY_LABELS, RawForm, norm
+from daemon.texts import TemplateProblem
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+FORM = "minutes.docx"
+DOCUMENT = "minutes_document.docx"
+# LibreOffice's PDF export: PDF/A-2b, tagged (accessible) PDF.
+PDFA_OPTIONS = json.dumps({"SelectPdfVersion": {"type": "long", "value": "2"},
+                           "UseTaggedPDF": {"type": "boolean", "value": "true"}})
+
+ITEM_HEADERS = {
+    "id": ("nr", "no", "id", "ärende nr", "ärendenr", "number"),
+    "title": ("ärende", "item", "rubrik", "title", "punkt", "point"),
+    "presenter": ("föredragande", "presenter"),
+    "outcome": ("utfall", "outcome", "typ av utfall", "kind of outcome"),
+    "notes": ("anteckningar / beslut", "anteckningar/beslut", "anteckning / beslut", "anteckningar", "anteckning",
+              "beslut", "notes / decision", "notes/decision", "notes or decision", "notes", "decision"),
+    "responsible": ("ansvarig", "responsible"),
+    "next_step": ("nästa steg", "next step"),
+    "comes_back": ("återkommer", "comes back", "återkommer till", "comes back on"),
+    "communicate": ("kommuniceras", "kommunicera", "communicate", "communicated"),
+}
+ATTENDANCE_HEADERS = {
+    "name": ("namn", "name"),
+    "title": ("titel", "title", "befattning", "role"),
+    "present": ("närvarande", "present", "närvaro", "attendance"),
+}
+FOLLOWUP_HEADERS = {
+    "id": ("nr", "no", "id"),
+    "task": ("uppgift", "task"),
+    "responsible": ("ansvarig", "responsible"),
+    "meeting": ("från mötet", "from meeting", "möte", "meeting"),
+    "done": ("klar", "klart", "done"),
+    "comment": ("kommentar", "comment", "kommentarer", "comments"),
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean(text: str | None) -> str:
+    """User text safe for a docxtpl context: no control characters that docxtpl
+    would turn into paragraph or page breaks (\\a, \\f) or that XML forbids."""
+    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
+
+
+def template_path(templates_dir: Path, language: str, name: str) -> Path:
+    return Path(templates_dir) / language / name
+
+
+def render(templates_dir: Path, language: str, name: str, context: dict) -> bytes:
+    """Render the Word template ``name`` with ``context`` (autoescaped) to .docx bytes."""
+    path = template_path(templates_dir, language, name)
+    if not path.is_file():
+        raise TemplateProblem(f"the Word template {path} is missing: restore it from the klg package "
+                              "(templates/build_minutes.py makes it)")
+    try:
+        tpl = DocxTemplate(str(path))
+        tpl.render(context, jinja_env=jinja2.Environment(undefined=jinja2.StrictUndefined), autoescape=True)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"the Word template {path} has a broken tag ({exc.message}, near line {exc.lineno} of "
+                              "its XML): fix the tag in Word, or restore the file") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateProblem(f"the Word template {path} uses an unknown value ({exc.message}): remove or correct "
+                              "that tag in Word") from None
+    except Exception as exc:  # docxtpl raises plain exceptions for damaged files
+        raise TemplateProblem(f"the Word template {path} could not be rendered ({type(exc).__name__}: {exc}): "
+                              "restore it from the klg package") from None
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()
+
+
+def to_pdfa(docx: bytes, filename: str) -> bytes:
+    """PDF/A-2b (tagged) of a .docx, through LibreOffice."""
+    return pdf.to_pdf(docx, filename, filter_options=PDFA_OPTIONS)
+
+
+# --- reading a filled form --------------------------------------------------------
+
+
+def _header_key(text: str, headers: dict[str, tuple[str, ...]]) -> str | None:
+    t = norm(re.sub(r"\(.*?\)", "", text))
+    for key, names in headers.items():
+        if t in names:
+            return key
+    return None
+
+
+def _columns(row, headers: dict) -> dict[int, str]:
+    cols: dict[int, str] = {}
+    for i, cell in enumerate(row.cells):
+        key = _header_key(cell.text, headers)
+        if key and key not in cols.values():
+            cols[i] = key
+    return cols
+
+
+def _cell_text(cell, first_paragraph: bool = False) -> str:
+    if first_paragraph:
+        return cell.paragraphs[0].text.strip() if cell.paragraphs else ""
+    return "\n".join(p.text for p in cell.paragraphs).strip()
+
+
+def _rows(table, cols: dict[int, str], first_paragraph_keys: tuple[str, ...] = ()) -> list[dict]:
+    out = []
+    for n, row in enumerate(table.rows[1:], start=2):
+        cells = row.cells
+        values = {"line": n}
+        for i, key in cols.items():
+            if i < len(cells):
+                values[key] = _cell_text(cells[i], key in first_paragraph_keys)
+        out.append(values)
+    return out
+
+
+def read_form(data: bytes) -> RawForm:
+    """The tables of a returned form as text; ``has_items_table`` is False when
+    the document is not a minutes form (or not a Word document at all)."""
+    from docx import Document
+
+    raw = RawForm()
+    try:
+        doc = Document(io.BytesIO(data))
+    except Exception:
+        return raw
+    raw.identifier = (doc.core_properties.identifier or "").strip()
+    label_re = re.compile(r"^\s*(" + "|".join(re.escape(x) for x in sorted(SIGNATORY_LABELS, key=len, reverse=True))
+                          + r")\s*:\s*(.+)$", re.IGNORECASE)
+    for p in doc.paragraphs:
+        m = label_re.match(p.text)
+        if m and m[2].strip():
+            raw.signatories.append(m[2].strip())
+    for table in doc.tables:
+        if not table.rows:
+            continue
+        first = table.rows[0]
+        if len(table.columns) == 2:
+            for row in table.rows:  # a label/value table such as the facts at the top
+                cells = row.cells
+                if len(cells) >= 2 and norm(re.sub(r"\(.*?\)", "", cells[0].text)) in SIGNATORY_LABELS:
+                    value = _cell_text(cells[1])
+                    if value:
+                        raw.signatories.append(value)
+        item_cols = _columns(first, ITEM_HEADERS)
+        if "id" in item_cols.values() and "outcome" in item_cols.values():
+            raw.has_items_table = True
+            raw.rows += _rows(table, item_cols, first_paragraph_keys=("title",))
+            continue
+        att_cols = _columns(first, ATTENDANCE_HEADERS)
+        if "name" in att_cols.values() and "present" in att_cols.values():
+            raw.attendance += _rows(table, att_cols)
+            continue
+        fu_cols = _columns(first, FOLLOWUP_HEADERS)
+        if "id" in fu_cols.values() and "done" in fu_cols.values():
+            raw.followups += _rows(table, fu_cols)
+    return raw
+
+
+# --- template checks ---------------------------------------------------------------
+
+SAMPLE_FORM = {
+    "group": "Kommunledningsgruppen", "organisation": "Sjöviks kommun", "date": "2026-12-01",
+    "date_long": "tisdag 1 december 2026", "time_range": "09:30–12:00", "location": "Rum", "chair": "Karin Berg",
+    "secretary": "Johan Ek", "signatories": "", "identifier": "klg-minutes:2026-12-01", "doc_title": "Formulär",
+    "attendance": [{"name": "Karin Berg", "title": "Kommundirektör", "present": "Ja"}],
+    "rows": [{"id": "KLG-2026-001", "title": "Prov", "presenter": "Karin Berg", "hint": "Beslut"}],
+    "followups": [{"ref": "U1", "task": "Uppgift", "title": "Prov", "responsible": "Karin Berg", "meeting": "2026-11-24"}],
+}
+SAMPLE_DOCUMENT = {
+    **SAMPLE_FORM, "signed": False, "status_line": "Förslag", "omitted": 0, "omitted_note": "", "present": "Karin Berg",
+    "absent": "", "guests": "",
+    "rows": [{"no": 1, "title": "Prov", "meta": "KLG-2026-001", "notes": "Text", "notes_label": "Beslut",
+              "responsible": "", "next_step": "", "comes_back": "", "communicate": "Ja"}],
+    "followups": [{"ref": "U1", "task": "Uppgift", "title": "Prov", "responsible": "Karin Berg", "status": "Klar"}],
+    "signing": [{"name": "Karin Berg", "role": "Ordförande", "approved": "2026-12-02 10:00"}], "signing_note": "",
+}
+
+
+def check_template(path: Path) -> list[str]:
+    """Problems with a (possibly Word-edited) minutes template at ``path``; other templates are not ours."""
+    path = Path(path)
+    if path.name not in (FORM, DOCUMENT):
+        return []
+    try:
+        data = render(path.parent.parent, path.parent.name, path.name,
+                      SAMPLE_FORM if path.name == FORM else SAMPLE_DOCUMENT)
+    except TemplateProblem as exc:
+        return [str(exc)]
+    if path.name == DOCUMENT:
+        return []
+    raw = read_form(data)
+    problems = []
+    if not raw.has_items_table:
+        problems.append(f"template {path}: the table of points must keep its header row with the columns Nr and "
+                        "Utfall (No. and Outcome); restore the table from the klg package")
+    else:
+        missing = [k for k in ("notes", "comes_back", "communicate") if k not in raw.rows[0]]
+        if missing:
+            problems.append(f"template {path}: the table of points lacks the column(s) {', '.join(missing)}; "
+                            "add them back (Anteckningar / beslut, Återkommer, Kommuniceras)")
+        if not raw.rows or raw.rows[0].get("id") != "KLG-2026-001":
+            problems.append(f"template {path}: the Nr column must show {{{{ r.id }}}} so the filled form can be read back")
+    if not raw.attendance:
+        problems.append(f"template {path}: the attendance table (Namn, Närvarande) is missing; restore it")
+    return problems

@@ -1,0 +1,227 @@
+"""``[minutes]``: the minutes workflow's own keys, validated here.
+
+    [minutes]
+    secretaries = "all"              # or ["Johan Ek", "Maria Holm"]; see daemon.secretary
+    form_delay_minutes = 0           # the form goes to the secretary this long after schedule.end
+    return_reminder_hours = 48       # remind the secretary once if the form is not back; 0 = never
+    reminder_hours = 24              # remind signatories once per version; 0 = never
+    file_name = "Minnesanteckningar {short} {date}.pdf"   # the signed PDF's stable name
+    seal_pkcs12 = "/etc/klg/seal.p12"        # optional: seal the signed PDF (PAdES)
+    seal_password_env = "KLG_SEAL_PASSWORD"  # or seal_password_credential = "seal-password"
+    seal_trust = ["/etc/klg/ca.pem"]         # trust anchors for `klg verify` (default: the seal's own chain)
+
+    [[minutes.audiences]]
+    name = "council"                 # members | council | union | intranet | any other name
+    label = "KSAU"                   # how mails and status name it
+    addresses = ["ksau@kommun.se"]   # a mail audience ("members" without addresses = every member)
+    folder = "/srv/intranet/klg"     # or a folder audience (the PDF is copied there; "intranet" defaults to <data>/intranet)
+    omit_not_communicated = true     # leave out rows marked "Kommuniceras: Nej"
+
+Without ``[[minutes.audiences]]`` the defaults are: members (full minutes),
+council and union (addresses to fill in; skipped and reported until then; the
+union group's version leaves out rows not to be communicated) and intranet
+(``<data>/intranet``, rows not to be communicated left out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon.config import EMAIL_RE, Config, ConfigError
+
+DEFAULT_FILE_NAME = {"sv": "Minnesanteckningar {short} {date}.pdf", "en": "Minutes {short} {date}.pdf"}
+LABELS = {
+    "sv": {"members": "Gruppens medlemmar", "council": "KSAU", "union": "Cesam", "intranet": "Intranätet"},
+    "en": {"members": "The group's members", "council": "The council (KSAU)", "union": "The union group (Cesam)",
+           "intranet": "The intranet"},
+}
+KNOWN = {"secretaries", "form_delay_minutes", "return_reminder_hours", "reminder_hours", "file_name", "seal_pkcs12",
+         "seal_password_env", "seal_password_credential", "seal_trust", "seal_reason", "audiences"}
+AUDIENCE_KEYS = {"name", "label", "addresses", "folder", "omit_not_communicated"}
+
+
+@dataclass(frozen=True)
+class Audience:
+    name: str
+    label: str
+    addresses: tuple[str, ...] | None  # None: every member (the "members" audience)
+    folder: Path | None
+    omit_not_communicated: bool
+
+    @property
+    def channel(self) -> str:
+        return "folder" if self.folder is not None else "mail"
+
+
+@dataclass(frozen=True)
+class MinutesSettings:
+    form_delay_minutes: int
+    return_reminder_hours: float
+    reminder_hours: float
+    file_name: str
+    seal_pkcs12: Path | None
+    seal_password: dict  # the *_env / *_credential keys, for config.read_secret
+    seal_trust: tuple[Path, ...]
+    seal_reason: str
+    audiences: tuple[Audience, ...]
+
+    def pdf_name(self, short: str, meeting: str) -> str:
+        return self.file_name.format(short=short, date=meeting)
+
+
+def check_config(config: Config) -> list[str]:
+    """Every problem with ``[minutes]`` (besides ``secretaries``), each naming the key, the value and the fix."""
+    return _parse(config)[1]
+
+
+def settings(config: Config) -> MinutesSettings:
+    """The validated ``[minutes]`` settings; ConfigError when a key is wrong."""
+    value, problems = _parse(config)
+    if problems:
+        raise ConfigError(config.path, problems)
+    return value
+
+
+def _number(raw: dict, key: str, default: float, problems: list[str], fix: str) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        problems.append(f"minutes.{key} = {value!r}: {fix}")
+        return default
+    return float(value)
+
+
+def _parse(config: Config) -> tuple[MinutesSettings, list[str]]:
+    raw = config.section("minutes")
+    problems: list[str] = []
+    base = config.path.parent
+    lang = config.group.language
+    for key in sorted(set(raw) - KNOWN):
+        if key == "seal_password":
+            problems.append('minutes.seal_password = "***": secrets never go in the file: set seal_password_env = '
+                            '"VARIABLE" or seal_password_credential = "name" (systemd LoadCredential=)')
+            continue
+        problems.append(f"minutes.{key} is not a known key: remove it (known: {', '.join(sorted(KNOWN))})")
+
+    delay = _number(raw, "form_delay_minutes", 0, problems, "expected whole minutes after the meeting's end, e.g. 0")
+    return_hours = _number(raw, "return_reminder_hours", 48, problems, "expected hours, e.g. 48, or 0 for no reminder")
+    hours = _number(raw, "reminder_hours", 24, problems, "expected hours, e.g. 24, or 0 for no reminder")
+
+    file_name = raw.get("file_name", DEFAULT_FILE_NAME[lang])
+    if not isinstance(file_name, str) or not file_name.endswith(".pdf") or "/" in file_name or "\\" in file_name:
+        problems.append(f"minutes.file_name = {file_name!r}: expected a file name ending in .pdf, without folders, "
+                        'e.g. "Minnesanteckningar {short} {date}.pdf"')
+        file_name = DEFAULT_FILE_NAME[lang]
+    else:
+        try:
+            file_name.format(short="KLG", date="2026-12-01")
+        except (KeyError, IndexError, ValueError):
+            problems.append(f"minutes.file_name = {file_name!r}: only {{short}} and {{date}} may stand in braces")
+            file_name = DEFAULT_FILE_NAME[lang]
+
+    pkcs12 = raw.get("seal_pkcs12")
+    seal_path: Path | None = None
+    secret_keys = {k: raw[k] for k in ("seal_password_env", "seal_password_credential") if k in raw}
+    if pkcs12 is not None:
+        if not isinstance(pkcs12, str) or not pkcs12.strip():
+            problems.append(f"minutes.seal_pkcs12 = {pkcs12!r}: expected the path of a PKCS#12 file (.p12/.pfx)")
+        else:
+            seal_path = (base / pkcs12).resolve()
+            if not seal_path.exists():
+                problems.append(f"minutes.seal_pkcs12 = {pkcs12!r}: no such file ({seal_path}); give the path of the "
+                                "seal's PKCS#12 file, or remove the key to distribute unsealed PDF/A")
+        if not secret_keys:
+            problems.append("minutes.seal_password_env is missing: name the environment variable holding the PKCS#12 "
+                            'password (seal_password_env = "KLG_SEAL_PASSWORD") or a systemd credential '
+                            '(seal_password_credential = "seal-password")')
+    elif secret_keys:
+        problems.append("minutes.seal_pkcs12 is missing: a seal password is configured but no PKCS#12 file; add "
+                        "seal_pkcs12 = \"path\" or remove the password key")
+    trust_raw = raw.get("seal_trust", [])
+    if isinstance(trust_raw, str):
+        trust_raw = [trust_raw]
+    trust: list[Path] = []
+    if not isinstance(trust_raw, list):
+        problems.append(f"minutes.seal_trust = {trust_raw!r}: expected a list of certificate files (PEM or DER)")
+    else:
+        for i, t in enumerate(trust_raw):
+            path = (base / t).resolve() if isinstance(t, str) else None
+            if path is None or not path.is_file():
+                problems.append(f"minutes.seal_trust[{i}] = {t!r}: not a file; give the path of a CA certificate "
+                                "(PEM or DER) that `klg verify` should trust")
+            else:
+                trust.append(path)
+    reason = raw.get("seal_reason", "Justerade minnesanteckningar" if lang == "sv" else "Signed minutes")
+    if not isinstance(reason, str):
+        problems.append(f"minutes.seal_reason = {reason!r}: expected a short text")
+        reason = "Justerade minnesanteckningar"
+
+    audiences = _audiences(config, raw.get("audiences"), problems)
+    return MinutesSettings(
+        form_delay_minutes=int(delay), return_reminder_hours=return_hours, reminder_hours=hours, file_name=file_name,
+        seal_pkcs12=seal_path, seal_password=secret_keys, seal_trust=tuple(trust), seal_reason=reason,
+        audiences=audiences,
+    ), problems
+
+
+def default_audiences(config: Config) -> tuple[Audience, ...]:
+    labels = LABELS[config.group.language]
+    return (
+        Audience("members", labels["members"], None, None, False),
+        Audience("council", labels["council"], (), None, False),
+        Audience("union", labels["union"], (), None, True),
+        Audience("intranet", labels["intranet"], None, config.data_dir / "intranet", True),
+    )
+
+
+def _audiences(config: Config, raw, problems: list[str]) -> tuple[Audience, ...]:
+    if raw is None:
+        return default_audiences(config)
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"minutes.audiences = {raw!r}: expected [[minutes.audiences]] tables with name and addresses "
+                        "or folder")
+        return default_audiences(config)
+    labels = LABELS[config.group.language]
+    out: list[Audience] = []
+    seen: set[str] = set()
+    for i, a in enumerate(raw):
+        key = f"minutes.audiences[{i}]"
+        if not isinstance(a, dict):
+            problems.append(f"{key} = {a!r}: expected a table with name and addresses or folder")
+            continue
+        for k in sorted(set(a) - AUDIENCE_KEYS):
+            problems.append(f"{key}.{k} is not a known key: remove it (known: {', '.join(sorted(AUDIENCE_KEYS))})")
+        name = a.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{key}.name is missing: name the audience, e.g. \"council\"")
+            continue
+        if name in seen:
+            problems.append(f"{key}.name = {name!r}: listed twice; give each audience its own name")
+        seen.add(name)
+        addresses = a.get("addresses")
+        folder = a.get("folder")
+        if addresses is not None and folder is not None:
+            problems.append(f"{key}: has both addresses and folder; an audience gets mail or a file, split it in two")
+        if folder is not None and (not isinstance(folder, str) or not folder.strip()):
+            problems.append(f"{key}.folder = {folder!r}: expected a folder path")
+            folder = None
+        if name == "intranet" and addresses is None and folder is None:
+            folder = str(config.data_dir / "intranet")
+        addr: tuple[str, ...] | None
+        if addresses is None:
+            addr = None if (name == "members" or folder is not None) else ()
+        elif not isinstance(addresses, list) or not all(isinstance(x, str) for x in addresses):
+            problems.append(f"{key}.addresses = {addresses!r}: expected a list of e-mail addresses")
+            addr = ()
+        else:
+            bad = [x for x in addresses if not EMAIL_RE.match(x.strip())]
+            for x in bad:
+                problems.append(f"{key}.addresses: {x!r} is not an e-mail address; write it like ksau@kommun.se")
+            addr = tuple(x.strip().lower() for x in addresses if x not in bad)
+        omit = a.get("omit_not_communicated", name in ("union", "intranet"))
+        if not isinstance(omit, bool):
+            problems.append(f"{key}.omit_not_communicated = {omit!r}: expected true or false")
+            omit = True
+        label = a.get("label", labels.get(name, name))
+        out.append(Audience(name, str(label), addr, (config.path.parent / folder).resolve() if folder else None, omit))
+    return tuple(out)

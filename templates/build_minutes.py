@@ -1,0 +1,483 @@
+#!/usr/bin/env python3
+"""Build the minutes' Word templates with python-docx:
+
+- ``templates/{sv,en}/minutes.docx``: the form the secretary fills in
+  (landscape; attendance, one row per item, follow-ups);
+- ``templates/{sv,en}/minutes_document.docx``: the minutes as signatories
+  review them and as they are published, with the signing block.
+
+The .docx files are committed; this script is how they were made and how to
+make them again after changing the layout here:
+
+    .venv/bin/python templates/build_minutes.py
+
+A chancellery restyles the committed files in Word instead (fonts, colours,
+logo in the header): every text has a named paragraph style ("KLG …") and the
+tags in braces are filled in by klg. In the form, the tables' header rows must
+stay (klg finds the tables by them and reads the columns by their names:
+Nr, Utfall, Anteckningar / beslut, Ansvarig, Nästa steg, Återkommer,
+Kommuniceras; Namn, Närvarande; Klar), and the Nr column must keep the item
+numbers, because klg reads the filled form back by them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+HERE = Path(__file__).resolve().parent
+NAVY = "1F3864"
+GREY = "6B6B6B"
+RULE = "BFBFBF"
+PALE = "F2F4F8"
+AMBER = "9C5700"
+GREEN = "1E6B3A"
+FONT = "Arial"
+
+TEXTS = {
+    "sv": {
+        "lang": "sv-SE",
+        "form_title": "Minnesanteckningar – formulär",
+        "form_facts": [("Möte", "{{ date_long }}, {{ time_range }}"), ("Plats", "{{ location }}"),
+                       ("Ordförande", "{{ chair }} (justerar)"), ("Sekreterare", "{{ secretary }}"),
+                       ("Justerare", "{{ signatories }}")],
+        "form_help": [
+            "Fyll i en rad per punkt och svara på mejlet med den här filen bifogad. Ändra inte kolumnen Nr.",
+            "Utfall: Information, Diskussion, Beslut eller Till politiken. Ett beslut kräver beslutstexten under "
+            "Anteckningar / beslut.",
+            "Ansvarig och Nästa steg: vem gör vad. Punkten följs upp under Uppföljning tills den är klar.",
+            "Återkommer: ett datum (2026-12-15) eller ”nästa möte”; punkten läggs då på det mötets dagordning. "
+            "Kommuniceras: Ja eller Nej.",
+            "Justering: ordföranden justerar alltid. Skriv i rutan Justerare ovan namnet på den som justerar tillsammans "
+            "med ordföranden, om någon.",
+        ],
+        "attendance": "Närvaro",
+        "attendance_cols": ["Namn", "Titel", "Närvarande (Ja/Nej)"],
+        "items": "Punkter",
+        "item_cols": ["Nr", "Ärende", "Föredragande", "Utfall", "Anteckningar / beslut", "Ansvarig", "Nästa steg",
+                      "Återkommer", "Kommuniceras"],
+        "extra_hint": "Nya punkter som togs upp på mötet: skriv dem på de tomma raderna och lämna Nr tomt.",
+        "followups": "Uppföljning",
+        "followup_cols": ["Nr", "Uppgift", "Ansvarig", "Från mötet", "Klar (Ja/Nej)", "Kommentar"],
+        "no_followups": "Inga öppna uppföljningspunkter.",
+        "form_footer": "Formulär för minnesanteckningar {{ group }} {{ date }}",
+        "doc_title": "Minnesanteckningar",
+        "doc_facts": [("Datum", "{{ date_long }}"), ("Tid", "{{ time_range }}"), ("Plats", "{{ location }}"),
+                      ("Ordförande", "{{ chair }}"), ("Sekreterare", "{{ secretary }}"),
+                      ("Justerare", "{{ signatories }}")],
+        "present": "Närvarande",
+        "absent": "Frånvarande",
+        "guests": "Övriga närvarande",
+        "points": "Punkter",
+        "responsible": "Ansvarig",
+        "next_step": "Nästa steg",
+        "comes_back": "Återkommer",
+        "communicate": "Kommuniceras",
+        "followup_doc_cols": ["Nr", "Uppgift", "Ansvarig", "Status"],
+        "signing": "Justering",
+        "signing_cols": ["Namn", "Roll", "Justerat"],
+        "doc_footer": "Minnesanteckningar {{ group }} {{ date }}",
+        "page": ("Sida ", " av "),
+    },
+    "en": {
+        "lang": "en-GB",
+        "form_title": "Minutes – form",
+        "form_facts": [("Meeting", "{{ date_long }}, {{ time_range }}"), ("Place", "{{ location }}"),
+                       ("Chair", "{{ chair }} (signs)"), ("Secretary", "{{ secretary }}"),
+                       ("Signatory", "{{ signatories }}")],
+        "form_help": [
+            "Fill in one row per point and reply to the mail with this file attached. Do not change the No. column.",
+            "Outcome: Information, Discussion, Decision or To the politicians. A decision needs the decision's text "
+            "under Notes / decision.",
+            "Responsible and Next step: who does what. The point is followed up under Follow-up until it is done.",
+            "Comes back: a date (2026-12-15) or \"next meeting\"; the point is then put on that meeting's agenda. "
+            "Communicate: Yes or No.",
+            "Signing: the chair always signs. Write in the Signatory box above the name of whoever signs with the chair, "
+            "if anyone.",
+        ],
+        "attendance": "Attendance",
+        "attendance_cols": ["Name", "Title", "Present (Yes/No)"],
+        "items": "Points",
+        "item_cols": ["No.", "Item", "Presenter", "Outcome", "Notes / decision", "Responsible", "Next step",
+                      "Comes back", "Communicate"],
+        "extra_hint": "New points raised at the meeting: write them on the empty rows and leave No. empty.",
+        "followups": "Follow-up",
+        "followup_cols": ["No.", "Task", "Responsible", "From meeting", "Done (Yes/No)", "Comment"],
+        "no_followups": "No open follow-up points.",
+        "form_footer": "Minutes form {{ group }} {{ date }}",
+        "doc_title": "Minutes",
+        "doc_facts": [("Date", "{{ date_long }}"), ("Time", "{{ time_range }}"), ("Place", "{{ location }}"),
+                      ("Chair", "{{ chair }}"), ("Secretary", "{{ secretary }}"), ("Signatories", "{{ signatories }}")],
+        "present": "Present",
+        "absent": "Absent",
+        "guests": "Also present",
+        "points": "Points",
+        "responsible": "Responsible",
+        "next_step": "Next step",
+        "comes_back": "Comes back",
+        "communicate": "Communicate",
+        "followup_doc_cols": ["No.", "Task", "Responsible", "Status"],
+        "signing": "Signatures",
+        "signing_cols": ["Name", "Role", "Approved"],
+        "doc_footer": "Minutes {{ group }} {{ date }}",
+        "page": ("Page ", " of "),
+    },
+}
+FORM_WIDTHS = [2.5, 4.0, 2.6, 2.2, 5.5, 2.4, 3.3, 2.2, 2.4]  # 27.1 cm: A4 landscape less 1.3 cm margins
+ATTENDANCE_WIDTHS = [6.0, 6.0, 4.0]
+FOLLOWUP_WIDTHS = [1.6, 9.0, 3.5, 2.6, 2.6, 7.8]
+DOC_FOLLOWUP_WIDTHS = [1.3, 7.7, 3.5, 4.5]
+SIGNING_WIDTHS = [6.0, 5.0, 6.0]
+
+
+def _shade(element, fill: str) -> None:
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    element.append(shd)
+
+
+def _border(parent, edges: dict[str, tuple[str, int, str]], tag: str) -> None:
+    box = OxmlElement(tag)
+    for edge, (val, size, color) in edges.items():
+        b = OxmlElement(f"w:{edge}")
+        b.set(qn("w:val"), val)
+        b.set(qn("w:sz"), str(size))
+        b.set(qn("w:space"), "0")
+        b.set(qn("w:color"), color)
+        box.append(b)
+    parent.append(box)
+
+
+def _style(doc, name: str, size: float, *, bold=False, color="222222", base="Normal", before=0, after=0,
+           italic=False, keep_next=False):
+    style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = doc.styles[base]
+    style.quick_style = True
+    font = style.font
+    font.name = FONT
+    font.size = Pt(size)
+    font.bold = bold
+    font.italic = italic
+    font.color.rgb = RGBColor.from_string(color)
+    pf = style.paragraph_format
+    pf.space_before = Pt(before)
+    pf.space_after = Pt(after)
+    pf.keep_with_next = keep_next
+    return style
+
+
+def _field(paragraph, instr: str) -> None:
+    fld = OxmlElement("w:fldSimple")
+    fld.set(qn("w:instr"), instr)
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    fld.append(run)
+    paragraph._p.append(fld)
+
+
+def _cell_margins(table, top=60, bottom=60, left=80, right=80) -> None:
+    mar = OxmlElement("w:tblCellMar")
+    for edge, value in (("top", top), ("left", left), ("bottom", bottom), ("right", right)):
+        e = OxmlElement(f"w:{edge}")
+        e.set(qn("w:w"), str(value))
+        e.set(qn("w:type"), "dxa")
+        mar.append(e)
+    table._tbl.tblPr.append(mar)
+
+
+def _fixed_widths(table, widths_cm: list[float]) -> None:
+    table.autofit = False
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_cm):
+            cell.width = Cm(width)
+    for col, width in zip(table.columns, widths_cm):
+        col.width = Cm(width)
+
+
+def _write(cell, text: str, style) -> None:
+    p = cell.paragraphs[0]
+    p.style = style
+    if text:
+        p.add_run(text)
+
+
+def _grid(table, caption: str, *, inside_v=True) -> None:
+    tbl_pr = table._tbl.tblPr
+    _border(tbl_pr, {"top": ("single", 8, NAVY), "left": ("single", 4, RULE), "bottom": ("single", 8, NAVY),
+                     "right": ("single", 4, RULE), "insideH": ("single", 4, RULE),
+                     "insideV": ("single", 4, RULE) if inside_v else ("nil", 0, "auto")}, "w:tblBorders")
+    cap = OxmlElement("w:tblCaption")
+    cap.set(qn("w:val"), caption)
+    tbl_pr.append(cap)
+
+
+def _header_row(table, names: list[str], style) -> None:
+    header = table.rows[0]
+    header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for cell, name in zip(header.cells, names):
+        _shade(cell._tc.get_or_add_tcPr(), NAVY)
+        _write(cell, name, style)
+
+
+def _loop_table(doc, caption: str, columns: list[str], widths: list[float], cells: list[str], loop: str,
+                styles: dict, extra_rows: int = 0, shade_cols: tuple[int, ...] = (), small_cols: tuple[int, ...] = (0,)):
+    """A table with a header row and one docxtpl row loop (``{%tr for … %}``)."""
+    table = doc.add_table(rows=4 + extra_rows, cols=len(columns))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _grid(table, caption)
+    _fixed_widths(table, widths)
+    _cell_margins(table)
+    _header_row(table, columns, styles["head"])
+    _write(table.rows[1].cells[0], "{%tr for " + loop + " %}", styles["cell"])
+    _write(table.rows[3].cells[0], "{%tr endfor %}", styles["cell"])
+    data = table.rows[2]
+    data._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    for i, (cell, text) in enumerate(zip(data.cells, cells)):
+        if isinstance(text, tuple):
+            _write(cell, text[0], styles["cell"])
+            for extra in text[1:]:
+                cell.add_paragraph(extra, style=styles["hint"])
+        else:
+            _write(cell, text, styles["small"] if i in small_cols else styles["cell"])
+        if i in shade_cols:
+            _shade(cell._tc.get_or_add_tcPr(), PALE)
+    for r in range(extra_rows):
+        row = table.rows[4 + r]
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        for i, cell in enumerate(row.cells):
+            _write(cell, "", styles["cell"])
+            if i in shade_cols:
+                _shade(cell._tc.get_or_add_tcPr(), PALE)
+    return table
+
+
+def _base(doc, t: dict, landscape: bool) -> dict:
+    props = doc.core_properties
+    props.title = "{{ doc_title }}"
+    props.author = "{{ group }}"
+    props.subject = "{{ group }} {{ date }}"
+    props.identifier = "{{ identifier }}"
+    props.comments = "klg minutes template; see templates/build_minutes.py"
+    props.language = t["lang"]
+
+    normal = doc.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(10)
+    normal.font.color.rgb = RGBColor.from_string("222222")
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), t["lang"])
+    rpr.append(lang)
+    normal.paragraph_format.space_after = Pt(0)
+    normal.paragraph_format.line_spacing = 1.1
+
+    styles = {
+        "title": _style(doc, "KLG Rubrik", 22, bold=True, color=NAVY),
+        "subtitle": _style(doc, "KLG Underrubrik", 13, color=NAVY, after=2),
+        "status": _style(doc, "KLG Status", 9, bold=True, color=AMBER, after=10),
+        "signed": _style(doc, "KLG Justerad", 9, bold=True, color=GREEN, after=10),
+        "label": _style(doc, "KLG Fakta etikett", 9, bold=True, color=GREY),
+        "fact": _style(doc, "KLG Fakta", 10),
+        "heading": _style(doc, "KLG Avsnitt", 12.5, bold=True, color=NAVY, before=14, after=4, keep_next=True),
+        "point": _style(doc, "KLG Punkt", 11, bold=True, color="222222", before=10, after=1, keep_next=True),
+        "meta": _style(doc, "KLG Punktfakta", 8.5, color=GREY, after=3, keep_next=True),
+        "body": _style(doc, "KLG Brödtext", 10, after=3),
+        "help": _style(doc, "KLG Hjälptext", 8.5, color="404040", after=1),
+        "note": _style(doc, "KLG Notis", 9, italic=True, color=GREY, before=4, after=4),
+        "head": _style(doc, "KLG Tabellrubrik", 8.5, bold=True, color="FFFFFF"),
+        "cell": _style(doc, "KLG Tabelltext", 9),
+        "small": _style(doc, "KLG Tabelltext liten", 8, color="404040"),
+        "hint": _style(doc, "KLG Tabellnot", 7.5, italic=True, color=GREY),
+        "header": _style(doc, "KLG Sidhuvud", 9, color=NAVY),
+        "footer": _style(doc, "KLG Sidfot", 8, color=GREY),
+    }
+
+    section = doc.sections[0]
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+        section.left_margin = section.right_margin = Cm(1.3)
+        section.top_margin, section.bottom_margin = Cm(1.8), Cm(1.5)
+        width = 27.1
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+        section.left_margin = section.right_margin = Cm(2.0)
+        section.top_margin, section.bottom_margin = Cm(2.2), Cm(2.0)
+        width = 17.0
+    section.header_distance, section.footer_distance = Cm(0.9), Cm(0.9)
+
+    hp = section.header.paragraphs[0]
+    hp.style = styles["header"]
+    hp.paragraph_format.tab_stops.add_tab_stop(Cm(width), WD_TAB_ALIGNMENT.RIGHT)
+    org = hp.add_run("{{ organisation }}")
+    org.bold = True
+    hp.add_run("\t{{ group }}")
+    _border(hp._p.get_or_add_pPr(), {"bottom": ("single", 6, NAVY)}, "w:pBdr")
+    styles["width"] = width
+    return styles
+
+
+def _footer(doc, styles: dict, text: str, page: tuple[str, str]) -> None:
+    fp = doc.sections[0].footer.paragraphs[0]
+    fp.style = styles["footer"]
+    fp.paragraph_format.tab_stops.add_tab_stop(Cm(styles["width"]), WD_TAB_ALIGNMENT.RIGHT)
+    fp.add_run(text + "\t" + page[0])
+    _field(fp, "PAGE")
+    fp.add_run(page[1])
+    _field(fp, "NUMPAGES")
+
+
+def _facts(doc, styles: dict, facts: list[tuple[str, str]], widths=(3.2, 13.8)) -> None:
+    table = doc.add_table(rows=len(facts), cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    _fixed_widths(table, list(widths))
+    _cell_margins(table, top=15, bottom=15, left=0, right=80)
+    cap = OxmlElement("w:tblCaption")
+    cap.set(qn("w:val"), "klg-facts")
+    table._tbl.tblPr.append(cap)
+    for row, (label, value) in zip(table.rows, facts):
+        _write(row.cells[0], label, styles["label"])
+        _write(row.cells[1], value, styles["fact"])
+
+
+def build_form(language: str) -> Path:
+    t = TEXTS[language]
+    doc = Document()
+    s = _base(doc, t, landscape=True)
+    _footer(doc, s, t["form_footer"], t["page"])
+
+    doc.add_paragraph(t["form_title"], style=s["title"])
+    doc.add_paragraph("{{ group }}", style=s["subtitle"])
+    _facts(doc, s, t["form_facts"], widths=(3.2, 23.9))
+    doc.add_paragraph("", style=s["fact"])
+    for line in t["form_help"]:
+        doc.add_paragraph(line, style=s["help"])
+
+    doc.add_paragraph(t["attendance"], style=s["heading"])
+    _loop_table(doc, "klg-attendance", t["attendance_cols"], ATTENDANCE_WIDTHS,
+                ["{{ a.name }}", "{{ a.title }}", "{{ a.present }}"], "a in attendance", s, extra_rows=2,
+                shade_cols=(2,), small_cols=())
+
+    doc.add_paragraph(t["items"], style=s["heading"])
+    _loop_table(doc, "klg-minutes", t["item_cols"], FORM_WIDTHS,
+                ["{{ r.id }}", ("{{ r.title }}", "{%p if r.hint %}", "{{ r.hint }}", "{%p endif %}"),
+                 "{{ r.presenter }}", "", "", "", "", "", ""],
+                "r in rows", s, extra_rows=3, shade_cols=(3, 4, 5, 6, 7, 8))
+    doc.add_paragraph(t["extra_hint"], style=s["note"])
+
+    doc.add_paragraph(t["followups"], style=s["heading"])
+    doc.add_paragraph("{%p if followups %}", style=s["body"])
+    _loop_table(doc, "klg-followups", t["followup_cols"], FOLLOWUP_WIDTHS,
+                ["{{ f.ref }}", ("{{ f.task }}", "{{ f.title }}"), "{{ f.responsible }}", "{{ f.meeting }}", "", ""],
+                "f in followups", s, shade_cols=(4, 5))
+    doc.add_paragraph("{%p else %}", style=s["body"])
+    doc.add_paragraph(t["no_followups"], style=s["body"])
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+
+    target = HERE / language / "minutes.docx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(target)
+    return target
+
+
+def build_document(language: str) -> Path:
+    t = TEXTS[language]
+    doc = Document()
+    s = _base(doc, t, landscape=False)
+    _footer(doc, s, t["doc_footer"] + "{% if not signed %} · {{ status_line }}{% endif %}", t["page"])
+
+    doc.add_paragraph(t["doc_title"], style=s["title"])
+    doc.add_paragraph("{{ group }}", style=s["subtitle"])
+    doc.add_paragraph("{%p if signed %}", style=s["body"])
+    doc.add_paragraph("{{ status_line }}", style=s["signed"])
+    doc.add_paragraph("{%p else %}", style=s["body"])
+    doc.add_paragraph("{{ status_line }}", style=s["status"])
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+    _facts(doc, s, t["doc_facts"])
+
+    doc.add_paragraph("{%p if omitted %}", style=s["body"])
+    doc.add_paragraph("{{ omitted_note }}", style=s["note"])
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+
+    p = doc.add_paragraph(style=s["body"])
+    p.paragraph_format.space_before = Pt(10)
+    p.add_run(t["present"] + ": ").bold = True
+    p.add_run("{{ present }}")
+    doc.add_paragraph("{%p if absent %}", style=s["body"])
+    p = doc.add_paragraph(style=s["body"])
+    p.add_run(t["absent"] + ": ").bold = True
+    p.add_run("{{ absent }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+    doc.add_paragraph("{%p if guests %}", style=s["body"])
+    p = doc.add_paragraph(style=s["body"])
+    p.add_run(t["guests"] + ": ").bold = True
+    p.add_run("{{ guests }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+
+    doc.add_paragraph(t["points"], style=s["heading"])
+    doc.add_paragraph("{%p for r in rows %}", style=s["body"])
+    doc.add_paragraph("§ {{ r.no }}\u2002{{ r.title }}", style=s["point"])
+    doc.add_paragraph("{{ r.meta }}", style=s["meta"])
+    doc.add_paragraph("{%p if r.notes %}", style=s["body"])
+    p = doc.add_paragraph(style=s["body"])
+    p.add_run("{% if r.notes_label %}{{ r.notes_label }}: {% endif %}").bold = True
+    p.add_run("{{ r.notes }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+    doc.add_paragraph("{%p if r.responsible or r.next_step %}", style=s["body"])
+    p = doc.add_paragraph(style=s["body"])
+    p.add_run("{% if r.responsible %}" + t["responsible"] + ": {% endif %}").bold = True
+    p.add_run("{{ r.responsible }}{% if r.responsible and r.next_step %}. {% endif %}")
+    p.add_run("{% if r.next_step %}" + t["next_step"] + ": {% endif %}").bold = True
+    p.add_run("{{ r.next_step }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+    doc.add_paragraph("{%p if r.comes_back %}", style=s["body"])
+    p = doc.add_paragraph(style=s["body"])
+    p.add_run(t["comes_back"] + ": ").bold = True
+    p.add_run("{{ r.comes_back }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+    p = doc.add_paragraph(style=s["meta"])
+    p.add_run(t["communicate"] + ": {{ r.communicate }}")
+    doc.add_paragraph("{%p endfor %}", style=s["body"])
+
+    doc.add_paragraph("{%p if followups %}", style=s["body"])
+    doc.add_paragraph(t["followups"], style=s["heading"])
+    _loop_table(doc, "klg-followups", t["followup_doc_cols"], DOC_FOLLOWUP_WIDTHS,
+                ["{{ f.ref }}", ("{{ f.task }}", "{{ f.title }}"), "{{ f.responsible }}", "{{ f.status }}"],
+                "f in followups", s)
+    doc.add_paragraph("{%p endif %}", style=s["body"])
+
+    doc.add_paragraph(t["signing"], style=s["heading"])
+    _loop_table(doc, "klg-signatures", t["signing_cols"], SIGNING_WIDTHS,
+                ["{{ g.name }}", "{{ g.role }}", "{{ g.approved }}"], "g in signing", s, small_cols=())
+    doc.add_paragraph("{{ signing_note }}", style=s["note"])
+
+    target = HERE / language / "minutes_document.docx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(target)
+    return target
+
+
+if __name__ == "__main__":
+    for lang in sys.argv[1:] or ["sv", "en"]:
+        print(build_form(lang))
+        print(build_document(lang))
