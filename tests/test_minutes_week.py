@@ -13,6 +13,8 @@ import pytest
 from pypdf import PdfReader
 
 from daemon.minutes import followups_for
+from tests.agenda_helpers import Agenda
+from tests.agenda_helpers import docx_of as agenda_docx_of
 from daemon.minutes.seal import pdfa_identification, trust_anchors, verify
 from daemon.context import Ctx
 from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, SOFIA, at, attachment,
@@ -302,8 +304,18 @@ def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
     assert [(f["ref"], f["responsible"], f["next_step"]) for f in open_ones] == [
         ("U2", "Erik Sandberg", "Ta fram en rekryteringsplan")]
 
-    # Next week: the carried item and Erik's follow-up are in the next form.
+    # Next week: the draft agenda lists Erik's open follow-up under "Uppföljning" and has the carried item.
+    before = len(inst.sent())
     inst.tick(at("2026-12-07 10:05"))
+    draft2 = [m for m in new_mail(inst, before) if "utkast" in subject(m).lower() or "Utkast" in subject(m)]
+    assert draft2, [subject(m) for m in new_mail(inst, before)]
+    rows2 = Agenda(agenda_docx_of(draft2[0])).rows()
+    [followup_row] = [r for r in rows2 if r[2].startswith("Uppföljning")]
+    assert followup_row[1] == "Stående"
+    assert "U2 Erik Sandberg: Ta fram en rekryteringsplan" in followup_row[2]
+    assert "U1" not in followup_row[2]  # Maria's is done
+    assert any(r[1] == "KLG-2026-002" for r in rows2)
+    # ... and the carried item and Erik's follow-up are in the next form.
     inst.tick(at("2026-12-07 14:00"))
     before = len(inst.sent())
     inst.tick(at("2026-12-08 12:00"))

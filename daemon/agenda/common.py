@@ -55,6 +55,17 @@ def attachment_names(ctx: Ctx, item_id: str) -> list[str]:
     return [a["name"] for a in ctx.store.attachments(item_id)]
 
 
+def followup_lines(ctx: Ctx, meeting: str) -> list[str]:
+    """The open action items from earlier minutes, one line each, for "Uppföljning"."""
+    from daemon.minutes.followups import followups_for
+
+    lines = []
+    for f in followups_for(ctx, meeting):
+        due = f" ({'klart' if ctx.language == 'sv' else 'due'} {f['due']})" if f.get("due") else ""
+        lines.append(f"{f['ref']} {f['responsible']}: {f['next_step']}{due}")
+    return lines
+
+
 def row_for(ctx: Ctx, item: dict) -> dict:
     return layout.item_row(item, attachment_names(ctx, item["id"]))
 
@@ -93,6 +104,7 @@ def doc_rows(rows: list[dict], language: str) -> list[dict]:
             notes.append(words.carried_note(r["carried_from"], language))
         if r.get("attachments"):
             notes.append(("Bilagor: " if language == "sv" else "Attachments: ") + ", ".join(r["attachments"]))
+        notes += r.get("followups") or []
         out.append({
             "time": f"{r['start']}–{r['end']}", "start": r["start"], "end": r["end"],
             "id": r["id"] or words.MARKERS[language][r["type"]], "title": r["title"], "note": " · ".join(notes),

@@ -6,7 +6,7 @@ A row is a dict (the ``rows`` JSON of ``agenda_versions``)::
      "start": "09:30", "end": "09:50", "title": …, "presenter": …,
      "kind": "information" | "diskussion" | "beslut" | "", "minutes": 20,
      "attachments": [names], "origin": …, "written_procedure": bool,
-     "carried_from": "2026-12-01" | None}
+     "carried_from": "2026-12-01" | None, "followups": [lines]}
 
 Standing items come from ``[[standing_items]]`` (first, last or a place
 number). The break goes at the boundary between two rows nearest to its
@@ -24,7 +24,8 @@ from daemon.agenda import words
 from daemon.config import Schedule, StandingItem
 
 ROW_KEYS = ("id", "type", "start", "end", "title", "presenter", "kind", "minutes", "attachments", "origin",
-            "written_procedure", "carried_from")
+            "written_procedure", "carried_from", "followups")
+FOLLOWUP_MINUTES = 10
 
 
 def item_row(item: dict, attachments: list[str]) -> dict:
@@ -45,6 +46,20 @@ def break_row(minutes: int, language: str) -> dict:
     return {"id": None, "type": "break", "start": "", "end": "", "title": words.BREAK_TITLE[language],
             "presenter": "", "kind": "", "minutes": int(minutes), "attachments": [], "origin": "break",
             "written_procedure": False, "carried_from": None}
+
+
+def with_followups(rows: list[dict], lines: list[str], language: str) -> list[dict]:
+    """List open action items under the standing item "Uppföljning": the configured
+    one if there is one, else a new one right after the opening standing items."""
+    if not lines:
+        return rows
+    title = words.FOLLOWUP_TITLE[language]
+    for row in rows:
+        if row["type"] == "standing" and row["title"].lower() == title.lower():
+            return [{**r, "followups": list(lines)} if r is row else r for r in rows]
+    place = next((n for n, r in enumerate(rows) if r["type"] != "standing"), len(rows))
+    row = {**standing_row(StandingItem(title, FOLLOWUP_MINUTES, str(place + 1))), "followups": list(lines)}
+    return rows[:place] + [row] + rows[place:]
 
 
 def with_standing(items: list[dict], standing: tuple[StandingItem, ...]) -> list[dict]:
@@ -104,9 +119,11 @@ def timed(rows: list[dict], start: time) -> list[dict]:
     return out
 
 
-def draft_rows(items: list[dict], schedule: Schedule, standing: tuple[StandingItem, ...], language: str) -> list[dict]:
-    """The first version's rows: standing items, the items in order, the break, with times."""
-    rows = with_standing(items, standing)
+def draft_rows(items: list[dict], schedule: Schedule, standing: tuple[StandingItem, ...], language: str,
+               followups: list[str] = ()) -> list[dict]:
+    """The first version's rows: standing items (with the open action items under
+    "Uppföljning"), the items in order, the break, with times."""
+    rows = with_followups(with_standing(items, standing), list(followups), language)
     return timed(place_break(rows, schedule.start, schedule.break_start, schedule.break_minutes, language),
                  schedule.start)
 

@@ -372,7 +372,8 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
             title = entry["title"] or before.get("title", "")
             new_rows.append({**layout.standing_row(_standing(conf, title)),
                              "title": title, "presenter": entry["presenter"] or before.get("presenter", ""),
-                             "minutes": entry.get("minutes") or before.get("minutes") or 10})
+                             "minutes": entry.get("minutes") or before.get("minutes") or 10,
+                             "followups": (base_standing.get(title) or {}).get("followups") or []})
         else:  # the break: placed by time below, wherever the row stood
             pause = entry
 

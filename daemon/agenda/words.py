@@ -25,6 +25,7 @@ KIND_INPUT = {
     "skriftligt förfarande": "written_procedure", "written procedure": "written_procedure",
     "skriftligt": "written_procedure",
 }
+FOLLOWUP_TITLE = {"sv": "Uppföljning", "en": "Follow-up"}
 MARKERS = {"sv": {"standing": "Stående", "break": "Paus"}, "en": {"standing": "Standing", "break": "Break"}}
 MARKER_INPUT = {"stående": "standing", "stående punkt": "standing", "standing": "standing", "standing item": "standing",
                 "paus": "break", "fika": "break", "break": "break", "rast": "break"}

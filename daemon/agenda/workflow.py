@@ -106,7 +106,7 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
         return
     items = common.planned_items(ctx, d)
     rows = layout.draft_rows([common.row_for(ctx, i) for i in items], ctx.config.schedule,
-                             ctx.config.standing_items, ctx.language)
+                             ctx.config.standing_items, ctx.language, common.followup_lines(ctx, d))
     break_at = ctx.config.schedule.break_start
     version = common.make_version(ctx, meeting, rows, source="draft", author=SYSTEM, changes=[],
                                   break_at=break_at.strftime("%H:%M") if break_at else None)
