@@ -476,11 +476,13 @@ class MailServers:
 
     def append(self, raw: bytes, user: str = SHARED, folder: str = "INBOX") -> None:
         """Put ``raw`` straight into a folder (faster than SMTP, for backlogs)."""
+        folder = folder.replace("/", ".")
         with self.imap(user) as client:
             client.append(folder, raw)
 
     def messages(self, user: str, folder: str = "INBOX") -> list[EmailMessage]:
-        """Every message in ``user``'s ``folder``, oldest first."""
+        """Every message in ``user``'s ``folder`` ("/" between levels), oldest first."""
+        folder = folder.replace("/", ".")
         with self.imap(user) as client:
             if not client.folder_exists(folder):
                 return []
@@ -490,6 +492,7 @@ class MailServers:
             return [email.message_from_bytes(fetched[u][b"BODY[]"], policy=policy.default) for u in sorted(fetched)]
 
     def count(self, user: str, folder: str = "INBOX") -> int:
+        folder = folder.replace("/", ".")
         with self.imap(user) as client:
             if not client.folder_exists(folder):
                 return 0
@@ -528,7 +531,7 @@ class MailServers:
             subprocess.run(["postsuper", "-c", str(self.postfix_dir), "-d", "ALL"], capture_output=True)
         for user in USERS:
             with self.imap(user) as client:
-                for _, _, name in client.list_folders():
+                for _, _, name in sorted(client.list_folders(), key=lambda f: -len(f[2])):
                     if name.upper() == "INBOX":
                         client.select_folder(name)
                         uids = client.search("ALL")
@@ -541,3 +544,148 @@ class MailServers:
 
     def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca))
+
+
+# --- pytest fixtures and instance helpers -----------------------------------------
+
+import pytest  # noqa: E402
+
+from tests.helpers import Instance, new_instance  # noqa: E402
+
+PASSWORD_ENV = "KLG_TEST_MAIL_PASSWORD"
+SECRET_ENV = "KLG_TEST_OAUTH_SECRET"
+
+
+@pytest.fixture(scope="session")
+def mailservers(tmp_path_factory):
+    """Dovecot, Postfix and the OAuth2 responder, started once per test session."""
+    if os.geteuid() != 0:
+        pytest.skip("the mail server tests start Dovecot and Postfix and need root")
+    import tempfile
+
+    # not under pytest's tmp folder: that is private to root, and Postfix and
+    # Dovecot work in it as their own users
+    root = Path(tempfile.mkdtemp(prefix="klg-mailservers-"))
+    servers = MailServers(root)
+    try:
+        servers.start()
+        os.environ[PASSWORD_ENV] = PASSWORD
+        os.environ[SECRET_ENV] = CLIENT_SECRET
+        yield servers
+    finally:
+        servers.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def servers(mailservers):
+    """The session's servers, running, with every mailbox empty."""
+    mailservers.reset()
+    if not (mailservers.root / "run" / "master.pid").exists():
+        mailservers.start_dovecot()
+    try:
+        with socket.create_connection(("127.0.0.1", mailservers.smtp_port), timeout=1):
+            pass
+    except OSError:
+        mailservers.start_postfix()
+    mailservers.oauth.scopes = {SCOPE}
+    yield mailservers
+
+
+def mail_sections(servers: MailServers, mailbox: dict | None = None, transport: dict | None = None,
+                  imap_port: int | None = None) -> str:
+    """The [mailbox] and [transport] TOML of an instance on ``servers``."""
+    box = {"backend": "imap", "host": "127.0.0.1", "port": imap_port or servers.imap_port, "security": "starttls",
+           "tls_ca_file": str(servers.ca), "username": SHARED, "auth": "password", "password_env": PASSWORD_ENV,
+           "timeout_seconds": 5, "reconnect_max_seconds": 2, **(mailbox or {})}
+    out = {"backend": "smtp", "host": "127.0.0.1", "port": servers.smtp_port, "security": "starttls",
+           "tls_ca_file": str(servers.ca), "username": SHARED, "auth": "password", "password_env": PASSWORD_ENV,
+           "timeout_seconds": 10, **(transport or {})}
+
+    def table(name: str, values: dict) -> str:
+        return f"[{name}]\n" + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in values.items()
+                                      if v is not None) + "\n"
+
+    return table("mailbox", box) + table("transport", out)
+
+
+def imap_instance(root: Path, servers: MailServers, poll_seconds: float = 1, **kwargs) -> Instance:
+    """An instance whose shared mailbox is klg@example.org on ``servers`` (IMAP + SMTP)."""
+    inst = new_instance(root)
+    text = inst.config_path.read_text(encoding="utf-8")
+    head, _, rest = text.partition("[mailbox]")
+    _, _, tail = rest.partition("[storage]")
+    text = head + mail_sections(servers, **kwargs) + "[storage]" + tail
+    text = text.replace("poll_seconds = 5", f"poll_seconds = {poll_seconds}")
+    inst.config_path.write_text(text, encoding="utf-8")
+    return inst
+
+
+class Daemon:
+    """The real engine loop (``Engine.run``, as ``klg run`` runs it) in a thread,
+    with a clock that starts at ``start`` and runs at real speed; ``skip(seconds)``
+    moves it forward (backoff waits in seconds, not minutes)."""
+
+    def __init__(self, inst: Instance, start: dt.datetime):
+        self.inst = inst
+        self.config = inst.config
+        self._start, self._t0, self.offset = start, time.monotonic(), dt.timedelta(0)
+        self.error: BaseException | None = None
+        self.engine = None
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="klg-engine")
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._t0) + self.offset
+
+    def skip(self, seconds: float) -> None:
+        self.offset += dt.timedelta(seconds=seconds)
+
+    def _run(self) -> None:
+        from daemon.engine import Engine
+        from daemon.mail import open_mailbox, open_transport
+        from daemon.store import Store
+
+        store = Store(self.config.data_dir)  # SQLite connections belong to the thread that made them
+        try:
+            self.engine = Engine(self.config, store, open_mailbox(self.config), open_transport(self.config))
+            if self._stop.is_set():
+                self.engine.stop.set()
+            self._ready.set()
+            self.engine.run(clock=self.now)
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+        finally:
+            self._ready.set()
+            if self.engine is not None:
+                self.engine.mailbox.close()
+                self.engine.transport.close()
+            store.close()
+
+    def __enter__(self) -> "Daemon":
+        self.thread.start()
+        self._ready.wait(30)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.engine is not None:
+            self.engine.stop.set()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the engine loop did not stop within 60 s"
+        assert self.error is None, f"the engine loop died: {self.error!r}"
+
+    def outbox(self) -> dict:
+        """Outbox rows by state, read through a connection of our own."""
+        from daemon.store import Store
+
+        store = Store(self.config.data_dir)
+        try:
+            rows = store.all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+            return {r["state"]: r["n"] for r in rows}
+        finally:
+            store.close()
