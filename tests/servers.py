@@ -293,6 +293,8 @@ lmtp_connection_cache_on_demand = yes
 
 POSTFIX_MASTER = """\
 {smtp} inet  n       -       n       -       -       smtpd
+  -o smtpd_sasl_auth_enable=no
+{submission} inet  n       -       n       -       -       smtpd
 {smtps} inet  n       -       n       -       -       smtpd
   -o smtpd_tls_wrappermode=yes
   -o smtpd_tls_security_level=encrypt
@@ -362,6 +364,7 @@ class MailServers:
         self.auth_port = free_port()
         self.smtp_port = free_port()
         self.smtps_port = free_port()
+        self.submission_port = free_port()
         self.oauth = OAuthProvider()
         self._slot_lock = None
         self.postfix_dir: Path | None = None
@@ -393,7 +396,8 @@ class MailServers:
         self._take_postfix_slot()
         (self.postfix_dir / "main.cf").write_text(POSTFIX_MAIN.format(
             dir=self.root, lmtp=self.lmtp_port, auth=self.auth_port, cert=self.cert, key=self.key))
-        (self.postfix_dir / "master.cf").write_text(POSTFIX_MASTER.format(smtp=self.smtp_port, smtps=self.smtps_port))
+        (self.postfix_dir / "master.cf").write_text(POSTFIX_MASTER.format(smtp=self.smtp_port, smtps=self.smtps_port,
+                                                                               submission=self.submission_port))
         self.start_postfix()
         return self
 
@@ -531,7 +535,7 @@ class MailServers:
             subprocess.run(["postsuper", "-c", str(self.postfix_dir), "-d", "ALL"], capture_output=True)
         for user in USERS:
             with self.imap(user) as client:
-                for _, _, name in sorted(client.list_folders(), key=lambda f: -len(f[2])):
+                for flags, _, name in sorted(client.list_folders(), key=lambda f: -len(f[2])):
                     if name.upper() == "INBOX":
                         client.select_folder(name)
                         uids = client.search("ALL")
@@ -539,11 +543,109 @@ class MailServers:
                             client.delete_messages(uids)
                             client.uid_expunge(uids)
                         client.close_folder()
-                    else:
+                    elif b"\\Noselect" not in flags and b"\\NonExistent" not in flags:
                         client.delete_folder(name)
 
     def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca))
+
+
+class TcpProxy:
+    """A loopback TCP forwarder in front of a server, to break connections the
+    way networks do: ``kill_all()`` resets every open connection,
+    ``cut_after(n)`` kills a connection once it carried ``n`` more bytes from
+    the server (e.g. in the middle of a FETCH), ``blackhole()`` stops
+    forwarding on the open connections without closing them (a dead peer)."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[list] = []  # [client, server, state]
+        self.accepted = 0
+        self._cut_at: int | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            conn = [client, server, {"down": 0, "cut": self._cut_at, "hole": False}]
+            self._cut_at = None
+            with self._lock:
+                self.connections.append(conn)
+                self.accepted += 1
+            threading.Thread(target=self._pump, args=(conn, client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(conn, server, client, True), daemon=True).start()
+
+    def _pump(self, conn: list, source: socket.socket, sink: socket.socket, downstream: bool) -> None:
+        state = conn[2]
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if state["hole"]:
+                    continue
+                if downstream and state["cut"] is not None:
+                    room = state["cut"] - state["down"]
+                    if len(data) >= room:
+                        sink.sendall(data[:max(room, 0)])
+                        self._reset(conn)
+                        return
+                state["down"] += len(data) if downstream else 0
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            if not state["hole"]:
+                self._reset(conn)
+
+    def _reset(self, conn: list) -> None:
+        for sock in conn[:2]:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                sock.close()
+            except OSError:
+                pass
+
+    def open_connections(self) -> list[list]:
+        with self._lock:
+            return [c for c in self.connections if c[0].fileno() != -1]
+
+    def kill_all(self) -> None:
+        for conn in self.open_connections():
+            self._reset(conn)
+
+    def cut_next_after(self, n: int) -> None:
+        """The next connection is killed after it carried ``n`` bytes from the server."""
+        self._cut_at = n
+
+    def cut_after(self, n: int) -> None:
+        """Every open connection is killed after ``n`` more bytes from the server."""
+        for conn in self.open_connections():
+            conn[2]["cut"] = conn[2]["down"] + n
+
+    def blackhole(self) -> None:
+        for conn in self.open_connections():
+            conn[2]["hole"] = True
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+        self.kill_all()
 
 
 # --- pytest fixtures and instance helpers -----------------------------------------
@@ -578,6 +680,14 @@ def mailservers(tmp_path_factory):
 
 
 @pytest.fixture
+def imap_proxy(servers):
+    """A :class:`TcpProxy` in front of Dovecot's IMAP port."""
+    proxy = TcpProxy(servers.imap_port)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
 def servers(mailservers):
     """The session's servers, running, with every mailbox empty."""
     mailservers.reset()
@@ -598,7 +708,7 @@ def mail_sections(servers: MailServers, mailbox: dict | None = None, transport: 
     box = {"backend": "imap", "host": "127.0.0.1", "port": imap_port or servers.imap_port, "security": "starttls",
            "tls_ca_file": str(servers.ca), "username": SHARED, "auth": "password", "password_env": PASSWORD_ENV,
            "timeout_seconds": 5, "reconnect_max_seconds": 2, **(mailbox or {})}
-    out = {"backend": "smtp", "host": "127.0.0.1", "port": servers.smtp_port, "security": "starttls",
+    out = {"backend": "smtp", "host": "127.0.0.1", "port": servers.submission_port, "security": "starttls",
            "tls_ca_file": str(servers.ca), "username": SHARED, "auth": "password", "password_env": PASSWORD_ENV,
            "timeout_seconds": 10, **(transport or {})}
 

@@ -322,6 +322,8 @@ class ImapMailbox:
                 return  # in IDLE and the server announced nothing: nothing new
             self._end_idle()
             self._dirty = False
+            # select again: a folder deleted and recreated under an open session shows its new UIDVALIDITY
+            self._remember_uidvalidity(self.inbox, int(self.client.select_folder(self.inbox)[b"UIDVALIDITY"]))
             yielded: set[int] = set()
             while True:
                 uidvalidity = self.uidvalidity[self.inbox]
@@ -377,15 +379,24 @@ class ImapMailbox:
             yield batch
 
     def move(self, key: str, folder: str) -> None:
-        """Move the message ``key`` from the inbox to ``processed`` or ``quarantine``."""
-        target = self.folders[folder]
+        """Move the message ``key`` from the inbox to ``processed`` or ``quarantine``.
+        A lost connection is replaced once, at once, and the move tried again."""
+        message_id = self._message_ids.pop(key, None)
+        try:
+            self._move(key, message_id, self.folders[folder])
+        except MailError as first:
+            if self.client is not None or self._failures:
+                raise first
+            log.info("%s; reconnecting to move %s", first, key)
+            self._move(key, message_id, self.folders[folder])
+
+    def _move(self, key: str, message_id: str | None, target: str) -> None:
         try:
             if not self._ready():
                 raise MailError(f"IMAP {self.conn.host} is unreachable; the message stays in the inbox for now")
             self._end_idle()
             uidvalidity, _, uid_text = key.partition(":")
             uid = int(uid_text)
-            message_id = self._message_ids.pop(key, None)
             if int(uidvalidity) != self.uidvalidity[self.inbox]:
                 uid = self._find(message_id, key)
                 if uid is None:
