@@ -270,6 +270,7 @@ mynetworks = 127.0.0.0/8
 virtual_mailbox_domains = example.org
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject
+smtpd_recipient_restrictions = check_recipient_access inline:{{ {{ gone@example.org = 550 5.1.1 No such user here }}, {{ full@example.org = 452 4.2.2 Mailbox full }} }}
 maillog_file = {dir}/log/postfix.log
 maillog_file_prefixes = {dir}
 relayhost =
@@ -699,6 +700,7 @@ def servers(mailservers):
     except OSError:
         mailservers.start_postfix()
     mailservers.oauth.scopes = {SCOPE}
+    mailservers.oauth.requests.clear()
     yield mailservers
 
 

@@ -220,7 +220,7 @@ class ImapMailbox:
 
     # --- connection ---------------------------------------------------------
 
-    def _connect(self) -> IMAPClient:
+    def _connect(self, create: bool = True) -> IMAPClient:
         client = self.conn.open()
         try:
             self._can_move = client.has_capability("MOVE")
@@ -228,17 +228,21 @@ class ImapMailbox:
             self._can_idle = client.has_capability("IDLE")
             self._translate_folders(client)
             if not client.folder_exists(self.inbox):
-                raise MailError(f"IMAP {self.conn.host}: the inbox folder {self.inbox!r} does not exist: check "
+                raise MailError(f"IMAP {self.conn.host}: the inbox folder {self.settings.get('inbox', 'INBOX')!r} does "
+                                f"not exist: check "
                                 f"mailbox.inbox (folder names are case-sensitive; the server's inbox is \"INBOX\")")
             for key, name in self.folders.items():
                 if not client.folder_exists(name):
+                    configured = self.settings.get(key, DEFAULT_FOLDERS[key])
                     if not self.create_folders:
-                        raise MailError(f"IMAP {self.conn.host}: the {key} folder {name!r} does not exist: create it in "
-                                        f"a mail client, or set mailbox.create_folders = true to let klg create it")
+                        raise MailError(f"IMAP {self.conn.host}: the {key} folder {configured!r} does not exist: create "
+                                        f"it in a mail client, or set mailbox.create_folders = true to let klg create it")
+                    if not create:
+                        continue  # check(): the daemon creates it on its first connection
                     try:
                         client.create_folder(name)
                     except IMAPClientError as exc:
-                        raise MailError(f"IMAP {self.conn.host}: the {key} folder {name!r} could not be created "
+                        raise MailError(f"IMAP {self.conn.host}: the {key} folder {configured!r} could not be created "
                                         f"({' '.join(str(exc).split())[:120]}): create it in a mail client or change "
                                         f"mailbox.{key}") from None
                     log.info("created the IMAP folder %r (%s)", name, key)
@@ -482,7 +486,7 @@ class ImapMailbox:
 
     def check(self) -> None:
         """Connect, log in and look at the folders; MailError in one line if anything fails."""
-        client = self._connect()
+        client = self._connect(create=False)
         _close(client)
 
     def close(self) -> None:
