@@ -57,6 +57,7 @@ KEYS = {
 DEFAULT_FOLDERS = {"inbox": "INBOX", "processed": "klg/Behandlat", "quarantine": "klg/Karantän"}
 MAX_IDLE_MINUTES = 25  # servers may drop a client idle for 30 minutes (RFC 2177: re-issue before 29)
 NEW_MAIL = (b"EXISTS", b"RECENT")
+MOVE_BATCH = 64  # handled messages moved with one command
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
 
@@ -216,6 +217,8 @@ class ImapMailbox:
         self._next_attempt = 0.0
         self._message_ids: dict[str, str | None] = {}
         self._can_move = self._can_uidplus = self._can_idle = False
+        self._in_fetch = False
+        self._pending: dict[str, list[int]] = {}  # target folder -> UIDs handled during a fetch, not yet moved
         self._warned_no_uidplus = False
 
     # --- connection ---------------------------------------------------------
@@ -295,6 +298,7 @@ class ImapMailbox:
         client, self.client = self.client, None
         self._idling = False
         self._dirty = True
+        self._pending.clear()  # handled but not moved: found again next time, and recognised
         if client is not None:
             try:
                 client.socket().close()
@@ -329,7 +333,9 @@ class ImapMailbox:
             # select again: a folder deleted and recreated under an open session shows its new UIDVALIDITY
             self._remember_uidvalidity(self.inbox, int(self.client.select_folder(self.inbox)[b"UIDVALIDITY"]))
             yielded: set[int] = set()
+            self._in_fetch = True
             while True:
+                self._flush_moves()
                 uidvalidity = self.uidvalidity[self.inbox]
                 sizes = self._sizes(self.client.search(["UNDELETED"]))
                 todo = [u for u in sorted(sizes) if u not in yielded]
@@ -344,6 +350,31 @@ class ImapMailbox:
             raise
         except (OSError, IMAPClientError, ssl.SSLError) as exc:
             raise self._drop(exc) from None
+        finally:
+            self._in_fetch = False
+            self._finish_moves()
+
+    def _flush_moves(self) -> None:
+        """Move the UIDs collected during a fetch, one command per target folder."""
+        while self._pending:
+            target, uids = next(iter(self._pending.items()))
+            self._move_uids(sorted(uids), target)
+            del self._pending[target]
+
+    def _finish_moves(self) -> None:
+        """The end of a fetch, however it ended: move what was handled. If the
+        connection is gone the messages stay, and are recognised next time."""
+        if not self._pending:
+            return
+        if self.client is None:
+            self._pending.clear()
+            return
+        try:
+            self._flush_moves()
+        except (OSError, IMAPClientError, ssl.SSLError) as exc:
+            log.warning("%s; the handled messages stay in the inbox until the next pass moves them",
+                        self._drop(exc))
+            self._pending.clear()
 
     def _hand_out(self, todo: list[int], sizes: dict[int, int], uidvalidity: int,
                   yielded: set[int]) -> Iterator[InboxMessage]:
@@ -405,22 +436,32 @@ class ImapMailbox:
                 uid = self._find(message_id, key)
                 if uid is None:
                     return
-            if self._can_move:
-                self.client.move([uid], target)
-            else:
-                self.client.copy([uid], target)
-                self.client.add_flags([uid], [b"\\Deleted"], silent=True)
-                if self._can_uidplus:
-                    self.client.uid_expunge([uid])
-                elif not self._warned_no_uidplus:
-                    self._warned_no_uidplus = True
-                    log.warning("IMAP %s has neither MOVE nor UIDPLUS: handled mail is copied and left flagged "
-                                "\\Deleted in %r (klg never expunges other people's mail)", self.conn.host, self.inbox)
+            if self._in_fetch:
+                # moved together at the end of the batch: one command instead of one per message
+                pending = self._pending.setdefault(target, [])
+                pending.append(uid)
+                if len(pending) >= MOVE_BATCH:
+                    self._flush_moves()
+                return
+            self._move_uids([uid], target)
         except MailError:
             self._drop()
             raise
         except (OSError, IMAPClientError, ssl.SSLError) as exc:
             raise self._drop(exc) from None
+
+    def _move_uids(self, uids: list[int], target: str) -> None:
+        if self._can_move:
+            self.client.move(uids, target)
+            return
+        self.client.copy(uids, target)
+        self.client.add_flags(uids, [b"\\Deleted"], silent=True)
+        if self._can_uidplus:
+            self.client.uid_expunge(uids)
+        elif not self._warned_no_uidplus:
+            self._warned_no_uidplus = True
+            log.warning("IMAP %s has neither MOVE nor UIDPLUS: handled mail is copied and left flagged "
+                        "\\Deleted in %r (klg never expunges other people's mail)", self.conn.host, self.inbox)
 
     def _find(self, message_id: str | None, key: str) -> int | None:
         """The current UID of a message whose key predates a UIDVALIDITY change."""
@@ -436,12 +477,24 @@ class ImapMailbox:
 
     def wait(self, timeout: float) -> None:
         """Block until new mail may have arrived or ``timeout`` seconds passed, in
-        IDLE when the server has it (held across calls, re-issued every idle_minutes)."""
+        IDLE when the server has it (held across calls, re-issued every idle_minutes).
+        A connection lost while waiting is replaced at once; MailError only if
+        that fails (the engine then pauses and the backoff applies)."""
+        try:
+            self._wait(timeout)
+        except MailError as lost:
+            if self.client is not None or self._failures:
+                raise
+            log.warning("%s; reconnecting", lost)
+            self._ready()  # raises MailError if the server is still away
+
+    def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         try:
             if not self._ready():
                 time.sleep(max(0.0, min(deadline, self._next_attempt) - time.monotonic()))
                 return
+            self._flush_moves()
             if self._dirty:
                 return
             if not self._can_idle:
@@ -491,6 +544,8 @@ class ImapMailbox:
 
     def close(self) -> None:
         """Leave IDLE and log out."""
+        if self.client is not None and self._pending and not self._idling:
+            self._finish_moves()
         client, self.client = self.client, None
         if client is None:
             return
