@@ -29,6 +29,35 @@ class Checked:
     problem: str | None = None  # why it was not kept (plain language, Swedish and English)
 
 
+class _View(io.RawIOBase):
+    """A seekable read-only file over bytes that never copies them (pypdf asks
+    a BytesIO for its buffer, which makes BytesIO copy the whole document)."""
+
+    def __init__(self, data: bytes):
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = max(0, min(len(buffer), len(self._view) - self._pos))
+        buffer[:n] = self._view[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
 def count_pages(att: Attachment) -> int | None:
     """Pages of a PDF or Word document if cheaply known, else None."""
     name = att.name.lower()
@@ -36,7 +65,7 @@ def count_pages(att: Attachment) -> int | None:
         if name.endswith(".pdf") or att.content_type == "application/pdf":
             from pypdf import PdfReader
 
-            return len(PdfReader(io.BytesIO(att.data), strict=False).pages)
+            return len(PdfReader(io.BufferedReader(_View(att.data)), strict=False).pages)
         if name.endswith(".docx"):
             with zipfile.ZipFile(io.BytesIO(att.data)) as z:
                 info = z.getinfo("docProps/app.xml")

@@ -58,6 +58,7 @@ DEFAULT_FOLDERS = {"inbox": "INBOX", "processed": "klg/Behandlat", "quarantine":
 MAX_IDLE_MINUTES = 25  # servers may drop a client idle for 30 minutes (RFC 2177: re-issue before 29)
 NEW_MAIL = (b"EXISTS", b"RECENT")
 MOVE_BATCH = 64  # handled messages moved with one command
+CHUNK = 1024 * 1024  # messages larger than this are fetched in pieces of this size
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
 
@@ -381,7 +382,12 @@ class ImapMailbox:
         """Fetch ``todo`` in batches and yield each message; return True if the
         connection or the folder changed under us and the search must be redone."""
         for batch in self._batches(todo, sizes):
-            fetched = self.client.fetch(batch, ["BODY.PEEK[]"])
+            if len(batch) == 1 and sizes.get(batch[0], 0) > CHUNK:
+                raw = self._fetch_large(batch[0], sizes[batch[0]])
+                fetched = {batch[0]: {b"BODY[]": raw}} if raw is not None else {}
+                del raw
+            else:
+                fetched = self.client.fetch(batch, ["BODY.PEEK[]"])
             for uid in batch:
                 data = fetched.pop(uid, None)
                 if data is None or b"BODY[]" not in data:
@@ -395,6 +401,24 @@ class ImapMailbox:
                 if self.client is None or self.uidvalidity.get(self.inbox) != uidvalidity:
                     return True
         return False
+
+    def _fetch_large(self, uid: int, size: int) -> bytes | None:
+        """A large message in pieces (partial FETCH): imaplib needs about three
+        times a literal's size while reading it; in pieces that is three times
+        the piece, and the message itself is held twice only while joining."""
+        pieces: list[bytes] = []
+        offset = 0
+        while offset < size:
+            found = self.client.fetch([uid], [f"BODY.PEEK[]<{offset}.{CHUNK}>"]).get(uid)
+            if not found:
+                return None
+            piece = next((v for k, v in found.items() if k.startswith(b"BODY[]")), None)
+            if not piece:
+                break
+            pieces.append(piece)
+            offset += len(piece)
+            del found, piece
+        return b"".join(pieces)
 
     def _sizes(self, uids: list[int]) -> dict[int, int]:
         if not uids:
