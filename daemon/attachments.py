@@ -29,33 +29,14 @@ class Checked:
     problem: str | None = None  # why it was not kept (plain language, Swedish and English)
 
 
-class _View(io.RawIOBase):
-    """A seekable read-only file over bytes that never copies them (pypdf asks
-    a BytesIO for its buffer, which makes BytesIO copy the whole document)."""
+class _SharedBytes(io.BytesIO):
+    """A BytesIO that keeps sharing the bytes it was made from. pypdf asks a
+    stream for ``getbuffer()`` when it has one, which makes BytesIO copy the
+    whole document; without it pypdf seeks and reads like on a file."""
 
-    def __init__(self, data: bytes):
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        n = max(0, min(len(buffer), len(self._view) - self._pos))
-        buffer[:n] = self._view[self._pos:self._pos + n]
-        self._pos += n
-        return n
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
+    @property
+    def getbuffer(self):
+        raise AttributeError("getbuffer")
 
 
 def count_pages(att: Attachment) -> int | None:
@@ -65,7 +46,7 @@ def count_pages(att: Attachment) -> int | None:
         if name.endswith(".pdf") or att.content_type == "application/pdf":
             from pypdf import PdfReader
 
-            return len(PdfReader(io.BufferedReader(_View(att.data)), strict=False).pages)
+            return len(PdfReader(_SharedBytes(att.data), strict=False).pages)
         if name.endswith(".docx"):
             with zipfile.ZipFile(io.BytesIO(att.data)) as z:
                 info = z.getinfo("docProps/app.xml")

@@ -206,3 +206,13 @@ def test_settings_are_validated_when_the_backend_is_made_directly(servers):
         SmtpTransport(Backend("smtp", {"host": "x", "password_env": PASSWORD_ENV, "username": SHARED,
                                        "sent_folder": "Sent"}))
     assert json  # keeps the import honest for helpers that dump settings
+
+
+def test_the_repository_example_is_the_init_template():
+    from daemon import config as configlib
+    from daemon.cli import DEFAULTS
+    from tests.helpers import REPO
+
+    example = (REPO / "config" / "imap-example.toml").read_text(encoding="utf-8")
+    assert (DEFAULTS / "mail-imap.toml").read_text(encoding="utf-8").strip() in example
+    assert configlib.load(REPO / "config" / "imap-example.toml").mailbox.backend == "imap"

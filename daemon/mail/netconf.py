@@ -57,7 +57,7 @@ def validate_connection(settings: dict[str, Any], section: str, default_ports: d
     security = s.get("security", "tls")
     if security not in SECURITY:
         _bad(p, f"{section}.security", security, 'use "tls" (implicit TLS), "starttls" or "none" (loopback only)')
-    port = s.get("port", default_ports.get(security))
+    port = s.get("port", default_ports.get(security, default_ports["tls"]))
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         _bad(p, f"{section}.port", port, f"use a port number, usually {default_ports.get(security, default_ports['tls'])}")
     auth = s.get("auth", "password")

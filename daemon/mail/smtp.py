@@ -43,6 +43,7 @@ KEYS = {
     "client_secret_credential", "scope", "timeout_seconds", "sent_folder", "helo_name",
 }
 QUIET_SECONDS = 20  # a connection unused this long is checked with NOOP before use
+DOWN_SECONDS = 5  # after a failed connection, the rest of the queue waits this long without trying
 
 
 def validate(settings: dict[str, Any], section: str = "transport") -> list[str]:
@@ -82,6 +83,8 @@ class SmtpTransport:
         self._mailbox_settings = dict(mailbox.settings) if mailbox is not None else None
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
+        self._down_until = 0.0
+        self._down_reason = ""
         self._sent_copy = None  # ImapConnection for the Sent folder, made on first use
         self._sent_client = None
 
@@ -170,12 +173,20 @@ class SmtpTransport:
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
         """Deliver ``raw`` to ``recipients``; return the refused ones. TemporaryFailure
         to retry later, PermanentFailure if nobody can get it."""
+        if time.monotonic() < self._down_until:
+            # the server just failed to take a connection: do not wait out a timeout per queued mail
+            raise TemporaryFailure(self._down_reason)
         try:
             refused = self._send(raw, sender, recipients)
-        except (TemporaryFailure, PermanentFailure):
+        except PermanentFailure:
+            raise
+        except TemporaryFailure as exc:
+            if self._smtp is None:  # no session: remember for a little while
+                self._down_until, self._down_reason = time.monotonic() + DOWN_SECONDS, str(exc)
             raise
         except MailError as exc:
             self._discard()
+            self._down_until, self._down_reason = time.monotonic() + DOWN_SECONDS, str(exc)
             raise TemporaryFailure(str(exc)) from None
         if self.sent_folder:
             self._copy_to_sent(raw)
@@ -185,7 +196,10 @@ class SmtpTransport:
         for attempt in (1, 2):
             smtp = self._connection()
             try:
-                code, text = smtp.mail(sender, ["SIZE=%d" % len(raw)] if smtp.has_extn("size") else [])
+                options = ["SIZE=%d" % len(raw)] if smtp.has_extn("size") else []
+                if smtp.has_extn("8bitmime") and not raw.isascii():
+                    options.append("BODY=8BITMIME")  # Swedish text goes as 8bit (RFC 6152)
+                code, text = smtp.mail(sender, options)
             except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
                 # nothing of this message has been sent yet: reconnect once and start over
                 self._discard()
