@@ -451,7 +451,8 @@ class MailServers:
     def start_postfix(self) -> None:
         _run(["postfix", "-c", str(self.postfix_dir), "start"], "starting Postfix")
         try:
-            wait_port(self.smtp_port, what="Postfix SMTP")
+            for port in (self.smtp_port, self.submission_port, self.smtps_port):
+                wait_port(port, what="Postfix SMTP")
         except ServerError as exc:
             log = self.root / "log" / "postfix.log"
             raise ServerError(f"{exc}; log: {log.read_text()[-800:] if log.exists() else 'none'}") from None
@@ -461,7 +462,8 @@ class MailServers:
             return
         subprocess.run(["postfix", "-c", str(self.postfix_dir), "stop"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=30)
-        wait_closed(self.smtp_port)
+        for port in (self.smtp_port, self.submission_port, self.smtps_port):
+            wait_closed(port)
 
     def kick(self, user: str = SHARED) -> None:
         """Kill every IMAP connection of ``user`` (the server side closes them)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import random
+from concurrent.futures import Future, ThreadPoolExecutor
 import re
 import socket
 import ssl
@@ -57,7 +58,7 @@ KEYS = {
 DEFAULT_FOLDERS = {"inbox": "INBOX", "processed": "klg/Behandlat", "quarantine": "klg/Karantän"}
 MAX_IDLE_MINUTES = 25  # servers may drop a client idle for 30 minutes (RFC 2177: re-issue before 29)
 NEW_MAIL = (b"EXISTS", b"RECENT")
-MOVE_BATCH = 64  # handled messages moved with one command
+BATCH_MESSAGES = 100  # at most this many messages per FETCH (and so per MOVE)
 CHUNK = 1024 * 1024  # messages larger than this are fetched in pieces of this size
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
@@ -220,6 +221,8 @@ class ImapMailbox:
         self._can_move = self._can_uidplus = self._can_idle = False
         self._in_fetch = False
         self._pending: dict[str, list[int]] = {}  # target folder -> UIDs handled during a fetch, not yet moved
+        self._stale: list[tuple[str, str | None, str]] = []  # (key, Message-ID, target) from an older UIDVALIDITY
+        self._executor: ThreadPoolExecutor | None = None
         self._warned_no_uidplus = False
 
     # --- connection ---------------------------------------------------------
@@ -300,6 +303,7 @@ class ImapMailbox:
         self._idling = False
         self._dirty = True
         self._pending.clear()  # handled but not moved: found again next time, and recognised
+        self._stale.clear()
         if client is not None:
             try:
                 client.socket().close()
@@ -357,6 +361,11 @@ class ImapMailbox:
 
     def _flush_moves(self) -> None:
         """Move the UIDs collected during a fetch, one command per target folder."""
+        while self._stale:
+            key, message_id, target = self._stale.pop()
+            uid = self._find(message_id, key)
+            if uid is not None:
+                self._pending.setdefault(target, []).append(uid)
         while self._pending:
             target, uids = next(iter(self._pending.items()))
             self._move_uids(sorted(uids), target)
@@ -365,42 +374,72 @@ class ImapMailbox:
     def _finish_moves(self) -> None:
         """The end of a fetch, however it ended: move what was handled. If the
         connection is gone the messages stay, and are recognised next time."""
-        if not self._pending:
+        if not self._pending and not self._stale:
             return
         if self.client is None:
             self._pending.clear()
+            self._stale.clear()
             return
         try:
             self._flush_moves()
         except (OSError, IMAPClientError, ssl.SSLError) as exc:
             log.warning("%s; the handled messages stay in the inbox until the next pass moves them",
                         self._drop(exc))
-            self._pending.clear()
 
     def _hand_out(self, todo: list[int], sizes: dict[int, int], uidvalidity: int,
                   yielded: set[int]) -> Iterator[InboxMessage]:
         """Fetch ``todo`` in batches and yield each message; return True if the
-        connection or the folder changed under us and the search must be redone."""
-        for batch in self._batches(todo, sizes):
-            if len(batch) == 1 and sizes.get(batch[0], 0) > CHUNK:
-                raw = self._fetch_large(batch[0], sizes[batch[0]])
-                fetched = {batch[0]: {b"BODY[]": raw}} if raw is not None else {}
-                del raw
-            else:
-                fetched = self.client.fetch(batch, ["BODY.PEEK[]"])
-            for uid in batch:
-                data = fetched.pop(uid, None)
-                if data is None or b"BODY[]" not in data:
-                    continue  # moved or expunged by someone else meanwhile
-                raw = data.pop(b"BODY[]")
-                yielded.add(uid)
-                key = f"{uidvalidity}:{uid}"
-                self._message_ids[key] = message_id_of(raw)
-                yield InboxMessage(key=key, raw=raw)
-                del raw
-                if self.client is None or self.uidvalidity.get(self.inbox) != uidvalidity:
-                    return True
-        return False
+        connection or the folder changed under us and the search must be redone.
+
+        While the engine handles one batch, the next is fetched in a helper
+        thread (the engine's moves only collect UIDs meanwhile; they are sent
+        between batches), so waiting for the server overlaps with handling.
+        Large messages are never fetched ahead: one at a time is in memory."""
+        batches = list(self._batches(todo, sizes))
+        ahead: Future | None = None
+        try:
+            for n, batch in enumerate(batches):
+                fetched = ahead.result() if ahead is not None else self._load(batch, sizes)
+                ahead = None
+                self._flush_moves()  # the previous batch's moves, while no FETCH is under way
+                following = batches[n + 1] if n + 1 < len(batches) else None
+                if following and not self._large(following, sizes):
+                    ahead = self._helper().submit(self._load, following, sizes)
+                for uid in batch:
+                    data = fetched.pop(uid, None)
+                    if data is None or b"BODY[]" not in data:
+                        continue  # moved or expunged by someone else meanwhile
+                    raw = data.pop(b"BODY[]")
+                    yielded.add(uid)
+                    key = f"{uidvalidity}:{uid}"
+                    self._message_ids[key] = message_id_of(raw)
+                    yield InboxMessage(key=key, raw=raw)
+                    del raw
+                    if self.client is None or self.uidvalidity.get(self.inbox) != uidvalidity:
+                        return True
+                del fetched
+            return False
+        finally:
+            if ahead is not None:  # never leave a FETCH running on the connection
+                try:
+                    ahead.result()
+                except Exception:
+                    pass
+
+    def _large(self, batch: list[int], sizes: dict[int, int]) -> bool:
+        return len(batch) == 1 and sizes.get(batch[0], 0) > CHUNK
+
+    def _load(self, batch: list[int], sizes: dict[int, int]) -> dict:
+        """{uid: {b"BODY[]": raw}} for ``batch``."""
+        if self._large(batch, sizes):
+            raw = self._fetch_large(batch[0], sizes[batch[0]])
+            return {batch[0]: {b"BODY[]": raw}} if raw is not None else {}
+        return self.client.fetch(batch, ["BODY.PEEK[]"])
+
+    def _helper(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="klg-imap-fetch")
+        return self._executor
 
     def _fetch_large(self, uid: int, size: int) -> bytes | None:
         """A large message in pieces (partial FETCH): imaplib needs about three
@@ -429,7 +468,7 @@ class ImapMailbox:
     def _batches(self, uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
         batch, total = [], 0
         for uid in uids:
-            if batch and total + sizes.get(uid, 0) > self.batch_bytes:
+            if batch and (total + sizes.get(uid, 0) > self.batch_bytes or len(batch) >= BATCH_MESSAGES):
                 yield batch
                 batch, total = [], 0
             batch.append(uid)
@@ -457,15 +496,15 @@ class ImapMailbox:
             uidvalidity, _, uid_text = key.partition(":")
             uid = int(uid_text)
             if int(uidvalidity) != self.uidvalidity[self.inbox]:
+                if self._in_fetch:  # the connection may be busy fetching ahead: look it up between batches
+                    self._stale.append((key, message_id, target))
+                    return
                 uid = self._find(message_id, key)
                 if uid is None:
                     return
             if self._in_fetch:
-                # moved together at the end of the batch: one command instead of one per message
-                pending = self._pending.setdefault(target, [])
-                pending.append(uid)
-                if len(pending) >= MOVE_BATCH:
-                    self._flush_moves()
+                # moved together after the batch: one command instead of one per message
+                self._pending.setdefault(target, []).append(uid)
                 return
             self._move_uids([uid], target)
         except MailError:
@@ -570,6 +609,9 @@ class ImapMailbox:
         """Leave IDLE and log out."""
         if self.client is not None and self._pending and not self._idling:
             self._finish_moves()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         client, self.client = self.client, None
         if client is None:
             return
