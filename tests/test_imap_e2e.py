@@ -53,3 +53,21 @@ def test_intake_round_trip_over_imap_and_smtp(servers, tmp_path):
     [item] = [i for m in status["meetings"] for i in m["items"] if i["id"] == "KLG-2026-001"]
     assert item["state"] == "withdrawn" and item["attachments"] == ["budget.pdf"]
     assert status["outbox"]["sent"] == 2 and status["outbox"]["queued"] == 0
+
+
+def test_idle_wakes_the_daemon_when_mail_arrives(servers, tmp_path):
+    """With poll_seconds = 300 the loop would not look again for five minutes;
+    the answer arriving within the wait below shows that IDLE woke it."""
+    import time
+
+    inst = imap_instance(tmp_path / "klg", servers, poll_seconds=300)
+    daemon = Daemon(inst, at("2026-11-20 09:00")).__enter__()
+    try:
+        time.sleep(1.5)  # connected, first pass done, in IDLE
+        servers.send(make_mail(MARIA, "Väcker IDLE"), MARIA)
+        [ack] = servers.wait_for(MARIA, 1, timeout=20)
+        assert ack["Subject"] == "[KLG-2026-001] Mottaget: Väcker IDLE"
+    finally:
+        daemon.engine.stop.set()
+        servers.kick()  # the loop stops between waits; end this 300-second one
+        daemon.stop()
