@@ -57,12 +57,14 @@ class ServerError(Exception):
 
 
 def free_port() -> int:
+    """A TCP port free on loopback right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 10.0, what: str = "server") -> None:
+    """Wait until something listens on ``port``; ServerError naming ``what`` if not."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -74,6 +76,7 @@ def wait_port(port: int, timeout: float = 10.0, what: str = "server") -> None:
 
 
 def wait_closed(port: int, timeout: float = 10.0) -> None:
+    """Wait until nothing listens on ``port`` any more."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -172,14 +175,17 @@ class OAuthProvider:
 
     @property
     def token_url(self) -> str:
+        """Where the client-credentials grant is asked."""
         return f"http://127.0.0.1:{self.port}/token"
 
     def issue(self, user: str = SHARED) -> str:
+        """A token valid for ``user``, as another system would hand it out."""
         token = f"static-{os.urandom(6).hex()}"
         self.tokens[token] = user
         return token
 
     def start(self) -> "OAuthProvider":
+        """Serve in a background thread."""
         self.thread.start()
         return self
 
@@ -374,6 +380,7 @@ class MailServers:
     # --- life cycle ---------------------------------------------------------
 
     def start(self) -> "MailServers":
+        """Write the configs and start Dovecot and Postfix; ServerError says what failed."""
         for tool in ("dovecot", "postfix", "doveadm"):
             if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
                 raise ServerError(f"{tool} is not installed: run scripts/system-packages.sh as root")
@@ -403,6 +410,7 @@ class MailServers:
         return self
 
     def stop(self) -> None:
+        """Stop Postfix, Dovecot and the OAuth2 responder; release the Postfix slot."""
         for action in (self.stop_postfix, self.stop_dovecot, self.oauth.stop):
             try:
                 action()
@@ -428,11 +436,13 @@ class MailServers:
         raise ServerError(f"all {SLOT_COUNT} test Postfix folders in {POSTFIX_SLOTS} are in use")
 
     def start_dovecot(self) -> None:
+        """Start Dovecot and wait for its IMAP and LMTP ports."""
         _run(["dovecot", "-c", str(self.dovecot_conf)], "starting Dovecot")
         wait_port(self.imap_port, what="Dovecot IMAP")
         wait_port(self.lmtp_port, what="Dovecot LMTP")
 
     def stop_dovecot(self) -> None:
+        """Stop Dovecot and wait until its IMAP port is closed."""
         pid_file = self.root / "run" / "master.pid"
         if not pid_file.exists():
             return
@@ -444,11 +454,13 @@ class MailServers:
         wait_closed(self.imap_port)
 
     def restart_dovecot(self, down_for: float = 0.0) -> None:
+        """Stop Dovecot, wait ``down_for`` seconds, start it again."""
         self.stop_dovecot()
         time.sleep(down_for)
         self.start_dovecot()
 
     def start_postfix(self) -> None:
+        """Start Postfix and wait for all its SMTP ports."""
         _run(["postfix", "-c", str(self.postfix_dir), "start"], "starting Postfix")
         try:
             for port in (self.smtp_port, self.submission_port, self.smtps_port):
@@ -458,6 +470,7 @@ class MailServers:
             raise ServerError(f"{exc}; log: {log.read_text()[-800:] if log.exists() else 'none'}") from None
 
     def stop_postfix(self) -> None:
+        """Stop Postfix and wait until its SMTP ports are closed."""
         if self.postfix_dir is None:
             return
         subprocess.run(["postfix", "-c", str(self.postfix_dir), "stop"], stdout=subprocess.DEVNULL,
@@ -477,6 +490,7 @@ class MailServers:
             smtp.sendmail(sender, recipients or [SHARED], raw)
 
     def imap(self, user: str = SHARED) -> IMAPClient:
+        """A logged-in plain IMAP connection as ``user`` (for the tests' own looks)."""
         client = IMAPClient("127.0.0.1", port=self.imap_port, ssl=False, timeout=30)
         client.login(user, PASSWORD)
         return client
@@ -499,6 +513,7 @@ class MailServers:
             return [email.message_from_bytes(fetched[u][b"BODY[]"], policy=policy.default) for u in sorted(fetched)]
 
     def count(self, user: str, folder: str = "INBOX") -> int:
+        """How many messages ``user``'s ``folder`` holds."""
         folder = folder.replace("/", ".")
         with self.imap(user) as client:
             if not client.folder_exists(folder):
@@ -506,6 +521,7 @@ class MailServers:
             return client.folder_status(folder, ["MESSAGES"])[b"MESSAGES"]
 
     def folders(self, user: str = SHARED) -> list[str]:
+        """The names of ``user``'s folders."""
         with self.imap(user) as client:
             return sorted(name for _, _, name in client.list_folders())
 
@@ -519,10 +535,12 @@ class MailServers:
             time.sleep(0.1)
 
     def queue_empty(self) -> bool:
+        """True when Postfix has nothing queued."""
         result = subprocess.run(["postqueue", "-c", str(self.postfix_dir), "-j"], capture_output=True, text=True)
         return result.returncode == 0 and not result.stdout.strip()
 
     def wait_queue_empty(self, timeout: float = 30.0) -> None:
+        """Wait until Postfix delivered everything (AssertionError with the queue if not)."""
         deadline = time.monotonic() + timeout
         while not self.queue_empty():
             if time.monotonic() > deadline:
@@ -550,6 +568,7 @@ class MailServers:
                         client.delete_folder(name)
 
     def tls_context(self) -> ssl.SSLContext:
+        """A client TLS context trusting the test CA."""
         return ssl.create_default_context(cafile=str(self.ca))
 
 
@@ -625,10 +644,12 @@ class TcpProxy:
                 pass
 
     def open_connections(self) -> list[list]:
+        """The connections the proxy carries now."""
         with self._lock:
             return [c for c in self.connections if c[0].fileno() != -1]
 
     def kill_all(self) -> None:
+        """Reset every open connection."""
         for conn in self.open_connections():
             self._reset(conn)
 
@@ -642,10 +663,12 @@ class TcpProxy:
             conn[2]["cut"] = conn[2]["down"] + n
 
     def blackhole(self) -> None:
+        """Stop forwarding on the open connections without closing them."""
         for conn in self.open_connections():
             conn[2]["hole"] = True
 
     def close(self) -> None:
+        """Stop accepting and reset every connection."""
         self._closed = True
         self.listener.close()
         self.kill_all()
@@ -751,9 +774,11 @@ class Daemon:
         self.thread = threading.Thread(target=self._run, daemon=True, name="klg-engine")
 
     def now(self) -> dt.datetime:
+        """The daemon's clock."""
         return self._start + dt.timedelta(seconds=time.monotonic() - self._t0) + self.offset
 
     def skip(self, seconds: float) -> None:
+        """Move the daemon's clock forward."""
         self.offset += dt.timedelta(seconds=seconds)
 
     def _run(self) -> None:
@@ -786,6 +811,7 @@ class Daemon:
         self.stop()
 
     def stop(self) -> None:
+        """Stop the loop and wait for it; AssertionError if it hangs or died."""
         self._stop.set()
         if self.engine is not None:
             self.engine.stop.set()

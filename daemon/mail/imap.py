@@ -134,6 +134,7 @@ class ImapConnection:
 
     @property
     def described(self) -> dict[str, Any]:
+        """The settings with the effective host, port and timeout, for error messages."""
         return {**self.settings, "host": self.host, "port": self.port, "timeout_seconds": self.timeout}
 
     def open(self) -> IMAPClient:

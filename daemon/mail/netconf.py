@@ -16,7 +16,6 @@ XOAUTH2 tokens come from exactly one of:
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import shlex
@@ -228,6 +227,3 @@ def describe(exc: BaseException, what: str, settings: dict[str, Any]) -> str:
     text = " ".join(str(exc).split())[:300]
     return f"{where}: {text}"
 
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()

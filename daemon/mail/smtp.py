@@ -90,6 +90,7 @@ class SmtpTransport:
 
     @property
     def described(self) -> dict[str, Any]:
+        """The settings with the effective host, port and timeout, for error messages."""
         return {**self.settings, "host": self.host, "port": self.port, "timeout_seconds": self.timeout}
 
     # --- connection ---------------------------------------------------------
