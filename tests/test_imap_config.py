@@ -216,3 +216,12 @@ def test_the_repository_example_is_the_init_template():
     example = (REPO / "config" / "imap-example.toml").read_text(encoding="utf-8")
     assert (DEFAULTS / "mail-imap.toml").read_text(encoding="utf-8").strip() in example
     assert configlib.load(REPO / "config" / "imap-example.toml").mailbox.backend == "imap"
+
+
+def test_check_config_explains_a_refused_smtp_token(servers, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KLG_TEST_TOKEN", "revoked-token")
+    inst = imap_instance(tmp_path / "klg", servers,
+                         transport={"auth": "xoauth2", "password_env": None, "token_env": "KLG_TEST_TOKEN"})
+    code, out, err = check_config(inst, capsys)
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert "SMTP 127.0.0.1: XOAUTH2 login as 'klg@example.org' refused" in err
