@@ -182,6 +182,16 @@ def test_smtp_refusals(servers, tmp_path):
         transport.close()
     [got] = servers.wait_for(MARIA, 1)
     assert got["Subject"] == "Till många"
+    # the SMTPS port of the test server takes at most 1 MB
+    small = SmtpTransport(Backend("smtp", {**inst.config.transport.settings, "security": "tls",
+                                           "port": servers.smtps_port}))
+    try:
+        with pytest.raises(PermanentFailure, match="too large .* send fewer or smaller attachments"):
+            small.send(make_mail(GROUP, "Stor", "x" * 10, to=MARIA,
+                                 attachments=[("stor.pdf", b"%PDF" + b"0" * 2_000_000, "application/pdf")]),
+                       GROUP, [MARIA])
+    finally:
+        small.close()
 
 
 def test_a_refused_acknowledgement_is_reported_to_the_chancellery_once(servers, tmp_path):

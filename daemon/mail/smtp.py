@@ -218,6 +218,9 @@ class SmtpTransport:
                 raise TemporaryFailure(f"SMTP {self.host} is closing the connection: {code} {_text(text)}")
             if code != 250:
                 self._reset()
+                if code == 552 or b"5.3.4" in (text if isinstance(text, bytes) else b""):
+                    raise PermanentFailure(f"SMTP {self.host} refused the message as too large ({len(raw)} bytes): "
+                                           f"{code} {_text(text)}: send fewer or smaller attachments")
                 what = f"SMTP {self.host} refused the sender {sender}: {code} {_text(text)}"
                 if 400 <= code < 500:
                     raise TemporaryFailure(what)
