@@ -29,6 +29,16 @@ class Checked:
     problem: str | None = None  # why it was not kept (plain language, Swedish and English)
 
 
+class _SharedBytes(io.BytesIO):
+    """A BytesIO that keeps sharing the bytes it was made from. pypdf asks a
+    stream for ``getbuffer()`` when it has one, which makes BytesIO copy the
+    whole document; without it pypdf seeks and reads like on a file."""
+
+    @property
+    def getbuffer(self):
+        raise AttributeError("getbuffer")
+
+
 def count_pages(att: Attachment) -> int | None:
     """Pages of a PDF or Word document if cheaply known, else None."""
     name = att.name.lower()
@@ -36,7 +46,7 @@ def count_pages(att: Attachment) -> int | None:
         if name.endswith(".pdf") or att.content_type == "application/pdf":
             from pypdf import PdfReader
 
-            return len(PdfReader(io.BytesIO(att.data), strict=False).pages)
+            return len(PdfReader(_SharedBytes(att.data), strict=False).pages)
         if name.endswith(".docx"):
             with zipfile.ZipFile(io.BytesIO(att.data)) as z:
                 info = z.getinfo("docProps/app.xml")

@@ -570,4 +570,13 @@ def _backend(s: dict, section: str, allowed: tuple[str, ...], base: Path, r: _Re
         from daemon.mail.exchange_settings import check_settings
 
         settings = check_settings(settings, section, base, r.problems, inherit)
+    elif name in ("imap", "smtp"):  # network backends validate their own keys; *_file paths are relative to the config
+        for key, value in list(settings.items()):
+            if key.endswith("_file") and isinstance(value, str) and value:
+                settings[key] = str((base / value).resolve())
+        if name == "imap":
+            from daemon.mail.imap import validate
+        else:
+            from daemon.mail.smtp import validate
+        r.problems += validate(settings, section)
     return Backend(name or "maildir", settings)

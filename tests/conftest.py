@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.helpers import new_instance
@@ -7,3 +9,13 @@ from tests.helpers import new_instance
 def inst(tmp_path):
     """A fresh instance of the embedded default (Maildir + SQLite) in a temporary folder."""
     return new_instance(tmp_path / "klg")
+
+
+@pytest.fixture(autouse=True)
+def keep_umask():
+    """`klg` sets umask 077 for itself; a test calling the CLI in-process must not
+    leave it on the test process (the mail servers' fixtures need readable files)."""
+    saved = os.umask(0o022)
+    os.umask(saved)
+    yield
+    os.umask(saved)

@@ -98,7 +98,7 @@ def open_transport(config: "Config") -> Transport:
     if name == "smtp":
         from daemon.mail.smtp import SmtpTransport
 
-        return SmtpTransport(config.transport)
+        return SmtpTransport(config.transport, mailbox=config.mailbox)
     if name == "exchange":
         from daemon.mail.exchange import ExchangeTransport
 

@@ -10,7 +10,10 @@ Parsing never raises on bad input; what could not be read is listed in
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import os
+import quopri
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -167,11 +170,86 @@ _EXT = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx"}
 
 
+# Large attachments: the email package's parser holds a message as text, as a
+# list of its lines and as the joined body at once, about eight times the
+# message's size. Runs of base64 lines longer than BLOB_MIN are therefore lifted
+# out of the raw bytes before parsing (a token line stands in for each) and
+# decoded straight from the raw bytes when their part is read.
+BLOB_MIN = 256 * 1024
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/=\r\n]{%d,}" % BLOB_MIN)  # one character class: no backtracking memory
+
+
+def lift_blobs(raw: bytes) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """(skeleton, blobs): ``raw`` with each long base64 run replaced by a token
+    line, and where each token's bytes are in ``raw``."""
+    if len(raw) < BLOB_MIN:
+        return raw, {}
+    nonce = os.urandom(6).hex()
+    pieces: list[bytes] = []
+    blobs: dict[str, tuple[int, int]] = {}
+    last = 0
+    for run in _B64_RUN.finditer(raw):
+        start, end = run.span()
+        if start and raw[start - 1:start] != b"\n":  # begun inside a line (a header's tail): from the next line
+            start = raw.find(b"\n", start, end) + 1 or end
+        while start < end and raw[start:start + 1] in (b"\r", b"\n"):  # not the blank line before a body
+            start += 1
+        end = raw.rfind(b"\n", start, end) + 1  # whole lines only
+        if end - start < BLOB_MIN:
+            continue
+        token = f"KLGBLOB{nonce}N{len(blobs)}"
+        newline = b"\r\n" if raw[end - 2:end] == b"\r\n" else b"\n"
+        pieces += [raw[last:start], token.encode("ascii") + newline]
+        blobs[token] = (start, end)
+        last = end
+    if not blobs:
+        return raw, {}
+    pieces.append(raw[last:])
+    return b"".join(pieces), blobs
+
+
 class _Walker:
-    def __init__(self, mail: ParsedMail):
+    def __init__(self, mail: ParsedMail, raw: bytes = b"", blobs: dict[str, tuple[int, int]] | None = None):
         self.mail = mail
         self.plain: list[str] = []
         self.html: list[str] = []
+        self.raw = raw
+        self.blobs = blobs or {}
+
+    def _restore(self, data: bytes) -> bytes:
+        """``data`` with every token line replaced by the bytes it stands for."""
+        if not self.blobs or b"KLGBLOB" not in data:
+            return data
+        for token, (start, end) in self.blobs.items():
+            key = token.encode("ascii")
+            at = data.find(key)
+            if at >= 0:
+                cut = data.find(b"\n", at)
+                data = data[:at] + self.raw[start:end] + (data[cut + 1:] if cut >= 0 else b"")
+        return data
+
+    def _payload(self, part: Message) -> bytes:
+        """The decoded payload of ``part``, reading lifted base64 from the raw bytes."""
+        body = part.get_payload() if self.blobs and not part.is_multipart() else None
+        if not isinstance(body, str) or "KLGBLOB" not in body:
+            return _payload(part)
+        cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        token = body.strip()
+        if token in self.blobs and cte == "base64":
+            start, end = self.blobs[token]
+            try:
+                return binascii.a2b_base64(memoryview(self.raw)[start:end])
+            except binascii.Error:
+                pass
+        data = self._restore(body.encode("utf-8", "surrogateescape"))
+        try:
+            if cte == "base64":
+                return binascii.a2b_base64(data)
+            if cte == "quoted-printable":
+                return quopri.decodestring(data)
+        except (binascii.Error, ValueError):
+            pass
+        return data
 
     def walk(self, part: Message, depth: int = 0) -> None:
         if depth > 20:
@@ -199,24 +277,24 @@ class _Walker:
         if ctype in ("application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"):
             return
         if ctype == "text/rfc822-headers":
-            found = re.search(r"(?im)^message-id:\s*(.*)$", decode_bytes(_payload(part), None))
+            found = re.search(r"(?im)^message-id:\s*(.*)$", decode_bytes(self._payload(part), None))
             if found:
                 self.mail.bounce_refs += _ids(found.group(1))
             return
         name = _filename(part)
         disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         if ctype in ("application/ms-tnef", "application/vnd.ms-tnef") or (name or "").lower() == "winmail.dat":
-            self._tnef(_payload(part))
+            self._tnef(self._payload(part))
             return
         if ctype.startswith("text/") and ctype in ("text/plain", "text/html") and disposition != "attachment" and not name:
-            text = decode_bytes(_payload(part), part.get_content_charset())
+            text = decode_bytes(self._payload(part), part.get_content_charset())
             (self.plain if ctype == "text/plain" else self.html).append(text)
             return
         if disposition == "inline" and part.get("Content-ID") and ctype.startswith("image/") and not (name and disposition == "attachment"):
             return  # pictures embedded in an HTML signature are not documents
         if not name:
             name = f"bilaga.{_EXT.get(ctype, 'bin')}"
-        self.mail.attachments.append(Attachment(safe_name(name), ctype, _payload(part)))
+        self.mail.attachments.append(Attachment(safe_name(name), ctype, self._payload(part)))
 
     def _forwarded(self, part: Message) -> None:
         inner = part.get_payload()
@@ -225,9 +303,9 @@ class _Walker:
             return
         subject = _header(inner, "Subject") or "vidarebefordrat"
         try:
-            data = inner.as_bytes(policy=policy.compat32)
+            data = self._restore(inner.as_bytes(policy=policy.compat32))
         except Exception:
-            data = str(inner).encode("utf-8", "replace")
+            data = self._restore(str(inner).encode("utf-8", "replace"))
         self.mail.attachments.append(Attachment(safe_name(subject[:80] + ".eml"), "message/rfc822", data))
         if self.mail.bounce:
             self.mail.bounce_refs += _ids(inner.get("Message-ID", ""))
@@ -236,7 +314,7 @@ class _Walker:
         if part.is_multipart():  # compat32 parses each status block as headers
             text = "\n\n".join("\n".join(f"{k}: {v}" for k, v in block.items()) for block in part.get_payload())
         else:
-            text = decode_bytes(_payload(part), None)
+            text = decode_bytes(self._payload(part), None)
         for block in re.split(r"\n\s*\n", text):
             action = re.search(r"(?im)^action:\s*(\S+)", block)
             rcpt = re.search(r"(?im)^final-recipient:\s*[^;]*;\s*(\S+)", block)
@@ -276,10 +354,12 @@ def _tnef_name(att) -> str:
 
 def parse(raw: bytes) -> ParsedMail:
     """Read ``raw`` (RFC 5322 bytes) into a ParsedMail; never raises on bad mail."""
-    msg = message_from_bytes(raw, policy=policy.compat32)
+    skeleton, blobs = lift_blobs(raw)
+    msg = message_from_bytes(skeleton, policy=policy.compat32)
+    del skeleton
     problems = [f"header defect: {type(d).__name__}" for d in msg.defects][:5]
     ids = _ids(_header(msg, "Message-ID"))
-    message_id = ids[0] if ids else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@missing"
+    message_id = ids[0] if ids else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@missing"  # of the real bytes
     name, sender = parseaddr(_header(msg, "From"))
     to = [a.lower() for _, a in getaddresses([_header(msg, "To")]) if "@" in a]
     cc = [a.lower() for _, a in getaddresses([_header(msg, "Cc")]) if "@" in a]
@@ -306,7 +386,7 @@ def parse(raw: bytes) -> ParsedMail:
         problems=problems,
         headers=msg,
     )
-    walker = _Walker(mail)
+    walker = _Walker(mail, raw, blobs)
     try:
         walker.walk(msg)
     except Exception as exc:  # a structure nobody anticipated: keep what we have

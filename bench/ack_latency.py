@@ -1,0 +1,55 @@
+"""Acknowledgement latency over real Dovecot + Postfix, with the daemon idling in IMAP IDLE.
+
+200 proposals are sent by SMTP one at a time; for each, the time from Postfix
+accepting it (the 250 after DATA) to its acknowledgement landing in the
+sender's IMAP inbox. The arrival is watched by polling STATUS every 5 ms
+from a second client, not with IDLE: Dovecot delays IDLE notices by about
+half a second, which would add to the figure what is only the watcher's.
+Prints p50, p95, max.
+
+    .venv/bin/python bench/ack_latency.py [COUNT]
+"""
+
+from __future__ import annotations
+
+import smtplib
+import sys
+import time
+
+from _common import instance, machine, mail_servers, percentile
+
+from tests.helpers import GROUP, MARIA, at, make_mail
+from tests.servers import Daemon
+
+
+def main(count: int = 200) -> None:
+    with mail_servers() as servers, instance(servers) as inst:  # poll_seconds as configured: IDLE wakes the daemon
+        inst.edit_config("poll_seconds = 1", "poll_seconds = 5")
+        latencies: list[float] = []
+        watcher = servers.imap(MARIA)
+        smtp = smtplib.SMTP("127.0.0.1", servers.smtp_port, timeout=30)
+        with Daemon(inst, at("2026-11-20 09:00")):
+            time.sleep(1.0)  # connected and idling
+            seen = 0
+            for n in range(1, count + 1):
+                smtp.sendmail(MARIA, [GROUP], make_mail(MARIA, f"Förslag {n}", "Tid: 5 min\n\nBeskrivning."))
+                accepted = time.monotonic()
+                deadline = accepted + 30
+                while seen < n:
+                    seen = watcher.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
+                    time.sleep(0.005)
+                    if time.monotonic() > deadline:
+                        sys.exit(f"acknowledgement {n} did not arrive within 30 s")
+                latencies.append(time.monotonic() - accepted)
+        smtp.quit()
+        watcher.logout()
+    ms = [x * 1000 for x in latencies]
+    print(f"machine: {machine()}")
+    print(f"acknowledgement latency, {count} proposals sent one at a time (SMTP accepted -> ack in the sender's "
+          f"IMAP inbox), daemon in IDLE, poll_seconds = 5:")
+    print(f"  p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, max {max(ms):.0f} ms "
+          f"(target: p95 under 1000 ms)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

@@ -1,0 +1,144 @@
+"""Backlog drain over real Dovecot: 1,000 proposals, each with a 200 KB PDF,
+already in the shared inbox when the daemon starts.
+
+Measured in the same run, on the same messages:
+  * a bare imapclient loop that only fetches them (SEARCH, then one FETCH
+    BODY.PEEK[] per message, over the same STARTTLS connection settings as
+    the daemon), as the yardstick: run before and after the daemon (from the
+    processed folder), and averaged, because the load of a shared machine
+    changes during a run;
+  * the daemon's ingest: fetch, parse, store the item and its document,
+    queue the acknowledgement, move the message to processed;
+  * the whole pass (ingest plus sending the 1,000 acknowledgements by SMTP).
+
+    .venv/bin/python bench/backlog_drain.py [COUNT]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from _common import instance, machine, mail_servers, sample_pdf
+
+from tests.helpers import GROUP, MEMBERS, at, make_mail
+
+
+def fill(servers, count: int) -> int:
+    """Append ``count`` proposals to the shared inbox; return the bytes of one."""
+    pdf = sample_pdf(200 * 1024)
+    sizes = []
+
+    def work(chunk: range) -> None:
+        with servers.imap(GROUP) as client:
+            for n in chunk:
+                sender = MEMBERS[n % len(MEMBERS)]
+                raw = make_mail(sender, f"Förslag {n + 1}", "Tid: 10 min\n\nBeskrivning av ärendet.",
+                                attachments=[(f"underlag-{n + 1}.pdf", pdf, "application/pdf")])
+                sizes.append(len(raw))
+                client.append("INBOX", raw)
+
+    step = max(1, count // 4)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, [range(i, min(i + step, count)) for i in range(0, count, step)]))
+    return max(sizes)
+
+
+def bare_fetch(inst, folder: str = "INBOX") -> tuple[int, float, int]:
+    from daemon.mail.imap import ImapConnection
+
+    client = ImapConnection(inst.config.mailbox.settings, "mailbox").open()  # the daemon's own TLS and login
+    client.select_folder(folder, readonly=True)
+    started = time.perf_counter()
+    uids = client.search("ALL")
+    total = 0
+    for uid in uids:
+        total += len(client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"])
+    elapsed = time.perf_counter() - started
+    client.logout()
+    return len(uids), elapsed, total
+
+
+class Timed:
+    """Wraps the engine's mailbox to add up the time spent inside it."""
+
+    def __init__(self, mailbox):
+        self.mailbox, self.seconds = mailbox, 0.0
+
+    def fetch(self):
+        it = self.mailbox.fetch()
+        while True:
+            started = time.perf_counter()
+            try:
+                message = next(it)
+            except StopIteration:
+                self.seconds += time.perf_counter() - started
+                return
+            self.seconds += time.perf_counter() - started
+            yield message
+
+    def move(self, key, folder):
+        started = time.perf_counter()
+        self.mailbox.move(key, folder)
+        self.seconds += time.perf_counter() - started
+
+    def __getattr__(self, name):
+        return getattr(self.mailbox, name)
+
+
+def daemon_drain(inst) -> tuple[int, float, float, dict, float]:
+    from daemon.engine import Engine
+    from daemon.mail import open_mailbox, open_transport
+    from daemon.store import Store
+
+    config = inst.config
+    store = Store(config.data_dir)
+    mailbox = Timed(open_mailbox(config))
+    engine = Engine(config, store, mailbox, open_transport(config))
+    now = at("2026-11-20 09:00")
+    try:
+        started = time.perf_counter()
+        handled = engine.ingest(now)
+        ingest = time.perf_counter() - started
+        sent = engine.flush(now)
+        total = time.perf_counter() - started
+    finally:
+        engine.mailbox.close()
+        engine.transport.close()
+        store.close()
+    return handled, ingest, total, sent, mailbox.seconds
+
+
+def main(count: int = 1000) -> None:
+    with mail_servers() as servers, instance(servers) as inst:
+        print(f"filling the inbox with {count} proposals ...", flush=True)
+        size = fill(servers, count)
+        n, bare, volume = bare_fetch(inst)
+        assert n == count, f"{n} messages in the inbox, expected {count}"
+        handled, ingest, total, sent, in_mailbox = daemon_drain(inst)
+        # the bare loop again, over the same messages where the daemon put them: the machine's load
+        # may change during the run, so the yardstick is the mean of before and after
+        n_after, bare_after, _ = bare_fetch(inst, "klg.Behandlat")
+        assert n_after == count
+        bare_before, bare = bare, (bare + bare_after) / 2
+        left = servers.count(GROUP)
+        processed = servers.count(GROUP, "klg/Behandlat")
+    print(f"machine: {machine()}")
+    print(f"backlog drain: {count} proposals of {size / 1024:.0f} KB each (a 200 KB PDF), {volume / 1e6:.0f} MB in all")
+    print(f"  bare imapclient fetch loop: {n / bare:.1f} messages/s ({bare:.1f} s; {n / bare_before:.1f} before the "
+          f"daemon ran, {n / bare_after:.1f} after)")
+    print(f"  daemon ingest (fetch, parse, store, queue ack, move): {handled / ingest:.1f} messages/s ({ingest:.1f} s), "
+          f"{handled / ingest / (n / bare):.0%} of the bare fetch (target: at least 50%)")
+    print(f"    of which in the IMAP backend (fetch, move): {in_mailbox:.1f} s = {handled / in_mailbox:.1f} messages/s, "
+          f"{handled / in_mailbox / (n / bare):.1f} x the bare fetch; in intake (parse, checks, SQLite, files, "
+          f"acknowledgement): {ingest - in_mailbox:.1f} s")
+    print(f"  daemon whole pass incl. {sent['sent']} acknowledgements sent by SMTP: {handled / total:.1f} messages/s "
+          f"({total:.1f} s)")
+    print(f"  left in the inbox: {left}, in processed: {processed}")
+    if handled != count or left or processed != count or sent["sent"] != count:
+        sys.exit("the drain was incomplete")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)

@@ -1,0 +1,73 @@
+"""The intake of the foundation issue against real Dovecot and Postfix: members
+mail the shared mailbox by SMTP, the daemon (the real engine loop, waiting in
+IMAP IDLE) handles the mail, and the answers arrive in the members' IMAP inboxes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import CHANCELLERY, ERIK, GROUP, MARIA, attachment, attachment_names, at, body, make_mail, recipients
+from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.servers
+
+PDF = b"%PDF-1.4\n" + b"0" * 5000 + b"\n%%EOF\n"
+
+
+def test_intake_round_trip_over_imap_and_smtp(servers, tmp_path):
+    inst = imap_instance(tmp_path / "klg", servers)
+    proposal = make_mail(MARIA, "Budgetuppföljning oktober", "Tid: 15 min\nTyp: beslut\n\nUppföljning av budgeten.",
+                         attachments=[("budget.pdf", PDF, "application/pdf")])
+    with Daemon(inst, at("2026-11-20 09:00")) as daemon:
+        servers.send(proposal, MARIA)
+        servers.send(make_mail("stranger@example.org", "Köp billiga klockor", "Erbjudande"), "stranger@example.org")
+        servers.send(make_mail(ERIK, "Automatiskt svar: Frånvaro", "Jag är ledig.",
+                               headers={"Auto-Submitted": "auto-replied"}), ERIK)
+        [ack] = servers.wait_for(MARIA, 1)
+        assert ack["Subject"] == "[KLG-2026-001] Mottaget: Budgetuppföljning oktober"
+        assert recipients(ack) == [MARIA]
+        assert "15 minuter" in body(ack)
+        assert ack["In-Reply-To"] and ack["From"].addresses[0].addr_spec == GROUP
+
+        # the member withdraws the item by replying to the acknowledgement
+        servers.send(make_mail(MARIA, "Re: " + ack["Subject"], "ÅTERKALLA", reply_to=ack), MARIA)
+        msgs = servers.wait_for(MARIA, 2)
+        assert [m["Subject"] for m in msgs][1] == "[KLG-2026-001] Återkallat: Budgetuppföljning oktober"
+        servers.wait_for(GROUP, 2, folder="klg/Behandlat")
+    servers.wait_queue_empty()
+
+    # nobody else was answered: no backscatter to the stranger, no reply to the auto-reply
+    assert servers.messages("stranger@example.org") == []
+    assert servers.messages(ERIK) == []
+    assert servers.messages(CHANCELLERY) == []
+    assert len(servers.messages(MARIA)) == 2
+    # the shared mailbox: inbox empty, handled mail moved into the folders klg created
+    assert servers.count(GROUP, "INBOX") == 0
+    processed = servers.messages(GROUP, "klg/Behandlat")
+    assert sorted(m["Subject"] for m in processed) == sorted(
+        ["Budgetuppföljning oktober", "Automatiskt svar: Frånvaro", "Re: [KLG-2026-001] Mottaget: Budgetuppföljning oktober"])
+    [quarantined] = servers.messages(GROUP, "klg/Karantän")
+    assert quarantined["Subject"] == "Köp billiga klockor"
+    # and what the item looks like to the chancellery
+    status = inst.status(at("2026-11-20 09:05"))
+    [item] = [i for m in status["meetings"] for i in m["items"] if i["id"] == "KLG-2026-001"]
+    assert item["state"] == "withdrawn" and item["attachments"] == ["budget.pdf"]
+    assert status["outbox"]["sent"] == 2 and status["outbox"]["queued"] == 0
+
+
+def test_idle_wakes_the_daemon_when_mail_arrives(servers, tmp_path):
+    """With poll_seconds = 300 the loop would not look again for five minutes;
+    the answer arriving within the wait below shows that IDLE woke it."""
+    import time
+
+    inst = imap_instance(tmp_path / "klg", servers, poll_seconds=300)
+    daemon = Daemon(inst, at("2026-11-20 09:00")).__enter__()
+    try:
+        time.sleep(1.5)  # connected, first pass done, in IDLE
+        servers.send(make_mail(MARIA, "Väcker IDLE"), MARIA)
+        [ack] = servers.wait_for(MARIA, 1, timeout=20)
+        assert ack["Subject"] == "[KLG-2026-001] Mottaget: Väcker IDLE"
+    finally:
+        daemon.engine.stop.set()
+        servers.kick()  # the loop stops between waits; end this 300-second one
+        daemon.stop()
