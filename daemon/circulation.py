@@ -166,7 +166,7 @@ def timing(cal: Calendar, s: Settings, now: datetime, not_before: date | None) -
 
 
 def calendar(ctx: Ctx) -> Calendar:
-    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    return ctx.calendar
 
 
 def get(ctx: Ctx, circ_id: int) -> dict | None:

@@ -33,6 +33,13 @@ class Ctx:
         return self.local_now.date()
 
     @property
+    def calendar(self):
+        """The group's meeting calendar (shared, so holidays and the RRULE are worked out once)."""
+        from daemon.schedule import calendar_for
+
+        return calendar_for(self.config.schedule, self.config.group.timezone)
+
+    @property
     def language(self) -> str:
         return self.config.group.language
 

@@ -37,7 +37,7 @@ def clean_title(subject: str, short: str) -> str:
 
 
 def calendar(ctx: Ctx) -> Calendar:
-    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    return ctx.calendar
 
 
 def plan(ctx: Ctx, requested: date | None) -> tuple[date, bool, list[str]]:

@@ -12,7 +12,7 @@ All clock times are local to the group's time zone, so DST is handled by
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -23,6 +23,19 @@ from daemon.config import Schedule, StepTime
 SEARCH_LIMIT = 600  # occurrences to look at before deciding there is no next meeting
 
 
+@lru_cache(maxsize=8)
+def _holiday_table(country: str, categories: tuple[str, ...]):
+    """One holiday table per country for the whole process: building one costs
+    milliseconds, and every proposal and step asks."""
+    return holidays_lib.country_holidays(country, categories=categories, language="sv")
+
+
+@lru_cache(maxsize=8)
+def calendar_for(schedule: Schedule, tz: ZoneInfo) -> "Calendar":
+    """The shared Calendar of a schedule (it only caches what it computed)."""
+    return Calendar(schedule, tz)
+
+
 class NoMeeting(Exception):
     """The schedule has no meeting in the coming years (everything skipped?)."""
 
@@ -31,14 +44,13 @@ class Calendar:
     def __init__(self, schedule: Schedule, tz: ZoneInfo):
         self.s = schedule
         self.tz = tz
+        self._holiday_names: dict[date, str | None] = {}
 
-    @cached_property
+    @property
     def _holidays(self):
         """The country's holidays, or None. The holidays object fills in years as they
         are asked for, so it is empty (and falsy) until then: test it against None."""
-        if not self.s.holidays:
-            return None
-        return holidays_lib.country_holidays(self.s.holidays, categories=self.s.holiday_categories, language="sv")
+        return _holiday_table(self.s.holidays, tuple(self.s.holiday_categories)) if self.s.holidays else None
 
     @cached_property
     def _rule(self):
@@ -48,8 +60,10 @@ class Calendar:
 
     def holiday(self, day: date) -> str | None:
         """The holiday's name if ``day`` is one, else None."""
-        # not `if self._holidays`: the library fills years lazily, so it starts out empty (falsy)
-        return self._holidays.get(day) if self._holidays is not None else None
+        if day not in self._holiday_names:  # asked for every candidate day: remember the answers
+            table = self._holidays
+            self._holiday_names[day] = table.get(day) if table is not None else None
+        return self._holiday_names[day]
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and not self.holiday(day)

@@ -72,5 +72,5 @@ def secretary_for(ctx: Ctx, meeting_date: date) -> Member:
         if member:
             return member
     people = rotation(ctx.config)
-    cal = Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    cal = ctx.calendar
     return people[turn(cal, ctx.config.schedule.first_date, meeting_date) % len(people)]

@@ -13,14 +13,14 @@ from datetime import timedelta
 
 from daemon import workflows
 from daemon.context import Ctx
-from daemon.schedule import Calendar, NoMeeting
+from daemon.schedule import NoMeeting
 
 HORIZON_MEETINGS = 4
 
 
 def upcoming_dates(ctx: Ctx) -> list[str]:
     """The next few held meetings (today's until it ends) and any later one with items."""
-    cal = Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    cal = ctx.calendar
     dates: list[str] = []
     try:
         day = cal.next_meeting(ctx.today, inclusive=True)

@@ -21,7 +21,7 @@ KINDS = ("agenda-draft", "agenda-version", "agenda-approved", "agenda-reminder",
 
 
 def calendar(ctx: Ctx) -> Calendar:
-    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    return ctx.calendar
 
 
 def day(meeting: date | str) -> date:

@@ -53,7 +53,7 @@ WORDS = {
 
 
 def calendar(ctx: Ctx) -> Calendar:
-    return Calendar(ctx.config.schedule, ctx.config.group.timezone)
+    return ctx.calendar
 
 
 def cfg(ctx: Ctx) -> MinutesSettings:
