@@ -106,6 +106,7 @@ class Calendar:
         """Dates in [first, last] on which a meeting is held."""
         return [d for d in self.occurrences(first, last) if not self.skip_reason(d)]
 
+    @lru_cache(maxsize=4096)  # asked several times per proposal with the same days
     def next_meeting(self, after: date, inclusive: bool = False) -> date:
         """The first held meeting after (or on, if ``inclusive``) ``after``."""
         cursor = datetime.combine(after, time.min if inclusive else time.max)
