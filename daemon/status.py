@@ -16,6 +16,8 @@ from daemon.context import Ctx
 from daemon.schedule import NoMeeting
 
 HORIZON_MEETINGS = 4
+MEETING_STATES = {"collecting": "collecting proposals", "draft_sent": "draft sent for review",
+                  "approved": "agenda approved", "final_sent": "final agenda sent"}
 
 
 def upcoming_dates(ctx: Ctx) -> list[str]:
@@ -81,7 +83,8 @@ def render_text(data: dict, sections: list[list[str]]) -> str:
     """The status for a person at a terminal."""
     lines = [f"{data['group']} — {data['now']}", ""]
     for m in data["meetings"]:
-        lines.append(f"Meeting {m['date']}  [{m['state']}, agenda version {m['agenda_version']}]")
+        state = MEETING_STATES.get(m["state"], m["state"].replace("_", " "))
+        lines.append(f"Meeting {m['date']}  [{state}, agenda version {m['agenda_version']}]")
         if not m["items"]:
             lines.append("  (no items yet)")
         for it in m["items"]:
