@@ -149,7 +149,7 @@ def test_the_agenda_week(inst):
         2, 2, CHANCELLERY, 2)
     assert agenda["folder"].endswith("agendas/2026-12-01")
     text = inst.klg("status", "--now", at("2026-11-30 14:05").isoformat()).stdout
-    assert "Meeting 2026-12-01  [final_sent, agenda version 2]" in text
+    assert "Meeting 2026-12-01  [final agenda sent, agenda version 2]" in text
     assert "Agenda 2026-12-01: version 2, version 2 approved by Johan Ek at 2026-11-30 11:30, version 2 sent at " \
            "2026-11-30 14:00" in text
     later = next(m for m in status["meetings"] if m["date"] == "2026-12-08")
