@@ -17,7 +17,8 @@ from pathlib import Path
 
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; leave room for " (2)" and a temp suffix
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-_UNSAFE = re.compile(r"[^\w.\- ()&+,åäöÅÄÖ]", re.UNICODE)
+# En and em dashes are common in Swedish document titles ("Budget 2027 – förslag.docx").
+_UNSAFE = re.compile(r"[^\w.\- ()&+,\u2013\u2014]", re.UNICODE)
 
 
 def safe_name(name: str | None, fallback: str = "bilaga") -> str:

@@ -238,6 +238,11 @@ def test_hostile_names_become_plain_names_inside_the_folder(tmp_path, name):
     assert path.exists()
 
 
+@pytest.mark.parametrize("name", ["Budget 2027 – förslag.docx", "Ärende — bilaga 2 (ny).pdf", "Översyn & plan, del 1+2.xlsx"])
+def test_ordinary_swedish_document_names_are_kept(name):
+    assert safe_name(name) == name
+
+
 def test_random_names_never_leave_the_folder(tmp_path):
     for name in _fuzz_names():
         path = safe_path(tmp_path, name)
