@@ -345,8 +345,9 @@ class Week:
     def describe(self, group: list) -> str:
         addresses = sorted({a for row, _ in group for a in json.loads(row["recipients"])})
         members = {m.email for m in self.config.members}
-        names = [self.names.get(a, a) for a in addresses if a not in members or not members <= set(addresses)]
-        to = ", ".join(([f"all {len(members)} members"] if members <= set(addresses) else []) + names)
+        everyone = members <= set(addresses)
+        others = [self.names.get(a, a) for a in addresses if not (everyone and a in members)]
+        to = ", ".join(([f"all {len(members)} members"] if everyone else []) + others)
         each = f" ({len(group)} mails)" if len(group) > 1 else ""
         files = [p.get_filename() for p in group[0][1].iter_attachments()]
         attached = f" [{', '.join(files)}]" if files else ""

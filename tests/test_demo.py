@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.agenda_helpers import Agenda, docx_of
 from tests.helpers import CHAIR, CHANCELLERY, MEMBERS, REPO, attachment_names, recipients
 
 
@@ -78,6 +79,10 @@ def test_the_demo_week(tmp_path):
     assert recipients(final) == sorted(MEMBERS)
     assert attachment_names(final) == ["Dagordning KLG 2026-12-01.docx", "Dagordning KLG 2026-12-01.pdf",
                                        "Kallelse KLG 2026-12-01.ics", "Budget oktober.docx", "Skolskjuts.docx"]
+    rows = Agenda(docx_of(final)).rows()  # what the chair changed in Word is what went out
+    assert [r[1] for r in rows] == ["Stående", "KLG-2026-005", "KLG-2026-002", "Paus", "KLG-2026-003", "KLG-2026-004",
+                                    "Stående"]
+    assert rows[5][0] == "11:25–11:40" and rows[5][5] == "15"
     # The written procedure: the item to the seven others, one reminder each to the silent, the compilation.
     assert len(with_subject(sent, "Skriftligt förfarande: Riktlinjer för representation")) == 7
     assert len(with_subject(sent, "Påminnelse")) == 4
