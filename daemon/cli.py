@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--backend", choices=BACKENDS, default="maildir")
     init.add_argument("--force", action="store_true", help="overwrite an existing klg.toml")
 
+    demo = sub.add_parser("demo", help="play a whole week on the embedded default in a new folder, and leave "
+                                       "the mails and documents there to look at")
+    demo.add_argument("--folder", type=Path, help="where (a new or empty folder; default: a new temporary folder)")
+    demo.add_argument("--language", choices=("sv", "en"), default="sv", help="of the mails and documents")
+
     sub.add_parser("run", help="the daemon, in the foreground")
     tick = sub.add_parser("tick", help="one full pass at --now, then exit")
     tick.add_argument("--now", help="ISO 8601; naive times are in the group's time zone")
@@ -89,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "demo":
+            from daemon.demo import cmd_demo
+
+            return cmd_demo(args)
         handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
         path = args.config or default_config_path()
         config = configlib.load(path)
@@ -139,6 +148,29 @@ def _make_folder(path: Path, mode: int) -> None:
         os.chmod(folder, mode if folder == path else 0o755)
 
 
+def write_instance(target: Path, config_path: Path, backend: str = "maildir") -> None:
+    """Write a self-contained instance into ``target``: its config at ``config_path``,
+    Maildirs for the embedded default, the data folder and a copy of the templates.
+    ``klg init`` and ``klg demo`` both make their instance here."""
+    from daemon.mail.maildir import ensure_maildir
+
+    _make_folder(target, 0o700)
+    _make_folder(config_path.parent, 0o755 if config_path.resolve().parent != target.resolve() else 0o700)
+    if config_path.resolve().parent == target.resolve():
+        text = instance_config(backend)
+    else:
+        home = target.resolve()
+        text = instance_config(backend, root=str(home / "mailboxes"), data=str(home / "data"),
+                               templates=str(home / "templates"))
+    config_path.write_text(text, encoding="utf-8")
+    if backend == "maildir":
+        for folder in ("inbox", "processed", "quarantine", "sent"):
+            ensure_maildir(target / "mailboxes" / folder)
+    (target / "data").mkdir(exist_ok=True, mode=0o700)
+    if not (target / "templates").exists():
+        shutil.copytree(PACKAGE_TEMPLATES, target / "templates")
+
+
 def cmd_init(args) -> int:
     """Write an instance into DIR; with ``--config FILE`` the config goes to FILE
     (e.g. /etc/klg/klg.toml) and names DIR's folders by absolute path."""
@@ -147,23 +179,7 @@ def cmd_init(args) -> int:
     if config_path.exists() and not args.force:
         print(f"klg: {config_path} already exists; use --force to overwrite it", file=sys.stderr)
         return 2
-    from daemon.mail.maildir import ensure_maildir
-
-    _make_folder(target, 0o700)
-    _make_folder(config_path.parent, 0o755 if config_path.resolve().parent != target.resolve() else 0o700)
-    if config_path.resolve().parent == target.resolve():
-        text = instance_config(args.backend)
-    else:
-        home = target.resolve()
-        text = instance_config(args.backend, root=str(home / "mailboxes"), data=str(home / "data"),
-                               templates=str(home / "templates"))
-    config_path.write_text(text, encoding="utf-8")
-    if args.backend == "maildir":
-        for folder in ("inbox", "processed", "quarantine", "sent"):
-            ensure_maildir(target / "mailboxes" / folder)
-    (target / "data").mkdir(exist_ok=True, mode=0o700)
-    if not (target / "templates").exists():
-        shutil.copytree(PACKAGE_TEMPLATES, target / "templates")
+    write_instance(target, config_path, args.backend)
     print(f"Wrote {config_path}")
     if config_path.resolve().parent != target.resolve():
         print(f"The service user must be able to read it: chgrp klg {config_path} && chmod 640 {config_path}")

@@ -3,20 +3,16 @@ chair's edits of the agenda made with python-docx as Word would leave them."""
 
 from __future__ import annotations
 
-import copy
 import io
 import subprocess
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-import docx
-from docx.table import Table, _Row
-
+from daemon.simulate import DOCX, Agenda, small_docx  # noqa: F401 (the tests import them from here)
 from tests.helpers import attachment, attachment_names
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def tiny_pdf(*lines: str, pages: int = 1) -> bytes:
@@ -47,16 +43,6 @@ def tiny_pdf(*lines: str, pages: int = 1) -> bytes:
     return out.getvalue()
 
 
-def small_docx(*paragraphs: str) -> bytes:
-    """A Word document with ``paragraphs``, as a member would attach one."""
-    d = docx.Document()
-    for text in paragraphs:
-        d.add_paragraph(text)
-    out = io.BytesIO()
-    d.save(out)
-    return out.getvalue()
-
-
 def pdf_text(data: bytes) -> str:
     """What pdftotext reads from ``data`` (layout kept)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,74 +56,3 @@ def docx_of(msg: EmailMessage) -> bytes:
     """The agenda .docx attached to ``msg`` (the first attachment named Dagordning/Agenda)."""
     name = next(n for n in attachment_names(msg) if n.endswith(".docx") and n.startswith(("Dagordning", "Agenda")))
     return attachment(msg, name)
-
-
-class Agenda:
-    """An agenda .docx opened for editing like a chair would in Word."""
-
-    def __init__(self, data: bytes):
-        self.doc = docx.Document(io.BytesIO(data))
-        self.table = self._find()
-
-    def _find(self) -> Table:
-        for t in self.doc.tables:
-            if t.rows and [c.text for c in t.rows[0].cells][:3] in (["Tid", "Nr", "Ärende"], ["Time", "No.", "Item"]):
-                return t
-        raise AssertionError("no agenda table")
-
-    @property
-    def header(self) -> list[str]:
-        return [c.text for c in self.table.rows[0].cells]
-
-    def rows(self) -> list[list[str]]:
-        """Every data row's cells as text (the title cell: all its paragraphs joined by ' | ')."""
-        out = []
-        for row in self.table.rows[1:]:
-            out.append([" | ".join(p.text for p in c.paragraphs if p.text) for c in row.cells])
-        return out
-
-    def titles(self) -> list[str]:
-        return [row.cells[2].paragraphs[0].text for row in self.table.rows[1:]]
-
-    def _tr(self, key: str):
-        for row in self.table.rows[1:]:
-            if row.cells[1].text == key or row.cells[2].paragraphs[0].text == key:
-                return row
-        raise KeyError(key)
-
-    def move_before(self, key: str, before: str) -> None:
-        self._tr(before)._tr.addprevious(self._tr(key)._tr)
-
-    def remove(self, key: str) -> None:
-        tr = self._tr(key)._tr
-        tr.getparent().remove(tr)
-
-    def set(self, key: str, column: int, text: str) -> None:
-        _set(self._tr(key).cells[column], text)
-
-    def add_after(self, key: str, cells: list[str]) -> None:
-        """A new row below ``key`` (Word: Insert Rows Below copies the formatting), filled with ``cells``."""
-        tr = self._tr(key)._tr
-        new = copy.deepcopy(tr)
-        tr.addnext(new)
-        row = _Row(new, self.table)
-        for cell, text in zip(row.cells, cells):
-            _set(cell, text)
-        for cell in row.cells:  # Word's new row has one empty paragraph per cell
-            for p in cell.paragraphs[1:]:
-                p._p.getparent().remove(p._p)
-
-    def bytes(self) -> bytes:
-        out = io.BytesIO()
-        self.doc.save(out)
-        return out.getvalue()
-
-
-def _set(cell, text: str) -> None:
-    p = cell.paragraphs[0]
-    for r in p.runs[1:]:
-        r._r.getparent().remove(r._r)
-    if p.runs:
-        p.runs[0].text = text
-    else:
-        p.add_run(text)

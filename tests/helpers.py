@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from daemon.cli import instance_config
 from daemon.engine import Engine
 from daemon.mail import open_mailbox, open_transport
 from daemon.mail.maildir import ensure_maildir
+from daemon.simulate import member_mail
 from daemon.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,27 +50,9 @@ def make_mail(sender: str = MARIA, subject: str = "Ett ärende", body: str = "Be
               headers: dict[str, str] | None = None, message_id: str | None = None,
               reply_to: EmailMessage | None = None, date: datetime | None = None) -> bytes:
     """A mail as a member's client would send it. ``reply_to`` threads it onto a mail we sent."""
-    msg = EmailMessage()
-    msg["From"] = f"{NAMES.get(sender, 'Someone')} <{sender}>"
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or at("2026-11-20 09:00"))
-    msg["Message-ID"] = message_id or make_msgid(domain=sender.partition("@")[2] or "example.org")
-    if reply_to is not None:
-        msg["In-Reply-To"] = reply_to["Message-ID"]
-        msg["References"] = reply_to["Message-ID"]
-    for k, v in (headers or {}).items():
-        msg[k] = v
-    if html is not None and body is None:
-        msg.set_content(html, subtype="html")
-    else:
-        msg.set_content(body)
-        if html is not None:
-            msg.add_alternative(html, subtype="html")
-    for name, data, ctype in attachments:
-        main, _, sub = ctype.partition("/")
-        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    return msg.as_bytes()
+    return member_mail(sender, NAMES.get(sender, "Someone"), to, subject, body, date=date or at("2026-11-20 09:00"),
+                       attachments=attachments, html=html, headers=headers, message_id=message_id,
+                       reply_to=reply_to)
 
 
 @dataclass
