@@ -76,7 +76,7 @@ def test_release_installs_and_runs_an_instance_without_the_source_tree(tmp_path)
     ack = email.message_from_bytes(sent.read_bytes(), policy=policy.default)
     assert ack["Subject"] == "[KLG-2026-001] Mottaget: Budgetuppföljning"
     assert "15 minuter" in body(ack)
-    assert "KLG-2026-001" in run(klg, "--config", config, "status", cwd=tmp_path).stdout
+    assert "KLG-2026-001" in run(klg, "--config", config, "status", "--now", "2026-11-20T09:00", cwd=tmp_path).stdout
     assert "proposal received" in run(klg, "--config", config, "log", cwd=tmp_path).stdout
 
 

@@ -55,8 +55,8 @@ class Inboxes:
 
     def new(self, user: str, expected: int) -> list[EmailMessage]:
         """The ``expected`` mails that arrived for ``user`` since the last look (and no more)."""
-        msgs = self.servers.wait_for(user, self.seen[user] + expected)
-        self.servers.wait_queue_empty()
+        self.servers.wait_for(user, self.seen[user] + expected)
+        self.servers.wait_queue_empty()  # and anything sent twice has arrived too
         msgs = self.servers.messages(user)
         fresh = msgs[self.seen[user]:]
         self.seen[user] = len(msgs)
@@ -70,6 +70,7 @@ class Inboxes:
         return msg
 
     def nothing_new(self, *users: str) -> None:
+        """None of ``users`` got anything the test has not looked at."""
         self.servers.wait_queue_empty()
         for user in users:
             assert self.servers.count(user) == self.seen[user], (user, [subject(m) for m in
@@ -93,7 +94,7 @@ def tick(inst, servers, when: str) -> dict:
 
 
 def nothing_twice(servers) -> None:
-    """No user got any mail twice (counted by Message-ID), and the outbox is done."""
+    """No user got any mail twice (counted by Message-ID), and the shared inbox is empty."""
     servers.wait_queue_empty()
     for user in USERS:
         ids = collections.Counter(m["Message-ID"] for m in servers.messages(user))
@@ -326,17 +327,17 @@ def test_written_procedure_on_the_servers(servers, tmp_path):
     # Tuesday 16:00: one reminder to each of the silent.
     tick(inst, servers, "2026-12-08 16:00")
     silent = [m for m in asked if m not in (ERIK, CHAIR, LENA)]
-    for member in silent:
-        reminder = box.one(member, "Påminnelse")
-        assert recipients(reminder) == [member]
-    reminder = servers.messages(PETER)[-1]
-    submit(servers, (make_mail(PETER, f"Sv: {subject(reminder)}", "Tillstyrker\n\nPeter", reply_to=reminder,
-                               date=at("2026-12-09 10:00")), PETER))
+    reminders = {m: box.one(m, "Påminnelse") for m in silent}
+    assert all(recipients(reminders[m]) == [m] for m in silent)
+    tick(inst, servers, "2026-12-08 18:00")
+    box.nothing_new(*silent)  # one reminder only
+    submit(servers, (make_mail(PETER, f"Sv: {subject(reminders[PETER])}", "Tillstyrker\n\nPeter",
+                               reply_to=reminders[PETER], date=at("2026-12-09 10:00")), PETER))
     tick(inst, servers, "2026-12-09 10:00")
     box.one(PETER, "mottagen")
-    tick(inst, servers, "2026-12-09 18:00")  # past the deadline: no second reminder, once compiled
 
-    # Wednesday 16:00: the compilation, with the comments table read back.
+    # Wednesday 16:00, the deadline: the compilation, with the comments table read back.
+    tick(inst, servers, "2026-12-09 16:00")
     compiled = box.one(MARIA, "Sammanställning")
     name = f"Sammanställning synpunkter {ITEM}.docx"
     assert parts(compiled) == [(name, DOCX), ("Promemoria.docx", DOCX)]
@@ -370,7 +371,7 @@ def test_folded_subjects_in_and_encoded_subjects_out(servers, tmp_path):
     tick(inst, servers, "2026-11-27 09:00")
     ack = box.one(SOFIA, "Mottaget")
     assert subject(ack) == f"[KLG-2026-001] Mottaget: {title}"
-    [raw_ack] = [data for data in _raw_messages(servers, SOFIA)]
+    [raw_ack] = _raw_messages(servers, SOFIA)
     head = raw_ack.split(b"\r\n\r\n", 1)[0]
     assert head.isascii() and b"=?utf-8?" in head
 
@@ -384,9 +385,10 @@ def _raw_messages(servers, user: str) -> list[bytes]:
 
 def test_mail_arriving_between_the_search_and_idle_is_not_left_waiting(servers, tmp_path, monkeypatch):
     """The race: a mail lands after the daemon's last search but before its IDLE
-    starts. Dovecot announces it only at its next sync, so without one the daemon
-    would sleep on it until the keepalive (20 s) or the IDLE is re-issued
-    (idle_minutes); leaving IDLE at the end of each wait finds it within poll_seconds."""
+    starts. Dovecot does not sync when IDLE starts and announces it only at a later
+    sync, so the daemon slept on it for 20 s and more (other servers: until IDLE is
+    re-issued, idle_minutes); leaving IDLE at the end of each wait finds it within
+    poll_seconds."""
     from imapclient import IMAPClient
 
     inst = imap_instance(tmp_path / "klg", servers, poll_seconds=2)
