@@ -39,7 +39,7 @@ from tests.helpers import GROUP, MEMBERS
 
 PASSWORD = "klg-test-password"  # every test user's password
 SHARED = GROUP                  # the shared mailbox klg@example.org
-USERS = [SHARED, *MEMBERS, "stranger@example.org"]
+USERS = [SHARED, *MEMBERS, "stranger@example.org", "ksau@example.org", "cesam@example.org"]  # + the minutes audiences
 CLIENT_ID = "klg-test-client"
 CLIENT_SECRET = "klg-test-client-secret"
 SCOPE = "https://outlook.office365.com/.default"

@@ -24,7 +24,7 @@ from daemon.agenda import common, invite, layout, versions, words
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.files import safe_name, unique_names
-from daemon.mail.compose import OutAttachment
+from daemon.mail.compose import OutAttachment, encoded_size
 from daemon.store import iso
 
 log = logging.getLogger("klg.agenda")
@@ -108,11 +108,13 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     item_atts = [OutAttachment(name, ctx.store.files.get(a["sha256"]), a["content_type"]) for name, a in zip(names, all_docs)]
     conf = settings(ctx.config)
     limit = conf.max_mail_bytes
-    size = sum(len(a.data) for a in base + item_atts)
+    # the limit is on the mail as it travels, not on the files: base64 makes them a third larger
+    size = sum(encoded_size(len(a.data)) for a in base + item_atts)
     book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
     if size <= limit:
         mode, attachments = "attachments", base + item_atts
-    elif book is not None and sum(len(a.data) for a in base) + len(book.data) <= conf.max_book_bytes:
+    elif book is not None and sum(encoded_size(len(a.data)) for a in base) + encoded_size(len(book.data)) \
+            <= conf.max_book_bytes:
         mode, attachments = "book", base + [OutAttachment(book_name, book.data, PDF)]
     else:
         mode, attachments = "none", base

@@ -30,7 +30,7 @@ from daemon.agenda.review import call_hooks
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.files import unique_names
-from daemon.mail.compose import OutAttachment
+from daemon.mail.compose import OutAttachment, encoded_size
 from daemon.proposals import summary
 from daemon.schedule import NoMeeting
 from daemon.steps import Step
@@ -116,7 +116,8 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
         "SELECT * FROM items WHERE state = 'planned' AND late = 1 AND meeting > ? AND created_at >= ? ORDER BY id",
         [d, iso(deadline)])
     attachments = [common.version_attachment(ctx, d, version)]
-    documents, omitted = _item_documents(ctx, items, conf_limit=settings(ctx.config).max_mail_bytes - len(attachments[0].data))
+    documents, omitted = _item_documents(ctx, items, conf_limit=settings(ctx.config).max_mail_bytes
+                                         - encoded_size(len(attachments[0].data)))
     context = {
         "meeting": common.meeting_context(ctx, meeting), "version": version["version"],
         "rows": common.mail_rows(rows, ctx.language), "warnings": version["warnings"],
@@ -133,7 +134,7 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
 def _item_documents(ctx: Ctx, items: list[dict], conf_limit: int):
     """(attachments to mail, names left out because they would make the mail too large)."""
     rows = [a for i in items for a in ctx.store.attachments(i["id"])]
-    total = sum(a["size"] for a in rows)
+    total = sum(encoded_size(a["size"]) for a in rows)  # as they travel in the mail, base64-encoded
     if total > conf_limit:
         return [], [a["name"] for a in rows]
     names = unique_names([a["name"] for a in rows])

@@ -48,6 +48,17 @@ class Outgoing:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
+# every attachment goes out base64-encoded, in lines of 76 characters plus CRLF,
+# with a MIME part header of its own: a size limit on the mail must count that
+PART_OVERHEAD = 500
+
+
+def encoded_size(size: int) -> int:
+    """The bytes an attachment of ``size`` bytes takes in the mail (base64 grows it by 4/3)."""
+    chars = 4 * ((size + 2) // 3)
+    return chars + 2 * ((chars + 75) // 76) + PART_OVERHEAD
+
+
 def header_safe(text: str) -> str:
     """One line of header text: no CR/LF or control characters (no header injection)."""
     return " ".join(_HEADER_UNSAFE.sub(" ", text or "").split())

@@ -13,7 +13,10 @@ How it stays correct:
   ``UID EXPUNGE`` of that one UID; never a bare EXPUNGE, which would remove
   other people's deleted mail. Without UIDPLUS the copy is left flagged
   ``\\Deleted`` (and skipped by klg) until someone expunges the folder.
-* IDLE is held across :meth:`wait` calls and re-issued every
+* IDLE is entered after a search that found nothing, and left when a
+  :meth:`wait` times out: the server syncs on DONE, which announces mail that
+  arrived between the search and the start of IDLE (servers such as Dovecot
+  do not sync when IDLE starts). A long wait re-issues IDLE every
   ``idle_minutes`` (well under the 29 minutes after which servers may drop an
   idle client); re-issuing also proves the connection alive, within
   ``timeout_seconds``. imapclient's ``idle_check`` swallows EOF, so an early,
@@ -332,8 +335,8 @@ class ImapMailbox:
         try:
             if not self._ready():
                 return
-            if self._idling and not self._dirty:
-                return  # in IDLE and the server announced nothing: nothing new
+            if not self._dirty:
+                return  # in IDLE, or just out of one, and the server announced nothing: nothing new
             self._end_idle()
             self._dirty = False
             # select again: a folder deleted and recreated under an open session shows its new UIDVALIDITY
@@ -541,7 +544,7 @@ class ImapMailbox:
 
     def wait(self, timeout: float) -> None:
         """Block until new mail may have arrived or ``timeout`` seconds passed, in
-        IDLE when the server has it (held across calls, re-issued every idle_minutes).
+        IDLE when the server has it (left at the timeout, re-issued every idle_minutes meanwhile).
         A connection lost while waiting is replaced at once; MailError only if
         that fails (the engine then pauses and the backoff applies)."""
         try:
@@ -582,6 +585,11 @@ class ImapMailbox:
                     continue
                 remaining = deadline - now
                 if remaining <= 0:
+                    # Leave IDLE at every timeout: DONE makes the server sync, and mail that came
+                    # between the search above and IDLE's start is only announced by a sync
+                    # (Dovecot at its next keepalive, about 20 s; other servers perhaps not before
+                    # IDLE is re-issued). So it waits at most one wait(), not idle_minutes.
+                    self._end_idle()
                     return
                 span = min(remaining, self.idle_seconds - (now - self._idle_since))
                 responses = self.client.idle_check(timeout=span)

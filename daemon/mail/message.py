@@ -113,8 +113,13 @@ def decode_value(value) -> str:
     except Exception:
         return _unsurrogate(str(value))
     out = []
-    for chunk, charset in parts:
-        out.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
+    for n, (chunk, charset) in enumerate(parts):
+        text = decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
+        # decode_header drops the white space that began a folded line; RFC 2047 has white
+        # space between plain text and an encoded word (dropped only between two encoded words)
+        if n and (charset is None or parts[n - 1][1] is None) and text[:1].strip() and out[-1][-1:].strip():
+            out.append(" ")
+        out.append(text)
     return "".join(out)
 
 
