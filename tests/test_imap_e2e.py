@@ -71,3 +71,25 @@ def test_idle_wakes_the_daemon_when_mail_arrives(servers, tmp_path):
         daemon.engine.stop.set()
         servers.kick()  # the loop stops between waits; end this 300-second one
         daemon.stop()
+
+
+def test_a_second_pass_without_waiting_finds_new_mail(servers, tmp_path):
+    """Out of IDLE the server reports nothing unasked: every pass on the same connection must search."""
+    from daemon.engine import Engine
+    from daemon.mail import open_mailbox, open_transport
+    from daemon.store import Store
+
+    inst = imap_instance(tmp_path / "klg", servers)
+    config = inst.config
+    store = Store(config.data_dir)
+    engine = Engine(config, store, open_mailbox(config), open_transport(config))
+    try:
+        servers.append(make_mail(MARIA, "Första förslaget", "Tid: 10"))
+        assert engine.tick(at("2026-11-20 09:00"))["messages"] == 1
+        servers.append(make_mail(MARIA, "Andra förslaget", "Tid: 10"))
+        assert engine.tick(at("2026-11-20 09:01"))["messages"] == 1
+    finally:
+        engine.mailbox.close()
+        engine.transport.close()
+        store.close()
+    assert servers.count(GROUP, "klg/Behandlat") == 2

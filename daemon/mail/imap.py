@@ -335,8 +335,10 @@ class ImapMailbox:
         try:
             if not self._ready():
                 return
-            if not self._dirty:
-                return  # in IDLE, or just out of one, and the server announced nothing: nothing new
+            if self._idling and not self._dirty:
+                return  # in IDLE and the server announced nothing: nothing new
+            # Out of IDLE the server tells nothing unasked, so search: wait() leaves IDLE at every
+            # timeout, and a caller may fetch twice without waiting (klg tick, the benchmarks).
             self._end_idle()
             self._dirty = False
             # select again: a folder deleted and recreated under an open session shows its new UIDVALIDITY
