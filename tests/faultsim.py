@@ -115,9 +115,10 @@ class Figures:
             ("… duplicated", self.mails_duplicated),
             ("… lost", self.mails_lost),
             ("… unexpected", self.mails_unexpected),
-            ("mails klg submitted twice (SMTP)", self.submitted_twice),
+            ("mails klg submitted twice (SMTP)", self.submitted_twice if self.profile == "imap" else "- (no SMTP)"),
             ("duplicates made by the servers", f"{self.server_duplicates} (submitted once, delivered twice: "
-                                               "Dovecot/Postfix stopped mid-delivery)"),
+                                               "Dovecot/Postfix stopped mid-delivery)" if self.profile == "imap"
+                                               else "- (no servers)"),
             ("outbox left unsent", self.outbox_not_sent),
             ("interrupted send attempts", f"{self.interrupted_attempts}: {self.interrupted_checked} settled by the "
                                           "transport (delivered: not sent again; absent: sent), "
