@@ -18,7 +18,7 @@ from daemon import __version__, config as configlib
 from daemon.context import Ctx
 from daemon.mail import MailError, open_mailbox, open_transport
 from daemon.redact import redact
-from daemon.store import Store, StoreLocked, StoreOwnership
+from daemon.store import Store, StoreLocked, StoreOwnership, disk_full, disk_full_message
 
 log = logging.getLogger("klg")
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     setup_logging(args.log_level)
     os.umask(0o077)  # everything klg writes (data, mailboxes, documents) is for the service user only
+    config = None
     try:
         if args.command == "init":
             return cmd_init(args)
@@ -116,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 1
-    except Exception as exc:  # a bug: say so through the log, which masks secrets
+    except Exception as exc:
+        if disk_full(exc, config.data_dir if config else None):  # not a bug: the machine's, and the operator's to fix
+            print(f"klg: {disk_full_message(config.data_dir if config else Path('.'))}", file=sys.stderr)
+            return 1
+        # a bug: say so through the log, which masks secrets
         log.critical("klg stopped on an unexpected error, a bug; please report it with this message: %s", exc,
                      exc_info=True)
         return 1

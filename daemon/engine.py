@@ -20,7 +20,7 @@ from daemon.config import Config
 from daemon.context import Ctx
 from daemon.faults import crash_point
 from daemon.mail import MailError, Mailbox, Transport
-from daemon.store import Store
+from daemon.store import Store, disk_full, disk_full_message
 from daemon.systemd import keepalive
 
 log = logging.getLogger("klg.engine")
@@ -98,6 +98,10 @@ class Engine:
             return True
         except Exception as exc:
             self._failed_steps[step.key] = ctx.now
+            if disk_full(exc, self.config.data_dir):
+                # nothing of the step was kept, and a notice could not be stored either
+                log.error("step %s (%s) did not run: %s", step.key, step.what, disk_full_message(self.config.data_dir))
+                return False
             log.error("step %s (%s) failed: %s\n%s", step.key, step.what, exc, traceback.format_exc())
             self._report_step_failure(ctx, step, exc)
             return False
@@ -157,8 +161,11 @@ class Engine:
             except MailError as exc:
                 log.error("mail backend: %s; retrying in %ss", exc, poll)
                 self.stop.wait(poll)
-            except Exception:  # the daemon must not die of one bad pass
-                log.error("pass failed:\n%s", traceback.format_exc())
+            except Exception as exc:  # the daemon must not die of one bad pass
+                if disk_full(exc, self.config.data_dir):
+                    log.error("%s; retrying in %ss", disk_full_message(self.config.data_dir), poll)
+                else:
+                    log.error("pass failed:\n%s", traceback.format_exc())
                 self.stop.wait(poll)
             notify("WATCHDOG=1")
             if first_pass:

@@ -5,6 +5,14 @@ known) before one worker sends it.
 exists exactly when its cause does. ``flush`` sends what is due, one message
 per transaction, retrying temporary failures with backoff and marking
 permanent ones failed per recipient; the chancellery is told once per failure.
+
+Exactly once: before a mail is handed to the transport, the attempt is
+committed (``attempt_started_at``). If the process dies before the mail is
+marked sent, the next pass finds the attempt and asks the transport whether
+the mail got through (``Transport.delivered``): the Maildir transport looks
+for its file, SMTP for the copy in the Sent folder. Only when the transport
+cannot tell is the mail sent again (at least once, never lost); those resends
+are counted in ``resent_unsure``.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import logging
 from datetime import datetime, timedelta
 
 from daemon.faults import crash_point
-from daemon.mail import PermanentFailure, TemporaryFailure, Transport
+from daemon.mail import MailError, PermanentFailure, TemporaryFailure, Transport
 from daemon.mail.compose import Outgoing, build, new_message_id
 from daemon.store import Store, iso
 from daemon.systemd import keepalive
@@ -75,6 +83,12 @@ def flush(store: Store, transport: Transport, now: datetime, on_failure=None) ->
 def _send_one(store: Store, transport: Transport, row: dict, now: datetime, counts: dict, on_failure) -> None:
     raw = store.files.get(row["raw_sha256"])
     recipients = json.loads(row["recipients"])
+    if row.get("attempt_started_at") and _interrupted_attempt_delivered(store, transport, row, now):
+        _mark_sent(store, row, recipients, [], now, on_failure)
+        counts["sent"] += 1
+        return
+    with store.atomic():
+        store.db["outbox"].update(row["id"], {"attempt_started_at": iso(now)})
     crash_point("outbox.before-send")
     try:
         refused = transport.send(raw, row["sender"], recipients)
@@ -85,15 +99,17 @@ def _send_one(store: Store, transport: Transport, row: dict, now: datetime, coun
         with store.atomic():
             if now - first > GIVE_UP_AFTER:
                 store.db["outbox"].update(row["id"], {"state": "failed", "attempts": attempts, "last_error": str(exc)[:500],
-                                                      "failed_recipients": json.dumps(recipients)})
+                                                      "failed_recipients": json.dumps(recipients),
+                                                      "attempt_started_at": None})
                 store.event(now, f"mail failed after {attempts} attempts: {exc}", item=row["item_id"], meeting=row["meeting"])
                 if on_failure:
                     on_failure(row, recipients, str(exc))
                 counts["failed"] += 1
             else:
                 retry_at = now + backoff(attempts)
+                # the transport said it did not deliver: the retry is a plain one, not a suspect
                 store.db["outbox"].update(row["id"], {"attempts": attempts, "last_error": str(exc)[:500],
-                                                      "next_attempt_at": iso(retry_at)})
+                                                      "next_attempt_at": iso(retry_at), "attempt_started_at": None})
                 store.event(now, f"mail not sent yet (attempt {attempts}), retry at {iso(retry_at)}: {exc}",
                             item=row["item_id"], meeting=row["meeting"], detail={"message_id": row["message_id"]})
                 counts["retry"] += 1
@@ -110,6 +126,11 @@ def _send_one(store: Store, transport: Transport, row: dict, now: datetime, coun
         counts["failed"] += 1
         log.error("outbox %s (%s): refused for good: %s", row["message_id"], row["kind"], exc)
         return
+    _mark_sent(store, row, recipients, refused, now, on_failure)
+    counts["sent"] += 1
+
+
+def _mark_sent(store: Store, row: dict, recipients: list[str], refused: list[str], now: datetime, on_failure) -> None:
     with store.atomic():
         store.db["outbox"].update(row["id"], {"state": "sent", "attempts": row["attempts"] + 1, "sent_at": iso(now),
                                               "failed_recipients": json.dumps(refused) if refused else None})
@@ -118,5 +139,30 @@ def _send_one(store: Store, transport: Transport, row: dict, now: datetime, coun
         if refused and on_failure:
             on_failure(row, refused, "refused by the server")
     crash_point("outbox.after-mark")
-    counts["sent"] += 1
     log.info("sent %s %s to %s", row["kind"], row["item_id"] or row["meeting"] or "", ", ".join(recipients))
+
+
+def _interrupted_attempt_delivered(store: Store, transport: Transport, row: dict, now: datetime) -> bool:
+    """An attempt to send ``row`` began and never finished (the process died, or
+    the server's answer was lost). True if the transport can show the mail got
+    through; otherwise the attempt is counted and the caller sends again."""
+    delivered = getattr(transport, "delivered", None)
+    try:
+        verdict = delivered(row["message_id"]) if delivered else None
+    except MailError as exc:  # cannot look: sending again is safer than losing the mail
+        log.warning("outbox %s: could not check whether an interrupted attempt was delivered: %s", row["message_id"], exc)
+        verdict = None
+    with store.atomic():
+        store.db["outbox"].update(row["id"], {"interrupted": row["interrupted"] + 1,
+                                              "resent_unsure": row["resent_unsure"] + (verdict is None)})
+        if verdict is None:
+            store.event(now, f"mail {row['kind']}: an earlier attempt was interrupted and the transport cannot tell "
+                             "whether it was delivered; sending again with the same Message-ID (at worst a duplicate)",
+                        item=row["item_id"], meeting=row["meeting"], detail={"message_id": row["message_id"]})
+    if verdict:
+        log.info("outbox %s (%s): the interrupted attempt had been delivered; not sending again",
+                 row["message_id"], row["kind"])
+    elif verdict is None:
+        log.warning("outbox %s (%s): an interrupted attempt may have been delivered; sending again",
+                    row["message_id"], row["kind"])
+    return bool(verdict)

@@ -10,10 +10,12 @@ queues and the marker saying it happened commit together or not at all.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import re
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -46,6 +48,36 @@ def migrations() -> list[tuple[int, str, str]]:
         if m:
             found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def disk_full(exc: BaseException, where: Path | None = None) -> bool:
+    """True if ``exc`` (or what caused it) says a disk or quota is full. SQLite
+    says only "disk I/O error" when it cannot grow its shared-memory file, so
+    that counts too when the disk under ``where`` has (almost) no space left."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.OperationalError):
+            if "full" in str(exc):  # "database or disk is full"
+                return True
+            if "disk I/O error" in str(exc) and where is not None and _free_bytes(where) < (1 << 20):
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _free_bytes(where: Path) -> int:
+    try:
+        st = os.statvfs(where)
+    except OSError:
+        return 1 << 62  # cannot tell: do not blame the disk
+    return st.f_bavail * st.f_frsize
+
+
+def disk_full_message(where: Path) -> str:
+    """What to tell the operator when the disk under ``where`` is full."""
+    return (f"the disk holding {where} is full (no space left): nothing was lost and nothing half-done was kept; "
+            "free space there (df -h shows it) and klg resumes where it stopped")
 
 
 class StoreLocked(Exception):

@@ -63,7 +63,11 @@ class Mailbox(Protocol):
 class Transport(Protocol):
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
         """Deliver ``raw``; return the recipients refused for good (may be empty).
-        Raise TemporaryFailure to retry later, PermanentFailure if all failed."""
+        Raise TemporaryFailure to retry later, PermanentFailure if all failed.
+
+        A transport may also offer ``delivered(message_id) -> bool | None``: after
+        an attempt was interrupted, True if the mail is known to have gone out,
+        False if known not to, None if it cannot tell (the outbox sends again)."""
 
     def check(self) -> None: ...
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -86,18 +88,33 @@ class MaildirMailbox:
 
 
 class MaildirTransport:
-    """Delivers into the ``sent`` Maildir. The file name is the message's hash,
-    so delivering the same stored message twice leaves one file."""
+    """Delivers into the ``sent`` Maildir. The file name is derived from the
+    message's Message-ID, so delivering the same outbox mail twice leaves one
+    file, and :meth:`delivered` can tell after a crash whether it got there."""
 
     def __init__(self, root: str | Path, settings: dict[str, Any] | None = None):
         settings = settings or {}
         self.folder = ensure_maildir(Path(root) / settings.get("folder", "sent"))
 
+    @staticmethod
+    def file_name(message_id: str) -> str:
+        """The file an outbox mail is delivered as (a Message-ID may hold '/', so it is hashed)."""
+        return hashlib.sha256(message_id.strip("<>").encode("utf-8")).hexdigest()[:32] + ".eml"
+
+    def _exists(self, name: str) -> bool:
+        # a mail client that read it has moved it to cur/ and added flags (name:2,S)
+        return (self.folder / "new" / name).exists() or any((self.folder / "cur").glob(name + "*"))
+
+    def delivered(self, message_id: str) -> bool:
+        """True if the mail with ``message_id`` is in the sent Maildir."""
+        return self._exists(self.file_name(message_id))
+
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
-        name = hashlib.sha256(raw).hexdigest()[:32] + ".eml"
-        target = self.folder / "new" / name
-        if target.exists() or (self.folder / "cur" / name).exists():
+        message_id = _message_id(raw)
+        name = self.file_name(message_id) if message_id else hashlib.sha256(raw).hexdigest()[:32] + ".eml"
+        if self._exists(name):
             return []
+        target = self.folder / "new" / name
         tmp = self.folder / "tmp" / name
         try:
             with open(tmp, "wb") as fh:
@@ -105,9 +122,11 @@ class MaildirTransport:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.rename(tmp, target)
+            _fsync_dir(target.parent)
         except OSError as exc:  # e.g. disk full: the outbox keeps it and retries
             tmp.unlink(missing_ok=True)
-            raise TemporaryFailure(f"cannot write to the Maildir {self.folder}: {exc.strerror or exc}") from exc
+            raise TemporaryFailure(f"cannot write to the Maildir {self.folder}: {exc.strerror or exc}; "
+                                   "free space or fix its permissions, klg retries") from exc
         return []
 
     def check(self) -> None:
@@ -116,3 +135,22 @@ class MaildirTransport:
 
     def close(self) -> None:
         pass
+
+
+def _message_id(raw: bytes) -> str | None:
+    """The Message-ID in the header of ``raw`` (without brackets), or None."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[: end if end >= 0 else 65536])
+    value = (head.get("Message-ID") or "").strip().strip("<>")
+    return value or None
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable: a delivery the outbox counts on must survive a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -31,6 +31,7 @@ import ssl
 import time
 from typing import Any
 
+from daemon.faults import crash_point
 from daemon.mail import MailError, PermanentFailure, TemporaryFailure
 from daemon.mail.netconf import TokenSource, describe, secret, tls_context, validate_connection, xoauth2_string
 
@@ -177,6 +178,15 @@ class SmtpTransport:
         if time.monotonic() < self._down_until:
             # the server just failed to take a connection: do not wait out a timeout per queued mail
             raise TemporaryFailure(self._down_reason)
+        if self.sent_folder and self._sent_client is None:
+            # log in to the Sent folder before the SMTP transaction, not after it: the time between
+            # the server's 250 and the stored copy is the one window in which a crash sends twice
+            try:
+                self._sent_folder_client()
+            except Exception as exc:
+                self._drop_sent_client()
+                log.warning("the Sent folder %r cannot be opened (%s); sending anyway", self.sent_folder,
+                            describe(exc, "IMAP", self._mailbox_settings or {}))
         try:
             refused = self._send(raw, sender, recipients)
         except PermanentFailure:
@@ -189,9 +199,48 @@ class SmtpTransport:
             self._discard()
             self._down_until, self._down_reason = time.monotonic() + DOWN_SECONDS, str(exc)
             raise TemporaryFailure(str(exc)) from None
+        crash_point("smtp.after-accept")  # the window the outbox cannot close: accepted, not yet recorded
         if self.sent_folder:
             self._copy_to_sent(raw)
         return refused
+
+    def delivered(self, message_id: str) -> bool | None:
+        """After an interrupted attempt: True if the Sent folder holds the copy
+        made after the server accepted the mail. Otherwise None, never False:
+        without a copy the mail may still have gone out (death between the
+        server's 250 and the copy), so the outbox sends again — at least once,
+        never lost — and counts it as unsure."""
+        if not self.sent_folder:
+            return None
+        try:
+            client = self._sent_folder_client()
+            found = bool(client.search(["HEADER", "Message-ID", f"<{message_id.strip('<>')}>"]))
+        except Exception as exc:
+            self._drop_sent_client()
+            raise MailError(f"cannot search the Sent folder {self.sent_folder!r} for {message_id}: "
+                            f"{describe(exc, 'IMAP', self._mailbox_settings or {})}") from None
+        return True if found else None
+
+    def _sent_folder_client(self):
+        from daemon.mail.imap import ImapConnection, folder_name, server_separator
+
+        if self._sent_client is None:
+            self._sent_copy = self._sent_copy or ImapConnection(self._mailbox_settings, "mailbox")
+            client = self._sent_copy.open()
+            self._sent_name = folder_name(self.sent_folder, server_separator(client))
+            if not client.folder_exists(self._sent_name):
+                client.create_folder(self._sent_name)
+            client.select_folder(self._sent_name)
+            self._sent_client = client
+        return self._sent_client
+
+    def _drop_sent_client(self) -> None:
+        client, self._sent_client = self._sent_client, None
+        if client is not None:
+            try:
+                client.socket().close()
+            except Exception:
+                pass
 
     def _send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
         for attempt in (1, 2):
@@ -266,29 +315,16 @@ class SmtpTransport:
     def _copy_to_sent(self, raw: bytes) -> None:
         """Append ``raw`` to the Sent folder unless its Message-ID is already there.
         A failure is logged, never raised: the mail itself went out."""
-        from daemon.mail.imap import ImapConnection, folder_name, message_id_of, server_separator
+        from daemon.mail.imap import message_id_of
 
         try:
-            if self._sent_client is None:
-                self._sent_copy = self._sent_copy or ImapConnection(self._mailbox_settings, "mailbox")
-                client = self._sent_copy.open()
-                self._sent_name = folder_name(self.sent_folder, server_separator(client))
-                if not client.folder_exists(self._sent_name):
-                    client.create_folder(self._sent_name)
-                client.select_folder(self._sent_name)
-                self._sent_client = client
-            client = self._sent_client
+            client = self._sent_folder_client()
             message_id = message_id_of(raw)
             if message_id and client.search(["HEADER", "Message-ID", message_id]):
                 return
             client.append(self._sent_name, raw, flags=[b"\\Seen"])
         except Exception as exc:
-            client, self._sent_client = self._sent_client, None
-            if client is not None:
-                try:
-                    client.socket().close()
-                except Exception:
-                    pass
+            self._drop_sent_client()
             log.warning("the copy in the Sent folder %r was not stored (%s); the mail itself was sent",
                         self.sent_folder, describe(exc, "IMAP", self._mailbox_settings or {}))
 
