@@ -10,9 +10,10 @@ Exactly once: before a mail is handed to the transport, the attempt is
 committed (``attempt_started_at``). If the process dies before the mail is
 marked sent, the next pass finds the attempt and asks the transport whether
 the mail got through (``Transport.delivered``): the Maildir transport looks
-for its file, SMTP for the copy in the Sent folder. Only when the transport
-cannot tell is the mail sent again (at least once, never lost); those resends
-are counted in ``resent_unsure``.
+for its file; SMTP with ``copy_to_self`` waits for the copy that came back to
+the shared inbox, else looks for the copy in the Sent folder. Only when the
+transport cannot tell is the mail sent again (at least once, never lost);
+those resends are counted in ``resent_unsure``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ log = logging.getLogger("klg.outbox")
 
 BACKOFF = [30, 60, 120, 300, 600, 1800, 3600]  # seconds; then hourly
 GIVE_UP_AFTER = timedelta(hours=48)
+# how long an interrupted attempt waits for its copy_to_self copy: the server delivers it within
+# seconds of taking the mail unless the mailbox server is down, and then klg cannot read it either
+OWN_COPY_GRACE = timedelta(minutes=10)
 
 
 def queue(store: Store, out: Outgoing, *, kind: str, sender: str, sender_name: str, domain: str, now: datetime,
@@ -83,10 +87,14 @@ def flush(store: Store, transport: Transport, now: datetime, on_failure=None) ->
 def _send_one(store: Store, transport: Transport, row: dict, now: datetime, counts: dict, on_failure) -> None:
     raw = store.files.get(row["raw_sha256"])
     recipients = json.loads(row["recipients"])
-    if row.get("attempt_started_at") and _interrupted_attempt_delivered(store, transport, row, now):
-        _mark_sent(store, row, recipients, [], now, on_failure)
-        counts["sent"] += 1
-        return
+    if row.get("attempt_started_at"):
+        verdict = _own_copy(store, transport, row, now)
+        if verdict == "wait":
+            return
+        if verdict == "back" or _interrupted_attempt_delivered(store, transport, row, now):
+            _mark_sent(store, row, recipients, [], now, on_failure)
+            counts["sent"] += 1
+            return
     with store.atomic():
         store.db["outbox"].update(row["id"], {"attempt_started_at": iso(now)})
     crash_point("outbox.before-send")
@@ -140,6 +148,31 @@ def _mark_sent(store: Store, row: dict, recipients: list[str], refused: list[str
             on_failure(row, refused, "refused by the server")
     crash_point("outbox.after-mark")
     log.info("sent %s %s to %s", row["kind"], row["item_id"] or row["meeting"] or "", ", ".join(recipients))
+
+
+def _own_copy(store: Store, transport: Transport, row: dict, now: datetime) -> str | None:
+    """With ``copy_to_self`` every mail also goes to the shared mailbox in the same
+    SMTP transaction, and the server queues all its recipients at once or none.
+    "back": the copy of ``row``'s interrupted attempt has come back to the inbox
+    (intake ran first in this pass), so the members got it too. "wait": not yet,
+    but it may still be on its way; the mail waits up to OWN_COPY_GRACE for it
+    before it is sent again. None: no copy to wait for."""
+    if store.message_seen(row["message_id"]):
+        with store.atomic():
+            store.db["outbox"].update(row["id"], {"interrupted": row["interrupted"] + 1})
+        log.info("outbox %s (%s): the interrupted attempt's own copy came back; not sending again",
+                 row["message_id"], row["kind"])
+        return "back"
+    if not getattr(transport, "copy_to", None):
+        return None
+    until = datetime.fromisoformat(row["attempt_started_at"]) + OWN_COPY_GRACE
+    if now >= until:
+        return None
+    with store.atomic():
+        store.db["outbox"].update(row["id"], {"next_attempt_at": iso(until)})
+    log.info("outbox %s (%s): an attempt was interrupted; waiting until %s for its own copy before sending again",
+             row["message_id"], row["kind"], iso(until))
+    return "wait"
 
 
 def _interrupted_attempt_delivered(store: Store, transport: Transport, row: dict, now: datetime) -> bool:

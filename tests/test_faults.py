@@ -75,3 +75,53 @@ def test_smtp_delivery_interrupted_is_checked_against_the_sent_folder(tmp_path, 
     assert row["state"] == "sent" and row["interrupted"] == 1 and row["resent_unsure"] == unsure
     assert ServersWorld(inst, servers).submissions()[row["message_id"]] == submissions
     assert [m["Message-ID"].strip("<>") for m in servers.messages("klg@example.org", "Sent")] == [row["message_id"]]
+
+
+@pytest.mark.servers
+def test_smtp_delivery_interrupted_after_acceptance_is_settled_by_the_copy_to_self(tmp_path, servers):  # noqa: F811
+    """With copy_to_self the shared mailbox is a hidden recipient of the same SMTP
+    transaction: its copy coming back proves the member got the mail, so a kill
+    between the server's 250 and klg's record sends nothing twice."""
+    from tests.faultsim import ServersWorld
+    from tests.helpers import GROUP, MARIA, make_mail
+    from tests.servers import imap_instance
+
+    inst = imap_instance(tmp_path / "klg", servers, transport={"copy_to_self": True})
+    servers.send(make_mail(MARIA, "Budgetuppföljning", "Tid: 15 min"), MARIA)
+    servers.wait_for(GROUP, 1)
+    first = inst.klg("tick", "--now", "2026-11-20T10:00", env={"KLG_CRASH_AT": "smtp.after-accept"})
+    assert first.returncode == -9, first.stderr[-2000:]
+    servers.wait_queue_empty()
+    again = inst.klg("tick", "--now", "2026-11-20T10:01")
+    assert again.returncode == 0, again.stderr[-2000:]
+    [row] = _outbox(inst)
+    assert row["state"] == "sent" and row["interrupted"] == 1 and row["resent_unsure"] == 0
+    assert ServersWorld(inst, servers).submissions()[row["message_id"]] == 1
+    [ack] = servers.messages(MARIA)
+    assert ack["Message-ID"].strip("<>") == row["message_id"]
+    assert "klg@example.org" not in ack.get("To", "") + ack.get("Cc", "")  # the copy's recipient stays hidden
+    assert servers.count(GROUP) == 0  # the copy, like the proposal, went to the processed folder
+    assert servers.count(GROUP, "klg/Behandlat") == 2
+
+
+@pytest.mark.servers
+def test_an_interrupted_attempt_waits_for_its_copy_before_sending_again(tmp_path, servers):  # noqa: F811
+    """Killed before the server took the mail: no copy comes back, so after the
+    grace period the mail is sent once (and counted as unsure)."""
+    from tests.faultsim import ServersWorld
+    from tests.helpers import GROUP, MARIA, make_mail
+    from tests.servers import imap_instance
+
+    inst = imap_instance(tmp_path / "klg", servers, transport={"copy_to_self": True})
+    servers.send(make_mail(MARIA, "Budgetuppföljning", "Tid: 15 min"), MARIA)
+    servers.wait_for(GROUP, 1)
+    first = inst.klg("tick", "--now", "2026-11-20T10:00", env={"KLG_CRASH_AT": "outbox.before-send"})
+    assert first.returncode == -9, first.stderr[-2000:]
+    assert inst.klg("tick", "--now", "2026-11-20T10:05").returncode == 0
+    assert servers.messages(MARIA) == [] and _outbox(inst)[0]["state"] == "queued"  # still waiting for a copy
+    assert inst.klg("tick", "--now", "2026-11-20T10:11").returncode == 0
+    servers.wait_queue_empty()
+    [row] = _outbox(inst)
+    assert row["state"] == "sent" and row["interrupted"] == 1 and row["resent_unsure"] == 1
+    assert ServersWorld(inst, servers).submissions()[row["message_id"]] == 1
+    assert len(servers.messages(MARIA)) == 1

@@ -215,6 +215,9 @@ def test_settings_are_validated_when_the_backend_is_made_directly(servers):
     with pytest.raises(ConfigError, match="transport.sent_folder needs"):
         SmtpTransport(Backend("smtp", {"host": "x", "password_env": PASSWORD_ENV, "username": SHARED,
                                        "sent_folder": "Sent"}))
+    with pytest.raises(ConfigError, match="transport.copy_to_self = 'yes': write true or false"):
+        SmtpTransport(Backend("smtp", {"host": "x", "password_env": PASSWORD_ENV, "username": SHARED,
+                                       "copy_to_self": "yes"}))
     assert json  # keeps the import honest for helpers that dump settings
 
 

@@ -102,7 +102,7 @@ def open_transport(config: "Config") -> Transport:
     if name == "smtp":
         from daemon.mail.smtp import SmtpTransport
 
-        return SmtpTransport(config.transport, mailbox=config.mailbox)
+        return SmtpTransport(config.transport, mailbox=config.mailbox, own_address=config.group.address)
     if name == "exchange":
         from daemon.mail.exchange import ExchangeTransport
 

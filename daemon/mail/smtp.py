@@ -41,7 +41,7 @@ PORTS = {"tls": 465, "starttls": 587, "none": 25}
 KEYS = {
     "host", "port", "security", "tls_ca_file", "username", "auth", "password_env", "password_credential",
     "token_env", "token_credential", "token_command", "token_url", "client_id", "client_secret_env",
-    "client_secret_credential", "scope", "timeout_seconds", "sent_folder", "helo_name",
+    "client_secret_credential", "scope", "timeout_seconds", "sent_folder", "helo_name", "copy_to_self",
 }
 QUIET_SECONDS = 20  # a connection unused this long is checked with NOOP before use
 DOWN_SECONDS = 5  # after a failed connection, the rest of the queue waits this long without trying
@@ -54,6 +54,8 @@ def validate(settings: dict[str, Any], section: str = "transport") -> list[str]:
     sent = settings.get("sent_folder")
     if sent is not None and (not isinstance(sent, str) or not sent.strip()):
         p.append(f"{section}.sent_folder = {sent!r}: name an IMAP folder such as \"Sent\", or leave the key out")
+    if not isinstance(settings.get("copy_to_self", False), bool):
+        p.append(f"{section}.copy_to_self = {settings['copy_to_self']!r}: write true or false")
     helo = settings.get("helo_name")
     if helo is not None and (not isinstance(helo, str) or not helo.strip() or " " in helo):
         p.append(f"{section}.helo_name = {helo!r}: use this machine's DNS name, e.g. \"klg.kommun.se\"")
@@ -63,7 +65,7 @@ def validate(settings: dict[str, Any], section: str = "transport") -> list[str]:
 class SmtpTransport:
     """The :class:`daemon.mail.Transport` for an SMTP server; see the module docstring."""
 
-    def __init__(self, backend: Any, mailbox: Any = None):
+    def __init__(self, backend: Any, mailbox: Any = None, own_address: str | None = None):
         settings = dict(backend.settings)
         problems = validate(settings)
         if settings.get("sent_folder") and (mailbox is None or getattr(mailbox, "backend", None) != "imap"):
@@ -81,6 +83,9 @@ class SmtpTransport:
         self.auth = settings.get("auth", "password")
         self.tokens = TokenSource(settings, "transport")
         self.sent_folder = settings.get("sent_folder")
+        # a hidden envelope recipient: Postfix queues every recipient of one transaction together, so the
+        # copy that comes back to the shared inbox proves the server took the mail (see the outbox)
+        self.copy_to = own_address if settings.get("copy_to_self") else None
         self._mailbox_settings = dict(mailbox.settings) if mailbox is not None else None
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
@@ -187,9 +192,13 @@ class SmtpTransport:
                 self._drop_sent_client()
                 log.warning("the Sent folder %r cannot be opened (%s); sending anyway", self.sent_folder,
                             describe(exc, "IMAP", self._mailbox_settings or {}))
+        envelope = list(recipients)
+        if self.copy_to and self.copy_to.lower() not in {r.lower() for r in recipients}:
+            envelope.append(self.copy_to)
         try:
-            refused = self._send(raw, sender, recipients)
-        except PermanentFailure:
+            refused = [r for r in self._send(raw, sender, envelope) if r != self.copy_to]
+        except PermanentFailure as exc:
+            exc.recipients = [r for r in exc.recipients if r != self.copy_to]
             raise
         except TemporaryFailure as exc:
             if self._smtp is None:  # no session: remember for a little while
@@ -199,7 +208,7 @@ class SmtpTransport:
             self._discard()
             self._down_until, self._down_reason = time.monotonic() + DOWN_SECONDS, str(exc)
             raise TemporaryFailure(str(exc)) from None
-        crash_point("smtp.after-accept")  # the window the outbox cannot close: accepted, not yet recorded
+        crash_point("smtp.after-accept")  # accepted, not yet recorded: only copy_to_self closes this window
         if self.sent_folder:
             self._copy_to_sent(raw)
         return refused
