@@ -38,8 +38,6 @@ import re
 import socket
 import ssl
 import time
-from email.parser import BytesHeaderParser
-from email import policy
 from typing import Any, Iterator
 
 from imapclient import IMAPClient
@@ -47,6 +45,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
 
 from daemon.mail import InboxMessage, MailError
+from daemon.mail.message import message_id_of
 from daemon.mail.netconf import TokenSource, describe, secret, tls_context, validate_connection
 
 log = logging.getLogger("klg.mail.imap")
@@ -63,7 +62,6 @@ MAX_IDLE_MINUTES = 25  # servers may drop a client idle for 30 minutes (RFC 2177
 NEW_MAIL = (b"EXISTS", b"RECENT")
 BATCH_MESSAGES = 100  # at most this many messages per FETCH (and so per MOVE)
 CHUNK = 1024 * 1024  # messages larger than this are fetched in pieces of this size
-_MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
 
 def validate(settings: dict[str, Any], section: str = "mailbox") -> list[str]:
@@ -92,17 +90,6 @@ def validate(settings: dict[str, Any], section: str = "mailbox") -> list[str]:
     if isinstance(batch, bool) or not isinstance(batch, (int, float)) or not 0 < batch <= 256:
         p.append(f"{section}.fetch_batch_mb = {batch!r}: use a number of megabytes between 1 and 256")
     return p
-
-
-def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID (with brackets) from the header of ``raw``, or None."""
-    end = raw.find(b"\r\n\r\n")
-    if end < 0:
-        end = raw.find(b"\n\n")
-    head = raw[: end if end >= 0 else 65536]
-    value = BytesHeaderParser(policy=policy.compat32).parsebytes(head).get("Message-ID")
-    found = _MESSAGE_ID.search(str(value).encode("utf-8", "surrogateescape")) if value else None
-    return found.group(0).decode("utf-8", "replace") if found else None
 
 
 def server_separator(client: IMAPClient) -> str:

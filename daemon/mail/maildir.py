@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from email import policy
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, Iterator
 
 from daemon.mail import InboxMessage, MailError, TemporaryFailure
+from daemon.mail.message import message_id_of
 
 SUBDIRS = ("tmp", "new", "cur")
 
@@ -110,7 +109,7 @@ class MaildirTransport:
         return self._exists(self.file_name(message_id))
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
-        message_id = _message_id(raw)
+        message_id = message_id_of(raw)
         name = self.file_name(message_id) if message_id else hashlib.sha256(raw).hexdigest()[:32] + ".eml"
         if self._exists(name):
             return []
@@ -135,16 +134,6 @@ class MaildirTransport:
 
     def close(self) -> None:
         pass
-
-
-def _message_id(raw: bytes) -> str | None:
-    """The Message-ID in the header of ``raw`` (without brackets), or None."""
-    end = raw.find(b"\r\n\r\n")
-    if end < 0:
-        end = raw.find(b"\n\n")
-    head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[: end if end >= 0 else 65536])
-    value = (head.get("Message-ID") or "").strip().strip("<>")
-    return value or None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.header import Header, decode_header
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import html2text
@@ -29,6 +30,7 @@ from daemon.files import safe_name
 MAX_SUBJECT = 250
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 AUTO_SUBJECTS = re.compile(
     r"^\s*(automatiskt svar|autosvar|frånvaro(meddelande)?|frånvarande|out of (the )?office|automatic reply|"
     r"auto[- ]?reply|autoreply|auto[- ]?response|abwesenheit|fraværende|poissa)\b",
@@ -432,3 +434,15 @@ def _is_bounce(msg: Message, mail: ParsedMail) -> bool:
     if _header(msg, "Return-Path").strip() == "<>":
         return True
     return bool(BOUNCE_SENDERS.match(mail.sender or ""))
+
+
+def message_id_of(raw: bytes) -> str | None:
+    """The Message-ID (with brackets) from the header of ``raw``, or None; reads
+    only the header, so it is cheap on a large message."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = raw[: end if end >= 0 else 65536]
+    value = BytesHeaderParser(policy=policy.compat32).parsebytes(head).get("Message-ID")
+    found = _MESSAGE_ID.search(str(value).encode("utf-8", "surrogateescape")) if value else None
+    return found.group(0).decode("utf-8", "replace") if found else None

@@ -33,6 +33,7 @@ from typing import Any
 
 from daemon.faults import crash_point
 from daemon.mail import MailError, PermanentFailure, TemporaryFailure
+from daemon.mail.message import message_id_of
 from daemon.mail.netconf import TokenSource, describe, secret, tls_context, validate_connection, xoauth2_string
 
 log = logging.getLogger("klg.mail.smtp")
@@ -324,8 +325,6 @@ class SmtpTransport:
     def _copy_to_sent(self, raw: bytes) -> None:
         """Append ``raw`` to the Sent folder unless its Message-ID is already there.
         A failure is logged, never raised: the mail itself went out."""
-        from daemon.mail.imap import message_id_of
-
         try:
             client = self._sent_folder_client()
             message_id = message_id_of(raw)
