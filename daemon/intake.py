@@ -1,15 +1,23 @@
 """Intake: what one incoming message is, and what is done about it.
 
 The order of questions matters and is the security model in small: our own
-mail coming back, duplicates, bounces and auto-replies are recorded and never
-answered; strangers are never answered (no backscatter); only then is a
-member's mail read as a reply to one of our threads, a command, or a new
-proposal. Everything a message causes is written in one transaction together
-with its ``messages_in`` row; the mailbox move happens after the commit.
+mail coming back, an ambiguous sender, duplicates, read receipts, bounces and
+auto-replies are recorded and never answered; strangers are never answered (no
+backscatter); only then is a member's mail read as a reply to one of our
+threads, a command, or a new proposal. Everything a message causes is written
+in one transaction together with its ``messages_in`` row; the mailbox move
+happens after the commit.
+
+One guard holds around reading, classifying and acting: whatever a message
+causes (a limit, a RecursionError, a UnicodeError, a bug of ours) quarantines
+that message with its reason, and the pass goes on with the next one. Only a
+failure of the machine (a full disk, a locked database) leaves the message in
+the inbox for the next pass.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -22,13 +30,34 @@ from typing import Callable
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.faults import crash_point
-from daemon.mail.message import ParsedMail, parse
+from daemon.mail.headers import clean_text
+from daemon.mail.limits import Budget, LimitExceeded, Limits
+from daemon.mail.message import ParsedMail, fallback_id, parse
 from daemon.store import iso
 
 log = logging.getLogger("klg.intake")
 
 # Failures of the machine rather than of the mail: the message is retried, not quarantined.
-TRANSIENT = (OSError, sqlite3.OperationalError)
+MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE,
+                  errno.ENFILE, errno.ENOMEM, errno.EBUSY, errno.EAGAIN, errno.ENOLCK, errno.ESTALE}
+_MACHINE_SQL = re.compile(r"locked|busy|disk|full|I/O|unable to open|readonly|malformed", re.IGNORECASE)
+
+
+def transient(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or what caused it) is the machine's failure, not the message's:
+    disk full, I/O error, database locked or damaged."""
+    for _ in range(10):
+        if exc is None:
+            return False
+        if isinstance(exc, OSError) and exc.errno in MACHINE_ERRNOS:
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and _MACHINE_SQL.search(str(exc)):
+            return True
+        if type(exc) is sqlite3.DatabaseError:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
 
 @dataclass
 class Outcome:
@@ -47,63 +76,133 @@ def tag_pattern(short: str) -> re.Pattern:
     return re.compile(rf"\[({re.escape(short)}-\d{{4}}-\d{{3,}})\]", re.IGNORECASE)
 
 
-def handle(ctx: Ctx, raw: bytes) -> Outcome:
-    """Classify and act on one message in its own transaction; return where it goes.
+def limits_for(ctx: Ctx) -> Limits:
+    """The reading limits, with the message size from ``[intake] max_message_mb``."""
+    return Limits(max_message_bytes=ctx.config.intake.max_message_bytes)
 
+
+def handle(ctx: Ctx, raw: bytes) -> Outcome:
+    """Read, classify and act on one message in its own transaction; return where it goes.
+
+    Never raises for anything the message causes (see the module docstring);
+    raises only when the machine fails, and then nothing of the message was kept.
     A message seen before (same Message-ID) has no new effect: it only needs
     moving, which the caller does with the returned disposition.
     """
     from daemon import workflows  # the registry; imported late to avoid import cycles
 
-    mail = parse(raw)
-    seen = ctx.store.message_seen(mail.message_id)
-    if seen:  # the audit log has its event already; a redelivery only needs moving
-        log.info("%s from %s: duplicate of a message handled at %s -> %s", mail.message_id, mail.sender or "?",
-                 seen["received_at"], seen["disposition"])
-        return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
+    limits = limits_for(ctx)
+    budget = Budget(limits.seconds)
+    mail: ParsedMail | None = None
     try:
+        with budget.alarm():
+            mail = parse(raw, limits, budget)
+        seen = ctx.store.message_seen(mail.message_id)
+        if seen:  # the audit log has its event already; a redelivery only needs moving
+            log.info("%s from %s: duplicate of a message handled at %s -> %s", mail.message_id, mail.sender or "?",
+                     seen["received_at"], seen["disposition"])
+            return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
         with ctx.store.atomic():
-            outcome = classify_and_act(ctx, mail, workflows)
-            _record(ctx, mail, outcome)
+            with budget.alarm():
+                outcome = classify_and_act(ctx, mail, workflows)
+                budget.check()
+                _record(ctx, mail, outcome)
             crash_point("intake.before-commit")
         crash_point("intake.after-commit")
-    except TRANSIENT:
-        raise  # disk full, database busy: leave the mail in the inbox and try again on the next pass
-    except Exception as exc:  # a bug or a broken document: never lose the mail, never crash
-        log.error("message %s from %s could not be handled: %s\n%s", mail.message_id, mail.sender, exc, traceback.format_exc())
-        with ctx.store.atomic():
-            outcome = Outcome("error", "quarantine", detail=f"{type(exc).__name__}: {exc}"[:500])
-            member = ctx.config.member_by_address(mail.sender)
-            if member and not mail.auto_reply and not mail.bounce:
-                explain(ctx, mail, member, "error", {})
-            _record(ctx, mail, outcome)
-    log.info("%s from %s: %s -> %s%s", mail.message_id, mail.sender or "?", outcome.classification,
-             outcome.disposition, f" ({outcome.item})" if outcome.item else "")
+    except Exception as exc:
+        if transient(exc):
+            raise  # disk full, database busy: leave the mail in the inbox and try again on the next pass
+        outcome = _quarantine(ctx, raw, mail, exc, workflows)
+    log.info("%s from %s: %s -> %s%s", mail.message_id if mail else fallback_id(raw), (mail and mail.sender) or "?",
+             outcome.classification, outcome.disposition, f" ({outcome.item})" if outcome.item else "")
     return outcome
 
 
+def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception, workflows) -> Outcome:
+    """Quarantine a message that went over a limit or made something fail, with the
+    reason; never lose it, never crash. A member whose mail it certainly is gets
+    one plain explanation."""
+    limit = isinstance(exc, LimitExceeded)
+    message_id = mail.message_id if mail else fallback_id(raw)
+    if limit:
+        log.warning("message %s quarantined: over a limit: %s", message_id, exc)
+        outcome = Outcome("over-limit", "quarantine", detail=clean_text(f"{exc.what}: {exc}")[:500])
+    else:
+        log.error("message %s could not be handled: %s: %s\n%s", message_id, type(exc).__name__,
+                  clean_text(str(exc))[:500], traceback.format_exc())
+        outcome = Outcome("error", "quarantine", detail=clean_text(f"{type(exc).__name__}: {exc}")[:500])
+    seen = ctx.store.message_seen(message_id)
+    if seen:
+        return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
+    record = mail or ParsedMail(message_id=message_id, has_message_id=False, sender="", sender_name="", to=[], cc=[],
+                                subject="", date=None, in_reply_to=[], references=[], text="", size=len(raw))
+    with ctx.store.atomic():
+        member = _answerable_member(ctx, mail, workflows)
+        if member is not None:
+            try:
+                with ctx.store.atomic():  # a savepoint: a failing answer must not cost the record
+                    context = {"limit": exc.what} if limit else {}
+                    explain(ctx, mail, member, "over_limit" if limit else "error", context)
+            except Exception as again:
+                if transient(again):
+                    raise
+                log.error("no explanation could be sent for %s: %s", message_id, again)
+        _record(ctx, record, outcome)
+    return outcome
+
+
+def _answerable_member(ctx: Ctx, mail: ParsedMail | None, workflows) -> Member | None:
+    """The member who certainly sent ``mail`` and may be answered, else None:
+    a strict sender, no sign of a machine, and every gate (authentication,
+    storm guard) passed."""
+    if mail is None or mail.sender_problem or mail.auto_reply or mail.maybe_automatic or mail.bounce or mail.receipt:
+        return None
+    member = ctx.config.member_by_address(mail.sender)
+    if member is None or mail.sender == ctx.config.group.address:
+        return None
+    try:
+        if any(check(ctx, mail, member) for check in workflows.GATES):
+            return None
+    except Exception:
+        return None
+    return member
+
+
+MACHINE_MAIL = ("own", "auto-reply", "bounce", "read-receipt")
+
+
 def _record(ctx: Ctx, mail: ParsedMail, outcome: Outcome) -> None:
+    detail = clean_text(outcome.detail)[:2000] if outcome.detail else None
+    unread = [a.label or a.name for a in mail.attachments if a.unreadable]
     ctx.store.db["messages_in"].insert({
         "message_id": mail.message_id, "received_at": iso(ctx.now), "sender": mail.sender, "subject": mail.subject,
         "classification": outcome.classification, "disposition": outcome.disposition, "item_id": outcome.item,
-        "detail": outcome.detail,
+        "detail": detail,
+        "unread": json.dumps(unread, ensure_ascii=False) if unread and outcome.classification not in MACHINE_MAIL else None,
     })
     ctx.event(f"mail in: {outcome.classification} -> {outcome.disposition}", actor=mail.sender or "unknown",
               item=outcome.item, detail={"message_id": mail.message_id, "subject": mail.subject, "detail": outcome.detail})
 
 
 def classify_and_act(ctx: Ctx, mail: ParsedMail, workflows) -> Outcome:
+    """What ``mail`` is, and its effects (see the module docstring for the order)."""
     config = ctx.config
     if ctx.store.sent_by_us([mail.message_id]):
         return Outcome("own", detail="our own mail came back")
+    if mail.sender_problem:
+        return Outcome("ambiguous-sender", "quarantine", detail=f"{mail.sender_problem}: From: {mail.raw_from}")
     if mail.sender == config.group.address:
         return Outcome("spoofed-self", "quarantine", detail="claims to come from the shared mailbox itself")
+    if mail.receipt:
+        return Outcome("read-receipt", detail="a read receipt, not a delivery report")
     if mail.bounce:
         return on_bounce(ctx, mail)
     if mail.auto_reply:
         return Outcome("auto-reply", detail=mail.auto_reply)
     member = config.member_by_address(mail.sender)
     if member is None:
+        if mail.maybe_automatic:  # list or bulk mail from outside: recorded, never answered
+            return Outcome("auto-reply", detail=mail.maybe_automatic)
         return Outcome("stranger", "quarantine", detail=f"{mail.sender_name} <{mail.sender}>")
     for check in workflows.GATES:
         refused = check(ctx, mail, member)
@@ -112,6 +211,11 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail, workflows) -> Outcome:
     if mail.size > config.intake.max_message_bytes:
         explain(ctx, mail, member, "too_large", {"limit_mb": config.intake.max_message_bytes // (1024 * 1024)})
         return Outcome("too-large", "quarantine", detail=f"{mail.size} bytes")
+    if mail.over_limit is not None:
+        explain(ctx, mail, member, "over_limit", {"limit": mail.over_limit.what})
+        return Outcome("over-limit", "quarantine", detail=f"{mail.over_limit.what}: {mail.over_limit}")
+    if mail.maybe_automatic:  # a member's mail that may be automatic: the chancellery decides, nobody is answered
+        return Outcome("maybe-automatic", "quarantine", detail=mail.maybe_automatic)
     if mail.encrypted:
         explain(ctx, mail, member, "encrypted", {})
         return Outcome("encrypted", "quarantine")
@@ -138,16 +242,23 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail, workflows) -> Outcome:
 
 
 def on_bounce(ctx: Ctx, mail: ParsedMail) -> Outcome:
-    """A delivery report: if it is about our mail, record the failed recipients."""
+    """A delivery report: if it is about a mail we sent and names recipients that
+    mail had, record them as failed and tell the chancellery. Anything else
+    (unknown mail, recipients the mail never had: a forgery) changes nothing."""
     row = ctx.store.sent_by_us(mail.bounce_refs)
     if row is None:
         return Outcome("bounce", detail="delivery report for unknown mail")
-    failed = sorted(set(json.loads(row["failed_recipients"] or "[]")) | set(mail.bounce_recipients))
+    had = set(json.loads(row["recipients"] or "[]"))
+    named = sorted(set(mail.bounce_recipients) & had)
+    if not named:
+        return Outcome("bounce", item=row["item_id"],
+                       detail=f"for {row['message_id']}, naming none of its recipients: ignored")
+    failed = sorted(set(json.loads(row["failed_recipients"] or "[]")) | set(named))
     ctx.store.db["outbox"].update(row["id"], {"failed_recipients": json.dumps(failed)})
-    ctx.event(f"delivery failed for {', '.join(mail.bounce_recipients) or 'unknown recipients'}", item=row["item_id"],
+    ctx.event(f"delivery failed for {', '.join(named)}", item=row["item_id"],
               meeting=row["meeting"], detail={"message_id": row["message_id"]})
     if row["kind"] != "delivery-failure":
-        tell_delivery_failure(ctx, row, mail.bounce_recipients, "delivery report (bounce)")
+        tell_delivery_failure(ctx, row, named, "delivery report (bounce)")
     return Outcome("bounce", item=row["item_id"], detail=f"for {row['message_id']}")
 
 

@@ -36,6 +36,22 @@ def clean_title(subject: str, short: str) -> str:
     return title[:MAX_TITLE].rstrip() + ("…" if len(title) > MAX_TITLE else "")
 
 
+def unreadable_notes(mail: ParsedMail, language: str) -> list[str]:
+    """One plain line per part of ``mail`` that could not be read (it is kept as it came)."""
+    sv = language == "sv"
+    notes = []
+    for a in mail.attachments:
+        if not a.unreadable:
+            continue
+        if a.label:
+            notes.append(f"Bilagan {a.label} kunde inte läsas och har sparats som den kom ({a.name})." if sv
+                         else f"The attachment {a.label} could not be read and was kept as it came ({a.name}).")
+        else:
+            notes.append(f"En del av mejlet kunde inte läsas och har sparats som den kom ({a.name})." if sv
+                         else f"A part of the mail could not be read and was kept as it came ({a.name}).")
+    return notes
+
+
 def calendar(ctx: Ctx) -> Calendar:
     return ctx.calendar
 
@@ -107,7 +123,7 @@ def on_new_mail(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome:
     meeting, late, notes = plan(ctx, requested if isinstance(requested, date) else None)
     warnings += notes
     checked = att.check(mail.attachments, config.intake.max_attachment_bytes, config.intake.max_attachments, ctx.language)
-    warnings += [c.problem for c in checked if c.problem]
+    warnings += [c.problem for c in checked if c.problem] + unreadable_notes(mail, ctx.language)
 
     year = ctx.local_now.year
     item_id, seq = ctx.store.next_item_id(config.group.short, year)
@@ -168,7 +184,7 @@ def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcom
     changes, warnings = _changes(ctx, item, parsed, member)
     checked = att.check(mail.attachments, ctx.config.intake.max_attachment_bytes,
                         ctx.config.intake.max_attachments, ctx.language)
-    warnings += [c.problem for c in checked if c.problem]
+    warnings += [c.problem for c in checked if c.problem] + unreadable_notes(mail, ctx.language)
     if not changes and not any(c.problem is None for c in checked):
         explain(ctx, mail, member, "amend_nothing", {"item": item, "warnings": warnings})
         return Outcome("unreadable", "quarantine", item=item_id, detail="reply with no change")
