@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -26,6 +27,7 @@ from daemon.systemd import keepalive
 log = logging.getLogger("klg.engine")
 
 MAX_STEP_ROUNDS = 20
+SLOW_MESSAGE_SECONDS = 5.0
 STEP_RETRY = timedelta(minutes=5)
 
 
@@ -48,11 +50,20 @@ class Engine:
     # --- the three parts of a pass ---------------------------------------------
 
     def ingest(self, now: datetime) -> int:
-        """Handle every message in the inbox; return how many were handled."""
+        """Handle every message in the inbox; return how many were handled.
+
+        ``intake.handle`` quarantines whatever a message causes, so one bad
+        message never keeps the ones behind it waiting; only a failure of the
+        machine (disk, database, mailbox) ends the pass early, and the
+        messages not yet moved stay in the inbox for the next one."""
         handled = 0
         ctx = self.ctx(now)
         for message in self.mailbox.fetch():
+            started = time.monotonic()  # a duration for the log, not the time of day
             outcome = intake.handle(ctx, message.raw)
+            took = time.monotonic() - started
+            if took > SLOW_MESSAGE_SECONDS:
+                log.warning("message %s took %.1f s to handle (%s)", message.key, took, outcome.classification)
             self.mailbox.move(message.key, outcome.disposition)
             crash_point("ingest.after-move")
             handled += 1

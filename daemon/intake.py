@@ -136,18 +136,24 @@ def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception, w
         return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
     record = mail or ParsedMail(message_id=message_id, has_message_id=False, sender="", sender_name="", to=[], cc=[],
                                 subject="", date=None, in_reply_to=[], references=[], text="", size=len(raw))
-    with ctx.store.atomic():
-        member = _answerable_member(ctx, mail, workflows)
-        if member is not None:
-            try:
-                with ctx.store.atomic():  # a savepoint: a failing answer must not cost the record
-                    context = {"limit": exc.what} if limit else {}
-                    explain(ctx, mail, member, "over_limit" if limit else "error", context)
-            except Exception as again:
-                if transient(again):
-                    raise
-                log.error("no explanation could be sent for %s: %s", message_id, again)
-        _record(ctx, record, outcome)
+    try:
+        with ctx.store.atomic():
+            member = _answerable_member(ctx, mail, workflows)
+            if member is not None:
+                try:
+                    with ctx.store.atomic():  # a savepoint: a failing answer must not cost the record
+                        context = {"limit": exc.what} if limit else {}
+                        explain(ctx, mail, member, "over_limit" if limit else "error", context)
+                except Exception as again:
+                    if transient(again):
+                        raise
+                    log.error("no explanation could be sent for %s: %s", message_id, again)
+            _record(ctx, record, outcome)
+    except Exception as again:
+        if transient(again):
+            raise
+        # the last resort: the message still leaves the inbox for the quarantine folder, and the log says why
+        log.error("message %s goes to quarantine unrecorded: %s: %s", message_id, type(again).__name__, again)
     return outcome
 
 

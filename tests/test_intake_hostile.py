@@ -508,3 +508,96 @@ def test_attachment_names_in_acknowledgement(inst):
     [ack] = inst.sent()
     assert "Plan.pdf, Plan (2).pdf" in body(ack)
     assert attachment_names(ack) == []
+
+
+# --- the guard: whatever one message causes, the pass goes on --------------------------
+
+
+def _classifications(inst) -> list[tuple[str, str, str]]:
+    store = inst.store()
+    try:
+        return [(r["subject"], r["classification"], r["disposition"])
+                for r in store.all("SELECT * FROM messages_in ORDER BY id")]
+    finally:
+        store.close()
+
+
+def _failing_on(monkeypatch, word: str, fail: Callable) -> None:
+    """Proposals whose subject holds ``word`` meet ``fail`` (a bug of ours, a broken disk) in the handler."""
+    from daemon import workflows
+
+    real = workflows.NEW_MAIL
+
+    def handler(ctx, mail, member):
+        if word in mail.subject:
+            fail()
+        return real(ctx, mail, member)
+
+    monkeypatch.setattr(workflows, "NEW_MAIL", handler)
+
+
+@pytest.mark.parametrize("error", [RecursionError("maximum recursion depth exceeded"), UnicodeEncodeError(
+    "utf-8", "\ud800", 0, 1, "surrogates not allowed"), ZeroDivisionError("division by zero"),
+    OSError("cannot identify image file"), KeyError("x")])
+def test_a_failure_the_mail_causes_quarantines_it_and_the_pass_goes_on(inst, monkeypatch, error):
+    def fail():
+        raise error
+    _failing_on(monkeypatch, "Trasigt", fail)
+    inst.drop(make_mail(MARIA, "Trasigt förslag", "Tid: 10"), name="001.eml")
+    inst.drop(make_mail(LENA, "Helt förslag", "Tid: 10"), name="002.eml")
+    result = inst.tick(NOW)
+    assert result["messages"] == 2
+    assert _classifications(inst) == [("Trasigt förslag", "error", "quarantine"), ("Helt förslag", "proposal", "processed")]
+    assert inst.folder("inbox") == [] and len(inst.folder("quarantine")) == 1
+    [told] = inst.sent_to(MARIA)
+    assert "tekniskt fel" in body(told)
+    assert len(inst.sent_to(LENA)) == 1
+
+
+def test_a_full_disk_leaves_the_mail_in_the_inbox_for_the_next_pass(inst, monkeypatch):
+    import errno
+
+    def fail():
+        raise OSError(errno.ENOSPC, "No space left on device")
+    _failing_on(monkeypatch, "Disken", fail)
+    inst.drop(make_mail(MARIA, "Disken full", "Tid: 10"))
+    with pytest.raises(OSError):
+        inst.tick(NOW)
+    assert len(inst.folder("inbox")) == 1 and _classifications(inst) == []
+    monkeypatch.undo()
+    inst.tick(NOW)
+    assert _classifications(inst) == [("Disken full", "proposal", "processed")] and inst.folder("inbox") == []
+
+
+def test_a_message_that_takes_too_long_is_stopped_and_quarantined(inst, monkeypatch):
+    from daemon import intake
+    from daemon.mail.limits import Limits
+
+    monkeypatch.setattr(intake, "limits_for", lambda ctx: Limits(seconds=0.5))
+
+    def forever():
+        while True:
+            pass
+    _failing_on(monkeypatch, "Evigt", forever)
+    inst.drop(make_mail(MARIA, "Evigt förslag", "Tid: 10"), name="001.eml")
+    inst.drop(make_mail(LENA, "Snabbt förslag", "Tid: 10"), name="002.eml")
+    inst.tick(NOW)
+    assert _classifications(inst) == [("Evigt förslag", "over-limit", "quarantine"),
+                                      ("Snabbt förslag", "proposal", "processed")]
+    [told] = inst.sent_to(MARIA)
+    assert "tog för lång tid att läsa" in " ".join(body(told).split())
+
+
+def test_a_member_mail_over_a_reading_limit_is_answered_once_and_named_to_the_chancellery(inst):
+    boundary = "".join(f'Content-Type: multipart/mixed; boundary="n{n}"\n\n--n{n}\n' for n in range(200))
+    inst.drop(raw_mail(f"From: Maria Holm <{MARIA}>\nTo: {GROUP}\nSubject: Djupt\nMessage-ID: <deep@example.org>\n"
+                       "MIME-Version: 1.0", boundary))
+    inst.drop(make_mail("someone@elsewhere.example", "Djupt också", "x" * 10).replace(
+        b"Content-Type: text/plain", b'Content-Type: multipart/mixed; boundary="x"\n\n' + boundary.encode() + b"\nX-A"))
+    inst.tick(NOW)
+    assert [c for _, c, _ in _classifications(inst)] == ["over-limit", "stranger"]
+    [told] = inst.sent()
+    assert recipients(told) == [MARIA] and "för många delar inuti varandra" in " ".join(body(told).split())
+    inst.tick(at("2026-11-20 16:00"))
+    [digest] = inst.sent_to(CHANCELLERY)
+    assert "för stort eller för invecklat för att läsas (nesting:" in " ".join(body(digest).split())

@@ -47,6 +47,12 @@ ACCEPTED = {
     "aligned dkim": ["Authentication-Results: mx.example.org; dkim=pass header.d=example.org header.s=s1; spf=fail"],
     "aligned spf": ["Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=bounces.example.org"],
     "internal": ["X-MS-Exchange-Organization-AuthAs: Internal"],
+    # RFC 8601: the authserv-id is a token or quoted string, after comments, with a version, in any case
+    "quoted authserv-id with comments and a version": ['Authentication-Results: (checked) "mx.example.org" 1 (v1); '
+                                                       "dkim=pass header.d=example.org header.s=s1"],
+    "authserv-id in capitals": ["Authentication-Results: MX.Example.ORG; dmarc=pass header.from=example.org"],
+    "folded over lines": ["Authentication-Results: mx.example.org;\r\n\tdkim=pass header.d=example.org;\r\n"
+                          "\tdmarc=pass header.from=example.org"],
 }
 REFUSED = {
     "no header": [],
@@ -59,6 +65,22 @@ REFUSED = {
                                "Authentication-Results: mx.example.org; dmarc=pass header.from=example.org"],
     "external by exchange": ["X-MS-Exchange-Organization-AuthAs: Anonymous"],
     "garbage": ["Authentication-Results: ;;; dmarc=pass"],
+    # the attacks of issue 11: each must fail whatever else the mail carries
+    "forged pass above ours": ["Authentication-Results: mx.example.org; dmarc=pass header.from=example.org",
+                               "Authentication-Results: mx.example.org; dmarc=fail header.from=example.org"],
+    "unparseable one of ours, then a forged pass": ["Authentication-Results: mx.example.org; ;; dmarc = = pass ((",
+                                                    "Authentication-Results: mx.example.org; dmarc=pass header.from=example.org"],
+    "ours in capitals fails, forged pass below": ["Authentication-Results: MX.EXAMPLE.ORG; dmarc=fail header.from=example.org",
+                                                  "Authentication-Results: mx.example.org; dmarc=pass header.from=example.org"],
+    "ours with a version fails, forged pass below": ["Authentication-Results: mx.example.org 1; dmarc=fail header.from=example.org",
+                                                     "Authentication-Results: mx.example.org; dmarc=pass header.from=example.org"],
+    "authserv-id as an encoded word": ["Authentication-Results: =?utf-8?q?mx.example.org?=; dmarc=pass header.from=example.org"],
+    "our id inside another server's comment": ["Authentication-Results: evil.example (mx.example.org; dmarc=pass "
+                                               "header.from=example.org); none"],
+    "dmarc pass naming no domain": ["Authentication-Results: mx.example.org; dmarc=pass"],
+    "trusted header as an encoded word": ["X-MS-Exchange-Organization-AuthAs: =?utf-8?q?Internal?="],
+    "trusted header twice, disagreeing": ["X-MS-Exchange-Organization-AuthAs: Anonymous",
+                                          "X-MS-Exchange-Organization-AuthAs: Internal"],
 }
 
 
@@ -85,6 +107,20 @@ def test_unauthenticated_proposal_is_quarantined_unanswered(guarded, headers):
     assert items(guarded) == []
     assert len(guarded.folder("quarantine")) == 1
     assert guarded.status(at("2026-11-20 09:00"))["quarantine"]["count"] == 1
+
+
+def test_dmarc_pass_for_the_attackers_domain_with_the_members_address_as_name(guarded):
+    """The attacker's own domain passes DMARC; the From shows the member's address as
+    its display name. The one real address is the attacker's, and the From is refused."""
+    raw = make_mail("evil@attacker.example", "Budgetuppföljning", "Tid: 15").replace(b"Someone", MARIA.encode())
+    guarded.drop(prepend("Authentication-Results: mx.example.org; dmarc=pass header.from=attacker.example", raw))
+    guarded.tick(at("2026-11-20 09:00"))
+    assert guarded.sent() == [] and items(guarded) == []
+    store = guarded.store()
+    try:
+        assert store.one("SELECT classification FROM messages_in")["classification"] == "ambiguous-sender"
+    finally:
+        store.close()
 
 
 def test_chancellery_is_told_about_spoofed_mail_in_the_daily_digest(guarded):

@@ -59,6 +59,7 @@ def _mailbox(value: str) -> tuple[str, str]:
     phrase: list[str] = []  # display-name words (quoted strings unquoted)
     comments: list[str] = []
     bare_at = False  # an "@" outside quotes, comments and brackets
+    split = False  # a comment between two pieces of text (inside a bare address: obsolete, refused)
     angle: str | None = None
     i, n = 0, len(value)
     while i < n:
@@ -72,6 +73,7 @@ def _mailbox(value: str) -> tuple[str, str]:
         elif ch == "(":
             end, text = _comment(value, i)
             comments.append(text)
+            split = split or any(p.strip() for p in phrase)
             i = end
         elif ch == "<":
             end = value.find(">", i + 1)
@@ -95,6 +97,8 @@ def _mailbox(value: str) -> tuple[str, str]:
                 end += 1
             if angle is not None and value[i:end].strip():
                 raise _Refused("text after the address in angle brackets")
+            if split and value[i:end].strip() and angle is None and "@" in "".join(phrase) + value[i:end]:
+                raise _Refused("a comment inside the address")
             phrase.append(value[i:end])
             bare_at = bare_at or "@" in value[i:end]
             i = end

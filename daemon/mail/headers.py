@@ -34,8 +34,8 @@ _REFUSED = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefin
 # Labels that in real mail often stand for Windows-1252, or for UTF-8 mislabelled.
 _WESTERN = {"ascii", "iso8859-1", "cp1252"}
 # One encoded word, read tolerantly: spaces inside are allowed (clients write them), "?" is not.
-# A word missing its "?=" at the very end of the value is read too.
-_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)(?:\?=|\??$)")
+# A word missing its "=" or "?=" (at the end, or damaged on the way) is read up to where it ends.
+_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)(?:\?=?|$)")
 # Charsets whose ASCII bytes do not mean ASCII text.
 _NOT_ASCII = ("utf-7", "utf-16", "utf-32")
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
@@ -143,6 +143,16 @@ def decode_words(text: str) -> str:
     if pos < len(text):
         pieces.append([None, text[pos:]])
     return no_surrogates("".join(p[1] if p[0] is None else decode_bytes(p[1], p[0]) for p in pieces))
+
+
+# A Message-ID is printable ASCII without brackets; anything else is not one (it would break the mail we answer with).
+MESSAGE_ID = r"[\x21-\x3b\x3d\x3f-\x7e]{1,900}"
+_MSGID = re.compile(rf"<({MESSAGE_ID})>")
+
+
+def message_ids(value: str, limit: int = 1000) -> list[str]:
+    """The Message-IDs in a header value, lowercased, without brackets (at most ``limit``)."""
+    return [m.lower() for m in _MSGID.findall(value or "")[:limit]]
 
 
 def unfold(value: str) -> str:

@@ -33,7 +33,8 @@ from email.utils import parsedate_to_datetime
 from daemon.mail import machine
 from daemon.mail.addresses import address_list, parse_from
 from daemon.mail.blobs import BLOB_MIN, Blobs, lift_blobs
-from daemon.mail.headers import clean_text, decode_bytes, decode_value, decode_words, header_text, params, raw_values
+from daemon.mail.headers import (MESSAGE_ID, clean_text, decode_bytes, decode_value, decode_words, header_text,
+                                 message_ids, params, raw_values)
 from daemon.mail.limits import Budget, LimitExceeded, Limits, check_body, check_header, header_end
 from daemon.mail.walker import Attachment, Walker, html_to_text
 
@@ -42,8 +43,7 @@ __all__ = ["Attachment", "BLOB_MIN", "LimitExceeded", "Limits", "ParsedMail", "c
 
 MAX_SUBJECT = 250
 MAX_REFERENCES = 50  # a thread is found by the nearest ids; RFC 5322 lets a client trim the middle too
-_MSGID = re.compile(r"<([^<>\s]+)>")
-_RAW_MSGID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,900}>)", re.IGNORECASE | re.MULTILINE)
+_RAW_MSGID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<%s>)" % MESSAGE_ID.encode(), re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -89,15 +89,11 @@ class ParsedMail:
         return raw_values(self.headers, name)
 
 
-def _ids(value: str) -> list[str]:
-    return [m.lower() for m in _MSGID.findall(value or "")]
-
-
 def raw_message_id(raw: bytes) -> str | None:
     """The Message-ID (with brackets, as written) from the header of ``raw``, or
     None; a byte scan of the header only, so it is cheap and never fails."""
     found = _RAW_MSGID.search(raw, 0, header_end(raw))
-    return found.group(1).decode("ascii", "replace").replace("\ufffd", "?") if found else None
+    return found.group(1).decode("ascii") if found else None
 
 
 def message_id_of(raw: bytes) -> str | None:
@@ -131,7 +127,7 @@ def parse(raw: bytes, limits: Limits | None = None, budget: Budget | None = None
     subject = header_text(head, "Subject")
     if len(subject) > MAX_SUBJECT:
         subject = subject[:MAX_SUBJECT].rstrip() + "…"
-    references = _ids(" ".join(raw_values(head, "References")))
+    references = message_ids(" ".join(raw_values(head, "References")))
     mail = ParsedMail(
         message_id=fallback_id(raw),
         has_message_id=own_id is not None,
@@ -141,7 +137,7 @@ def parse(raw: bytes, limits: Limits | None = None, budget: Budget | None = None
         cc=address_list(raw_values(head, "Cc")),
         subject=subject,
         date=date,
-        in_reply_to=_ids(" ".join(raw_values(head, "In-Reply-To")))[:MAX_REFERENCES],
+        in_reply_to=message_ids(" ".join(raw_values(head, "In-Reply-To")))[:MAX_REFERENCES],
         references=references[:1] + references[1:][-(MAX_REFERENCES - 1):],
         text="",
         size=len(raw),

@@ -30,7 +30,7 @@ import html2text
 
 from daemon.files import safe_name
 from daemon.mail.blobs import Blobs
-from daemon.mail.headers import decode_bytes, header_text, params, raw_values
+from daemon.mail.headers import decode_bytes, header_text, message_ids, params, raw_values
 from daemon.mail.limits import Budget, LimitExceeded, Limits
 
 ENCRYPTED = ("multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime")
@@ -153,7 +153,7 @@ class Walker:
         self._count(len(data))
         if ctype == "text/rfc822-headers":
             found = re.search(r"(?im)^message-id:\s*(.*)$", decode_bytes(data))
-            self.mail.bounce_refs += _ids(found.group(1)) if found else []
+            self.mail.bounce_refs += message_ids(found.group(1)) if found else []
             return []
         if ctype in TNEF or (name or "").lower() == "winmail.dat":
             self._tnef(data)
@@ -259,7 +259,7 @@ class Walker:
         self._count(len(data))
         self.mail.attachments.append(Attachment(safe_name(subject + ".eml"), "message/rfc822", data))
         if self.mail.report:
-            self.mail.bounce_refs += _ids((raw_values(inner, "Message-ID") or [""])[0])
+            self.mail.bounce_refs += message_ids((raw_values(inner, "Message-ID") or [""])[0])
 
     def _delivery_status(self, part: Message) -> None:
         if part.is_multipart():  # compat32 parses each status block as headers
@@ -323,10 +323,3 @@ def _tnef_name(att) -> str:
         name = decode_bytes(raw.rstrip(b"\0"), "cp1252") if isinstance(raw, bytes) else str(raw)
     return name if isinstance(name, str) else decode_bytes(name)
 
-
-_MSGID = re.compile(r"<([^<>\s]+)>")
-
-
-def _ids(value: str) -> list[str]:
-    """The Message-IDs in a header value, lowercased, without brackets."""
-    return [m.lower() for m in _MSGID.findall(value or "")][:100]
