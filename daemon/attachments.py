@@ -112,7 +112,7 @@ def keep(store: Store, item_id: str, checked: list[Checked], now, source_message
     """Store the kept attachments for ``item_id`` and return their rows."""
     existing = [a["name"] for a in store.attachments(owner_id or item_id, owner)]
     kept = [c for c in checked if c.problem is None]
-    names = unique_names(existing + [c.attachment.name for c in kept])[len(existing):]
+    names = unique_names([c.attachment.name for c in kept], taken=existing)
     rows = []
     for c, name in zip(kept, names):
         sha = store.files.put(c.attachment.data)
