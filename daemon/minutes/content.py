@@ -17,7 +17,7 @@ from datetime import date
 from typing import Callable
 
 from daemon.config import Config, Member
-from daemon.fields import FIELD_NAMES, NO, YES, parse_date
+from daemon.fields import FIELD_NAMES, NO, YES, parse_date, too_far
 from daemon.schedule import NoMeeting
 
 FORMAT = 1
@@ -333,7 +333,7 @@ def check(raw: RawForm, *, config: Config, meeting: date, today: date, form_rows
                 elif day < today or day <= this_meeting:
                     example = next_meeting(max(today, this_meeting), False).isoformat()
                     problem(where, "past", value=day.isoformat(), example=example)
-                elif (comes_back := _meeting_on_or_after(next_meeting, day)) is None:
+                elif too_far(day, today) or (comes_back := _meeting_on_or_after(next_meeting, day)) is None:
                     problem(where, "far_date", value=day.isoformat())
                 else:
                     if comes_back != day:
@@ -408,7 +408,7 @@ def _meeting_on_or_after(next_meeting: Callable[[date, bool], date], day: date) 
     """The first meeting on or after ``day``, or None when the schedule has none (9999-12-31)."""
     try:
         return next_meeting(day, True)
-    except (NoMeeting, OverflowError):
+    except NoMeeting:
         return None
 
 
