@@ -57,7 +57,7 @@ NEW_MAIL = proposals.on_new_mail
 ITEM_HOOKS: list = [agenda_notices.on_item_change]  # tells the chair/chancellery of changes after the draft
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due, minutes.due]
+STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = [agenda_status.section, minutes_status.section]
