@@ -87,12 +87,12 @@ def like_ours(name: str, short: str, own: Iterable[str] = ()) -> bool:
     return any(plain.startswith(f"{word} {short.lower()}") for word in OWN_FILE_WORDS)
 
 
-def member_file_names(docs: list[tuple[str, str]], short: str, own: Iterable[str]) -> list[str]:
-    """Names for members' documents ``(item id, name)`` in a mail that also carries klg's
+def member_file_names(docs: list[tuple[str | None, str]], short: str, own: Iterable[str]) -> list[str]:
+    """Names for members' documents ``(item id, name)`` (item None: klg's own, kept) in a mail that also carries klg's
     files ``own``: one that could pass for klg's is prefixed with its item id
     (``KLG-2026-042 Dagordning KLG 2026-12-01.pdf``), and all are distinct from each other and from ``own``."""
     own = list(own)
-    names = [f"{item} {name}" if like_ours(name, short, own) else name for item, name in docs]
+    names = [f"{item} {name}" if item and like_ours(name, short, own) else name for item, name in docs]
     return unique_names(names, taken=own)
 
 

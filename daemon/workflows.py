@@ -6,7 +6,7 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import audit, circulation, compilation, notices, proposals, secretary, security
+from daemon import audit, circulation, circulation_held, compilation, notices, proposals, secretary, security
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -81,9 +81,11 @@ COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli]
 for _kind in ("ack", "amended", "withdrawn", "item"):
     REPLY_HANDLERS[_kind] = circulation.item_reply(REPLY_HANDLERS[_kind])
 REPLY_HANDLERS.update(dict.fromkeys(circulation.REPLY_KINDS, circulation.on_reply))
+REPLY_HANDLERS["circulation-held"] = circulation.on_held_reply  # "Skriftligt förfarande: KLG-…" starts held ones
 COMMANDS.append(circulation.on_command)
 ITEM_HOOKS.append(circulation.on_item)
 STEPS.append(circulation.due)
+STEPS.append(circulation_held.due)
 STATUS.append(circulation.status_section)
 WAKE_TIMES.append(circulation.wake_times)
 DOCX_CHECKS.append(compilation.check)

@@ -179,7 +179,9 @@ def member_attachments(ctx: Ctx, docs: list[dict], own: list[str]) -> list[OutAt
     """Members' documents (attachment rows) for a mail that also carries klg's files ``own``:
     each under a distinct name that cannot pass for one of klg's (``files.member_file_names``);
     a calendar file goes as a plain file, so no mail client offers it as the meeting's invitation."""
-    names = member_file_names([(a["item_id"], a["name"]) for a in docs], ctx.config.group.short, own)
+    # klg's own item documents (the compilation of a written procedure) have no source mail and keep their names
+    names = member_file_names([(a["item_id"] if a.get("source_message") else None, a["name"]) for a in docs],
+                              ctx.config.group.short, own)
     return [OutAttachment(name, ctx.store.files.get(a["sha256"]),
                           "application/octet-stream" if a["content_type"] == "text/calendar" else a["content_type"])
             for name, a in zip(names, docs)]
