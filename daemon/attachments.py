@@ -2,24 +2,30 @@
 
 A document is looked at just enough to count its pages (for the long-document
 rule) and to refuse files that would hurt whoever opens them later: archives
-that expand far beyond their size (zip bombs disguised as .docx) and files over
-the configured limits. Nothing here unpacks more than a few kilobytes.
+that expand far beyond their size or lie about it (zip bombs disguised as
+.docx), Office files with DTDs, and files over the configured limits. Office
+files and zip archives are streamed through ``officezip`` (inflated in small
+pieces, never held); nothing here keeps more than a megabyte of what it unpacks.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
-import zipfile
 from dataclasses import dataclass
 
+from daemon import officezip
 from daemon.files import unique_names
 from daemon.mail.message import Attachment
 from daemon.store import Store, iso
 
-OOXML = (".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm")
-MAX_EXPANSION = 100  # uncompressed/compressed ratio beyond which an Office file is refused
-MAX_UNPACKED = 500 * 1024 * 1024
+log = logging.getLogger("klg.attachments")
+
+OOXML = (".docx", ".xlsx", ".pptx", ".docm", ".xlsm", ".pptm", ".dotx", ".potx", ".xltx")
+ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
+# Why an archive is refused; other findings (damaged, not a zip after all) leave the file to whoever opens it.
+HOSTILE = ("bomb", "too_large", "too_many_entries", "dtd")
 
 
 @dataclass
@@ -40,7 +46,7 @@ class _SharedBytes(io.BytesIO):
 
 
 def count_pages(att: Attachment) -> int | None:
-    """Pages of a PDF or Word document if cheaply known, else None."""
+    """Pages of a PDF or Word document if cheaply known, else None (also for any broken file)."""
     name = att.name.lower()
     try:
         if name.endswith(".pdf") or att.content_type == "application/pdf":
@@ -48,27 +54,25 @@ def count_pages(att: Attachment) -> int | None:
 
             return len(PdfReader(_SharedBytes(att.data), strict=False).pages)
         if name.endswith(".docx"):
-            with zipfile.ZipFile(io.BytesIO(att.data)) as z:
-                info = z.getinfo("docProps/app.xml")
-                if info.file_size > 1_000_000:
-                    return None
-                m = re.search(rb"<Pages>(\d+)</Pages>", z.read(info))
-                return int(m[1]) if m else None
-    except Exception:
+            app = officezip.member(att.data, "docProps/app.xml", 1_000_000)
+            m = re.search(rb"<Pages>(\d{1,6})</Pages>", app or b"")
+            return int(m[1]) if m else None
+    except Exception as exc:  # RecursionError too: a damaged document has no page count, and that is all
+        log.info("no page count for %s: %s: %s", att.name, type(exc).__name__, str(exc)[:200])
         return None
     return None
 
 
-def zip_bomb(att: Attachment) -> bool:
-    """True when an Office (zip) file would expand absurdly."""
-    if not att.name.lower().endswith(OOXML) and att.content_type not in ("application/zip",):
-        return False
+def hostile(att: Attachment) -> officezip.Refused | None:
+    """Why an Office file or zip archive must not be kept (it expands absurdly, lies about
+    its size, or holds a DTD), or None."""
+    if not att.name.lower().endswith((*OOXML, ".zip")) and att.content_type not in ZIP_TYPES:
+        return None
     try:
-        with zipfile.ZipFile(io.BytesIO(att.data)) as z:
-            total = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False  # not a zip after all; LibreOffice will say so if it matters
-    return total > MAX_UNPACKED or (total > 10 * 1024 * 1024 and total > MAX_EXPANSION * max(len(att.data), 1))
+        officezip.scan(att.data)
+    except officezip.Refused as refused:
+        return refused if refused.reason in HOSTILE else None
+    return None
 
 
 def check(attachments: list[Attachment], max_bytes: int, max_count: int, language: str) -> list[Checked]:
@@ -85,12 +89,22 @@ def check(attachments: list[Attachment], max_bytes: int, max_count: int, languag
                                              else f"{att.name} is larger than {mb} MB and was not kept; share a link instead")))
         elif att.size == 0:
             out.append(Checked(att, problem=(f"{att.name} är tom och sparades inte" if sv else f"{att.name} is empty and was not kept")))
-        elif zip_bomb(att):
-            out.append(Checked(att, problem=(f"{att.name} ser skadad ut (packas upp till orimlig storlek) och sparades inte" if sv
-                                             else f"{att.name} looks damaged (expands to an absurd size) and was not kept")))
+        elif (refused := hostile(att)) is not None:
+            log.warning("attachment %s not kept: %s", att.name, refused)
+            out.append(Checked(att, problem=_refusal(att.name, refused, sv)))
         else:
             out.append(Checked(att, pages=count_pages(att)))
     return out
+
+
+def _refusal(name: str, refused: officezip.Refused, sv: bool) -> str:
+    if refused.reason == "dtd":
+        return (f"{name} innehåller en DTD (<!DOCTYPE>), som Office aldrig skriver, och sparades inte; spara om "
+                "filen i Office och skicka den igen" if sv else
+                f"{name} contains a DTD (<!DOCTYPE>), which Office never writes, and was not kept; save the file "
+                "again in Office and send it again")
+    return (f"{name} ser skadad ut (packas upp till orimlig storlek) och sparades inte" if sv
+            else f"{name} looks damaged (expands to an absurd size) and was not kept")
 
 
 def keep(store: Store, item_id: str, checked: list[Checked], now, source_message: str | None,
@@ -98,7 +112,7 @@ def keep(store: Store, item_id: str, checked: list[Checked], now, source_message
     """Store the kept attachments for ``item_id`` and return their rows."""
     existing = [a["name"] for a in store.attachments(owner_id or item_id, owner)]
     kept = [c for c in checked if c.problem is None]
-    names = unique_names(existing + [c.attachment.name for c in kept])[len(existing):]
+    names = unique_names([c.attachment.name for c in kept], taken=existing)
     rows = []
     for c, name in zip(kept, names):
         sha = store.files.put(c.attachment.data)

@@ -39,6 +39,7 @@ from functools import partial
 from typing import Any
 
 from daemon import attachments as att
+from daemon import circulation_held as held_lib
 from daemon import compilation
 from daemon import fields as fieldlib
 from daemon.config import Config, ConfigError, Member, _Reader
@@ -318,19 +319,26 @@ def _answers(ctx: Ctx, circ: dict) -> tuple[list[dict], list[str]]:
 
 def start(ctx: Ctx, item_id: str, started_by: str, starter: Member | None = None) -> dict:
     """Circulate ``item_id`` now: record it, mail every member but the proposer,
-    and tell the proposer (and whoever started it) the deadline and the deciding meeting."""
+    and tell the proposer (and whoever started it) the deadline and the deciding meeting.
+    Beyond ``[security] mail_for_others_per_sender_per_hour`` it is held instead
+    (``circulation_held``): recorded, not mailed, listed to the chancellery."""
     item = ctx.store.item(item_id)
     s = settings(ctx.config)
     cal = calendar(ctx)
     planned = date.fromisoformat(item["meeting"]) if item["meeting"] else None
     t = timing(cal, s, ctx.now, planned)
     members = [m for m in ctx.config.members if m.email != item["proposer"]]
-    circ_id = ctx.store.db["circulations"].insert({
+    row = {
         "item_id": item_id, "state": "open", "proposer": item["proposer"], "started_by": started_by,
         "started_at": iso(ctx.now), "deadline": iso(t.deadline), "reminder_at": iso(t.reminder) if t.reminder else None,
         "planned_meeting": planned.isoformat() if planned else None, "meeting": t.meeting.isoformat(),
         "members": json.dumps([m.email for m in members]),
-    }).last_pk
+    }
+    if starter is not None and held_lib.may_release(starter, item_id, ctx):
+        held_lib.release(ctx, item_id, starter)
+    elif held_lib.over_limit(ctx, started_by, item["proposer"]):
+        return held_lib.hold(ctx, row)
+    circ_id = ctx.store.db["circulations"].insert(row).last_pk
     ctx.store.update_item(item_id, ctx.now, state="circulating", written_procedure=1, kind="beslut",
                           meeting=t.meeting.isoformat())
     circ = get(ctx, circ_id)
@@ -368,8 +376,8 @@ def on_item(ctx: Ctx, item_id: str, what: str) -> None:
         return
     if what != "written_procedure" and not item["written_procedure"]:
         return
-    if item["state"] != "planned" or active_for_item(ctx, item_id):
-        return
+    if item["state"] != "planned" or active_for_item(ctx, item_id) or held_lib.held(ctx, item_id):
+        return  # a held one waits for the chancellery, not for the next amendment
     by = {"created": "proposal", "amended": "amendment", "written_procedure": "agenda-review"}[what]
     start(ctx, item_id, by)
 
@@ -391,8 +399,13 @@ def _start_by_mail(ctx: Ctx, mail: ParsedMail, member: Member, ids: list[str]) -
         elif item["state"] != "planned":
             problems.append(f"{item_id}: ärendet är {item['state']} och kan inte skickas ut" if sv
                             else f"{item_id}: the item is {item['state']} and cannot be circulated")
+        elif start(ctx, item_id, member.email, member)["state"] == "held":
+            limit = ctx.config.security.mail_for_others_per_sender_per_hour
+            problems.append(f"{item_id}: väntar; du har redan startat {limit} skriftliga förfaranden den senaste "
+                            "timmen, så kansliet har fått en lista och startar det" if sv else
+                            f"{item_id}: waits; you already started {limit} written procedures in the last hour, so "
+                            "the chancellery has been sent a list and will start it")
         else:
-            start(ctx, item_id, member.email, member)
             started.append(item_id)
     if problems:
         _explain(ctx, mail, member, "start_problems", {"problems": problems, "started": started,
@@ -400,6 +413,15 @@ def _start_by_mail(ctx: Ctx, mail: ParsedMail, member: Member, ids: list[str]) -
     if not started:
         return Outcome("circulation-refused", "quarantine", item=ids[0], detail="; ".join(problems)[:500])
     return Outcome("circulation-start", item=started[0], detail=", ".join(started))
+
+
+def on_held_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcome:
+    """REPLY_HANDLERS for the list of held circulations: ``Skriftligt förfarande: KLG-…`` starts them."""
+    ids = start_request_ids(ctx, latest_reply(mail.text, [member.name, mail.sender_name]))
+    if ids:
+        return _start_by_mail(ctx, mail, member, ids)
+    _explain(ctx, mail, member, "held_howto", {})
+    return Outcome("unreadable", "quarantine", detail="reply to the held list without an item to start")
 
 
 def on_command(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome | None:
@@ -754,8 +776,8 @@ def store_compilation(ctx: Ctx, circ: dict) -> tuple[str, bytes]:
 
 def status_section(ctx: Ctx) -> tuple[str, list[dict], list[str]]:
     """STATUS: open circulations, and compiled ones whose meeting is still ahead."""
-    rows = ctx.store.all("SELECT * FROM circulations WHERE state = 'open' OR (state = 'compiled' AND meeting >= ?) "
-                         "ORDER BY deadline, id", [ctx.today.isoformat()])
+    rows = ctx.store.all("SELECT * FROM circulations WHERE state IN ('open', 'held') OR "
+                         "(state = 'compiled' AND meeting >= ?) ORDER BY deadline, id", [ctx.today.isoformat()])
     out, lines = [], []
     for circ in rows:
         item = ctx.store.item(circ["item_id"])
@@ -767,6 +789,9 @@ def status_section(ctx: Ctx) -> tuple[str, list[dict], list[str]]:
                     "deadline": deadline.isoformat(timespec="minutes"), "meeting": circ["meeting"],
                     "answered": answered, "members": len(members), "late": sum(bool(c["late"]) for c in comments),
                     "state": circ["state"]})
+        if circ["state"] == "held":
+            lines.append(f"  {circ['item_id']:<14} held     not sent: waits for the chancellery to start it — {item['title']}")
+            continue
         lines.append(f"  {circ['item_id']:<14} {circ['state']:<8} comments until {deadline:%Y-%m-%d %H:%M}, "
                      f"{answered}/{len(members)} answered, decision {circ['meeting']} — {item['title']}")
     text = ["Written procedures:", *lines] if lines else []

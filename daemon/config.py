@@ -127,6 +127,7 @@ class Security:
     trusted_headers: tuple[tuple[str, str], ...] = ()  # (name, value) that mark internal mail
     replies_per_sender_per_hour: int = 30
     explanations_per_sender_per_hour: int = 3
+    mail_for_others_per_sender_per_hour: int = 10  # written procedures one sender's mail may start per hour
 
 
 @dataclass(frozen=True)
@@ -522,7 +523,7 @@ def _security(s: dict, r: _Reader) -> Security:
         r.bad(p, s, "expected a [security] table")
         return Security()
     known = {"require_authentication", "authserv_id", "trusted_headers", "replies_per_sender_per_hour",
-             "explanations_per_sender_per_hour"}
+             "explanations_per_sender_per_hour", "mail_for_others_per_sender_per_hour"}
     for key in s:
         if key not in known:
             r.bad(f"{p}.{key}", s[key], f"unknown key; the keys are {', '.join(sorted(known))}")
@@ -547,10 +548,11 @@ def _security(s: dict, r: _Reader) -> Security:
         r.missing(f"{p}.authserv_id", "require_authentication = true needs the authserv-id of your receiving server "
                                       '(e.g. authserv_id = "mx.kommun.se") or trusted_headers for internal mail')
     limits = {}
-    for key, default in (("replies_per_sender_per_hour", 30), ("explanations_per_sender_per_hour", 3)):
+    for key, default in (("replies_per_sender_per_hour", 30), ("explanations_per_sender_per_hour", 3),
+                         ("mail_for_others_per_sender_per_hour", 10)):
         value = r.get(s, key, p, int, default, "expected a whole number, e.g. 30")
         if value is not None and value < 1:
-            r.bad(f"{p}.{key}", value, "must be 1 or more (it caps how many automatic answers one sender gets per hour)")
+            r.bad(f"{p}.{key}", value, "must be 1 or more (it caps how much automatic mail one sender causes per hour)")
             value = default
         limits[key] = value if value is not None else default
     return Security(require_authentication=bool(required), authserv_ids=tuple(authserv), trusted_headers=tuple(trusted),

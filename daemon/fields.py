@@ -42,6 +42,19 @@ MONTHS = {
                                          "september", "october", "november", "december"])},
 }
 WITHDRAW_WORDS = ("återkalla", "återkallar", "withdraw", "dra tillbaka")
+FAR_AHEAD_DAYS = 3 * 366  # a date further ahead than this is not planned for (Möte: 9999-12-31)
+QUOTED = 60  # how much of a value a warning quotes
+
+
+def too_far(day: date, today: date) -> bool:
+    """True for a date so far ahead that no meeting should be looked for (the schedule
+    would search for seconds and find none)."""
+    return (day - today).days > FAR_AHEAD_DAYS
+
+
+def _quote(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= QUOTED else value[:QUOTED] + "…"
 
 
 @dataclass
@@ -55,6 +68,8 @@ class Fields:
 def parse_minutes(text: str) -> int | None:
     """'15', '15 min', '15 minuter', '1 h', '1,5 timmar', '1h30', '1 h 30 min', '90 minutes' → minutes."""
     t = text.strip().lower().replace(",", ".")
+    if len(t) > 40:  # no time is written that long; a million digits would not even convert to int
+        return None
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(h|t|tim|timme|timmar|hour|hours|hr|hrs)\.?\s*(?:(\d+)\s*(m|min|minuter|minutes|mins)?\.?)?", t)
     if m:
         total = float(m[1]) * 60 + (int(m[3]) if m[3] else 0)
@@ -69,6 +84,8 @@ def parse_date(text: str, today: date) -> date | None:
     """'2026-12-01', '1/12', '1/12 2026', '1 december', '1 dec 2026', 'tisdag 1 december' → a date
     (the next such date on or after ``today`` when the year is left out)."""
     t = text.strip().lower()
+    if len(t) > 60:
+        return None
     t = re.sub(r"^(måndag|tisdag|onsdag|torsdag|fredag|monday|tuesday|wednesday|thursday|friday)\s*(den\s*)?", "", t)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t[:10]):
         try:
@@ -141,8 +158,8 @@ def _apply(result: Fields, name: str, value: str, key: str, today: date, languag
         minutes = parse_minutes(value)
         if minutes is None or not 1 <= minutes <= 240:
             result.warnings.append(
-                f"”{key}: {value}” förstods inte som en tid i minuter (1–240); standardtiden används."
-                if sv else f"”{key}: {value}” is not a time in minutes (1–240); the default is used."
+                f"”{key}: {_quote(value)}” förstods inte som en tid i minuter (1–240); standardtiden används."
+                if sv else f"”{key}: {_quote(value)}” is not a time in minutes (1–240); the default is used."
             )
             return
         result.values["minutes"] = minutes
@@ -150,8 +167,8 @@ def _apply(result: Fields, name: str, value: str, key: str, today: date, languag
         kind = KIND_WORDS.get(value.strip().lower().rstrip("."))
         if kind is None:
             result.warnings.append(
-                f"”{key}: {value}” är ingen känd typ (information, diskussion, beslut); standardtypen används."
-                if sv else f"”{key}: {value}” is not a known kind (information, discussion, decision); the default is used."
+                f"”{key}: {_quote(value)}” är ingen känd typ (information, diskussion, beslut); standardtypen används."
+                if sv else f"”{key}: {_quote(value)}” is not a known kind (information, discussion, decision); the default is used."
             )
             return
         result.values["kind"] = kind
@@ -159,8 +176,8 @@ def _apply(result: Fields, name: str, value: str, key: str, today: date, languag
         day = parse_date(value, today)
         if day is None:
             result.warnings.append(
-                f"”{key}: {value}” förstods inte som ett datum (skriv t.ex. 2026-12-01); nästa möte används."
-                if sv else f"”{key}: {value}” is not a date (write e.g. 2026-12-01); the next meeting is used."
+                f"”{key}: {_quote(value)}” förstods inte som ett datum (skriv t.ex. 2026-12-01); nästa möte används."
+                if sv else f"”{key}: {_quote(value)}” is not a date (write e.g. 2026-12-01); the next meeting is used."
             )
             return
         result.values["meeting"] = day

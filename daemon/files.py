@@ -14,6 +14,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Iterable
 
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; leave room for " (2)" and a temp suffix
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
@@ -55,20 +56,44 @@ def safe_path(folder: Path | str, name: str | None, fallback: str = "bilaga") ->
     return target
 
 
-def unique_names(names: list[str]) -> list[str]:
-    """Make ``names`` distinct by adding " (2)", " (3)" before the extension."""
-    seen: dict[str, int] = {}
+def unique_names(names: list[str], taken: Iterable[str] = ()) -> list[str]:
+    """Make ``names`` distinct from each other and from ``taken`` (any case) by adding
+    " (2)", " (3)" before the extension; a number already used is skipped, so
+    ``x.pdf, x (2).pdf, x.pdf`` become ``x.pdf, x (2).pdf, x (3).pdf``."""
+    used = {n.lower() for n in taken}
     out = []
     for name in names:
-        key = name.lower()
-        if key in seen:
-            seen[key] += 1
-            stem, dot, ext = name.rpartition(".")
-            name = f"{stem} ({seen[key]}).{ext}" if dot else f"{name} ({seen[key]})"
-        else:
-            seen[key] = 1
-        out.append(name)
+        stem, dot, ext = name.rpartition(".")
+        candidate, n = name, 1
+        while candidate.lower() in used:
+            n += 1
+            candidate = f"{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
+        used.add(candidate.lower())
+        out.append(candidate)
     return out
+
+
+# The first words of the names of klg's own files (agenda, invitation, meeting book, minutes), both languages.
+OWN_FILE_WORDS = ("dagordning", "kallelse", "mötesbok", "minnesanteckningar", "sammanställning synpunkter",
+                  "agenda", "invitation", "meeting book", "minutes", "compilation of comments")
+
+
+def like_ours(name: str, short: str, own: Iterable[str] = ()) -> bool:
+    """True when a member's file ``name`` could pass for one of klg's own files: it is
+    one of ``own``, or starts like them (``Dagordning KLG …``, ``Kallelse KLG …``)."""
+    plain = " ".join(unicodedata.normalize("NFC", name).replace("_", " ").split()).lower()
+    if plain in {" ".join(o.split()).lower() for o in own}:
+        return True
+    return any(plain.startswith(f"{word} {short.lower()}") for word in OWN_FILE_WORDS)
+
+
+def member_file_names(docs: list[tuple[str | None, str]], short: str, own: Iterable[str]) -> list[str]:
+    """Names for members' documents ``(item id, name)`` (item None: klg's own, kept) in a mail that also carries klg's
+    files ``own``: one that could pass for klg's is prefixed with its item id
+    (``KLG-2026-042 Dagordning KLG 2026-12-01.pdf``), and all are distinct from each other and from ``own``."""
+    own = list(own)
+    names = [f"{item} {name}" if item and like_ours(name, short, own) else name for item, name in docs]
+    return unique_names(names, taken=own)
 
 
 class FileStore:

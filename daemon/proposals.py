@@ -20,7 +20,7 @@ from daemon.context import Ctx
 from daemon.intake import Outcome, explain
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
-from daemon.schedule import Calendar
+from daemon.schedule import Calendar, NoMeeting
 from daemon.store import iso
 
 SUBJECT_PREFIX = re.compile(r"^\s*((re|sv|aw|fw|fwd|vb|vs|wg|tr|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -66,8 +66,18 @@ def plan(ctx: Ctx, requested: date | None) -> tuple[date, bool, list[str]]:
     sv = ctx.language == "sv"
     notes: list[str] = []
     upcoming = cal.upcoming_meeting(ctx.now)
+    if requested and fieldlib.too_far(requested, ctx.today):
+        notes.append(f"Möte: {requested} ligger för långt fram; ärendet planerades för nästa möte." if sv
+                     else f"Meeting: {requested} is too far ahead; the item was planned for the next meeting.")
+        requested = None
+    wanted = None
     if requested:
-        wanted = cal.next_meeting(requested, inclusive=True)
+        try:
+            wanted = cal.next_meeting(requested, inclusive=True)
+        except NoMeeting:
+            notes.append(f"Inget möte är planerat efter {requested}; ärendet planerades för nästa möte." if sv
+                         else f"No meeting is scheduled after {requested}; the item was planned for the next meeting.")
+    if wanted:
         if wanted != requested:
             reason = cal.skip_reason(requested) or ("inget möte den dagen" if sv else "no meeting that day")
             notes.append(f"Inget möte {requested} ({reason}); närmaste möte därefter är {wanted}." if sv

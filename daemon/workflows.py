@@ -6,7 +6,7 @@ Reply handlers are keyed by the ``kind`` of the outbox mail being answered.
 
 from __future__ import annotations
 
-from daemon import audit, circulation, compilation, notices, proposals, secretary, security
+from daemon import audit, circulation, circulation_held, compilation, notices, proposals, secretary, security
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -57,7 +57,7 @@ NEW_MAIL = proposals.on_new_mail
 ITEM_HOOKS: list = [agenda_notices.on_item_change]  # tells the chair/chancellery of changes after the draft
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due, minutes.due]
+STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = [agenda_status.section, minutes_status.section]
@@ -81,9 +81,11 @@ COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli]
 for _kind in ("ack", "amended", "withdrawn", "item"):
     REPLY_HANDLERS[_kind] = circulation.item_reply(REPLY_HANDLERS[_kind])
 REPLY_HANDLERS.update(dict.fromkeys(circulation.REPLY_KINDS, circulation.on_reply))
+REPLY_HANDLERS["circulation-held"] = circulation.on_held_reply  # "Skriftligt förfarande: KLG-…" starts held ones
 COMMANDS.append(circulation.on_command)
 ITEM_HOOKS.append(circulation.on_item)
 STEPS.append(circulation.due)
+STEPS.append(circulation_held.due)
 STATUS.append(circulation.status_section)
 WAKE_TIMES.append(circulation.wake_times)
 DOCX_CHECKS.append(compilation.check)

@@ -149,9 +149,10 @@ def test_meeting_book_instead_of_large_attachments(inst):
     inst.tick(at("2026-11-30 14:00"))
     final = next(m for m in inst.sent() if "Dagordning tisdag" in str(m["Subject"]))
     assert attachment_names(final) == ["Dagordning KLG 2026-12-01.docx", "Dagordning KLG 2026-12-01.pdf",
-                                       "Kallelse KLG 2026-12-01.ics", "Mötesbok KLG 2026-12-01.pdf"]
+                                       "Kallelse KLG 2026-12-01.ics", "Mötesbok KLG 2026-12-01.pdf", "länk.url"]
     assert "mötesboken Mötesbok KLG 2026-12-01.pdf" in " ".join(body(final).split())
-    assert "länk.url" in body(final)  # named as left out of the book
+    # named as left out of the book, and attached as it came since the mail has room for it
+    assert "kunde inte tas med i mötesboken: länk.url. De är bifogade som de kom: länk.url." in " ".join(body(final).split())
     book = attachment(final, "Mötesbok KLG 2026-12-01.pdf")
     reader = PdfReader(io.BytesIO(book))
     assert len(reader.pages) == 1 + 3 + 1 + 1

@@ -1,10 +1,14 @@
 """The meeting book: one PDF with the agenda first and every attachment after
 it, in agenda order, with a bookmark per item and per attachment.
 
-Office documents and images are converted by LibreOffice (each document
-once: conversions are cached in ``pdf_cache`` by the document's SHA-256),
-PDFs are merged with pypdf. An attachment that cannot be converted is left
-out and named in ``skipped`` so the mail can say so.
+Office documents and images are converted by LibreOffice; every PDF, a
+member's or a conversion, is then cleaned in a child process
+(``daemon.pdfclean``: no JavaScript, launch actions or embedded files, no
+structures nested deep enough to crash a PDF library) and merged with
+pikepdf. Both are done once per document: ``pdf_cache`` keeps the clean PDF
+(or why there is none) by the document's SHA-256. An attachment that cannot
+be converted or cleaned is left out and named in ``skipped``, so the mail and
+the chancellery's report can say so; no document stops the book.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from pypdf import PdfReader, PdfWriter
+import pikepdf
 
 from daemon import pdf as pdflib
+from daemon import pdfclean
 from daemon.store import Store, iso
 
 log = logging.getLogger("klg.agenda")
@@ -40,48 +45,42 @@ class Book:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
 
 
-def is_pdf(name: str, data: bytes) -> bool:
-    return data[:5] == b"%PDF-" or PurePath(name).suffix.lower() == ".pdf"
-
-
 def as_pdf(store: Store, name: str, sha256: str, now) -> tuple[bytes | None, str | None]:
-    """The document as PDF bytes (converted once, then cached), or (None, why not)."""
-    data = store.files.get(sha256)
-    if data[:5] == b"%PDF-":
-        return data, None
-    if PurePath(name).suffix.lower() not in CONVERTIBLE:
-        return None, "not a document type LibreOffice converts"
+    """The document as a clean PDF (converted and cleaned once, then cached), or (None, why not)."""
     cached = store.one("SELECT * FROM pdf_cache WHERE source_sha256 = ?", [sha256])
     if cached:
         return (store.files.get(cached["pdf_sha256"]), None) if cached["pdf_sha256"] else (None, cached["error"])
+    data = store.files.get(sha256)
     try:
-        out = pdflib.to_pdf(data, name)
+        if data[:5] != b"%PDF-":
+            if PurePath(name).suffix.lower() not in CONVERTIBLE:
+                return None, "not a document type LibreOffice converts"
+            data = pdflib.to_pdf(data, name)
+        out = pdfclean.clean(data)
     except pdflib.ConversionError as exc:
         if "not installed" in str(exc):
             raise  # not the document's fault: do not remember it as unconvertible
         if "did not finish" in str(exc):
             return None, str(exc)  # perhaps a busy machine: try again next time
-        store.db["pdf_cache"].insert({"source_sha256": sha256, "pdf_sha256": None, "error": str(exc)[:300],
-                                      "made_at": iso(now)}, replace=True)
-        return None, str(exc)
-    store.db["pdf_cache"].insert({"source_sha256": sha256, "pdf_sha256": store.files.put(out), "error": None,
-                                  "made_at": iso(now)}, replace=True)
-    return out, None
+        return _remember(store, sha256, None, str(exc), now)
+    except pdfclean.Unusable as exc:
+        if "took more than" in str(exc):
+            return None, str(exc)
+        return _remember(store, sha256, None, str(exc), now)
+    return _remember(store, sha256, out, None, now)
 
 
-def _reader(data: bytes) -> PdfReader:
-    reader = PdfReader(io.BytesIO(data), strict=False)
-    if reader.is_encrypted and not reader.decrypt(""):
-        raise ValueError("the PDF is password-protected")
-    _ = len(reader.pages)  # raises on a PDF without a readable page tree
-    return reader
+def _remember(store: Store, sha256: str, pdf: bytes | None, error: str | None, now) -> tuple[bytes | None, str | None]:
+    store.db["pdf_cache"].insert({"source_sha256": sha256, "pdf_sha256": store.files.put(pdf) if pdf else None,
+                                  "error": error[:300] if error else None, "made_at": iso(now)}, replace=True)
+    return pdf, error
 
 
 def build(store: Store, agenda_pdf: bytes, agenda_label: str, parts: list[Part], now, title: str) -> Book:
     """The meeting book: ``agenda_pdf`` first, then each part's documents, bookmarked."""
-    writer = PdfWriter()
-    writer.append(_reader(agenda_pdf), import_outline=False)
-    writer.add_outline_item(title=agenda_label, page_number=0)
+    book = pikepdf.new()
+    book.pages.extend(pikepdf.open(io.BytesIO(agenda_pdf)).pages)
+    marks = [pikepdf.OutlineItem(agenda_label, 0)]
     skipped: list[tuple[str, str]] = []
     for part in parts:
         parent = None
@@ -90,18 +89,23 @@ def build(store: Store, agenda_pdf: bytes, agenda_label: str, parts: list[Part],
             if data is None:
                 skipped.append((doc["name"], why or "?"))
                 continue
+            first = len(book.pages)
             try:
-                reader = _reader(data)
-            except Exception as exc:  # a damaged or protected PDF must not stop the book
-                skipped.append((doc["name"], str(exc)))
+                book.pages.extend(pikepdf.open(io.BytesIO(data)).pages)
+            except Exception as exc:  # cleaned PDFs merge; should one not, it is left out, not the book
+                del book.pages[first:]
+                log.warning("meeting book: %s left out: %s", doc["name"], exc)
+                skipped.append((doc["name"], str(exc)[:300]))
                 continue
-            first = len(writer.pages)
-            writer.append(reader, import_outline=False)
             if parent is None:
-                parent = writer.add_outline_item(title=part.label, page_number=first)
-            writer.add_outline_item(title=doc["name"], page_number=first, parent=parent)
-    writer.add_metadata({"/Title": title, "/Producer": "klg"})
-    writer.page_mode = "/UseOutlines"
+                parent = pikepdf.OutlineItem(part.label, first)
+                marks.append(parent)
+            parent.children.append(pikepdf.OutlineItem(doc["name"], first))
+    with book.open_outline() as outline:
+        outline.root.extend(marks)
+    book.docinfo["/Title"] = title
+    book.docinfo["/Producer"] = "klg"
+    book.Root.PageMode = pikepdf.Name.UseOutlines
     out = io.BytesIO()
-    writer.write(out)
-    return Book(out.getvalue(), len(writer.pages), skipped)
+    book.save(out)
+    return Book(out.getvalue(), len(book.pages), skipped)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from daemon.agenda import document, layout, versions, words
 from daemon.config import Member
 from daemon.context import Ctx
+from daemon.files import member_file_names
 from daemon.mail.compose import OutAttachment
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
@@ -172,6 +173,18 @@ def make_version(ctx: Ctx, meeting: date, rows: list[dict], *, source: str, auth
         returned_sha256=ctx.store.files.put(returned) if returned else None)
     assert version["version"] == number
     return version
+
+
+def member_attachments(ctx: Ctx, docs: list[dict], own: list[str]) -> list[OutAttachment]:
+    """Members' documents (attachment rows) for a mail that also carries klg's files ``own``:
+    each under a distinct name that cannot pass for one of klg's (``files.member_file_names``);
+    a calendar file goes as a plain file, so no mail client offers it as the meeting's invitation."""
+    # klg's own item documents (the compilation of a written procedure) have no source mail and keep their names
+    names = member_file_names([(a["item_id"] if a.get("source_message") else None, a["name"]) for a in docs],
+                              ctx.config.group.short, own)
+    return [OutAttachment(name, ctx.store.files.get(a["sha256"]),
+                          "application/octet-stream" if a["content_type"] == "text/calendar" else a["content_type"])
+            for name, a in zip(names, docs)]
 
 
 def version_attachment(ctx: Ctx, meeting: date | str, version: dict) -> OutAttachment:

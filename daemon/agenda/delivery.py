@@ -23,7 +23,7 @@ from daemon.agenda import book as booklib
 from daemon.agenda import common, invite, layout, versions, words
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
-from daemon.files import safe_name, unique_names
+from daemon.files import safe_name
 from daemon.mail.compose import OutAttachment, encoded_size
 from daemon.store import iso
 
@@ -77,23 +77,25 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     cal = common.calendar(ctx)
     documents = _documents(ctx, version["rows"])
     rows = _refresh(version["rows"], documents)
-    problems: list[str] = []
+    problems: list[str] = []  # why there is no PDF of the agenda
+    book_problems: list[str] = []  # why there is no meeting book
 
     docx = common.render(ctx, meeting, rows, n, final=True,
                          approved_at=_parse(version["approved_at"]), approved_by=version["approved_by"])
     base_name = common.final_name(ctx, meeting, "agenda")
+    book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
     files = {f"{base_name}.docx": docx}
     agenda_pdf = book = None
     try:
         agenda_pdf = pdflib.to_pdf(docx, f"{base_name}.docx")
         files[f"{base_name}.pdf"] = agenda_pdf
-        parts = [booklib.Part(words.row_label(r), docs) for r, docs in documents if docs]
-        label = "Dagordning" if ctx.language == "sv" else "Agenda"
-        book = booklib.build(ctx.store, agenda_pdf, label, parts, ctx.now,
-                             f"{common.final_name(ctx, meeting, 'book')}")
     except pdflib.ConversionError as exc:
         problems.append(str(exc))
         log.error("agenda %s: %s", d, exc)
+    if agenda_pdf is not None:
+        book, why = _book(ctx, meeting, agenda_pdf, documents)
+        if why:
+            book_problems.append(why)
 
     sequence = versions.next_invite_sequence(ctx.store, d)
     end = cal.local(meeting, _clock(common.end_time(ctx, rows)))
@@ -104,18 +106,24 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     base = [OutAttachment(name, data, common.DOCX_TYPE if name.endswith(".docx") else PDF) for name, data in files.items()]
     base.append(OutAttachment(invite_name, ics, ICS))
     all_docs = [a for _, docs in documents for a in docs]
-    names = unique_names([a["name"] for a in all_docs])
-    item_atts = [OutAttachment(name, ctx.store.files.get(a["sha256"]), a["content_type"]) for name, a in zip(names, all_docs)]
+    item_atts = common.member_attachments(ctx, all_docs, [a.name for a in base] + [book_name])
     conf = settings(ctx.config)
     limit = conf.max_mail_bytes
     # the limit is on the mail as it travels, not on the files: base64 makes them a third larger
-    size = sum(encoded_size(len(a.data)) for a in base + item_atts)
-    book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
+    size = _encoded(base + item_atts)
+    skipped = book.skipped if book else []
+    as_sent: list[str] = []  # documents left out of the book but attached as they came (names as in the mail)
+    sent_originals: set[str] = set()
     if size <= limit:
         mode, attachments = "attachments", base + item_atts
-    elif book is not None and sum(encoded_size(len(a.data)) for a in base) + encoded_size(len(book.data)) \
-            <= conf.max_book_bytes:
+    elif book is not None and _encoded(base) + encoded_size(len(book.data)) <= conf.max_book_bytes:
         mode, attachments = "book", base + [OutAttachment(book_name, book.data, PDF)]
+        left_out = {name for name, _ in skipped}
+        for doc, att in zip(all_docs, item_atts):
+            if doc["name"] in left_out and _encoded(attachments + [att]) <= conf.max_book_bytes:
+                attachments.append(att)
+                as_sent.append(att.name)
+                sent_originals.add(doc["name"])
     else:
         mode, attachments = "none", base
     if book is not None:
@@ -128,7 +136,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     context = {
         "meeting": common.meeting_context(ctx, meeting), "version": n, "rows": common.mail_rows(rows, ctx.language),
         "mode": mode, "documents": [a.name for a in item_atts], "book_name": book_name,
-        "skipped": [name for name, _ in (book.skipped if book else [])], "pdf": agenda_pdf is not None,
+        "skipped": [name for name, _ in skipped], "as_sent": as_sent, "pdf": agenda_pdf is not None,
         "changes": changes, "chancellery": [m.name for m in ctx.chancellery()],
         "limit_mb": round(limit / (1024 * 1024), 1),
     }
@@ -142,12 +150,32 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     ctx.store.set_meeting(d, state="final_sent")
     ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
-                      "skipped": book.skipped if book else [], "problems": problems})
-    if problems or (book and book.skipped):
+                      "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems})
+    if problems or book_problems or skipped:
         ctx.send("agenda_problem", ctx.chancellery(),
-                 {"meeting": common.meeting_context(ctx, meeting), "problems": problems,
-                  "skipped": book.skipped if book else [], "mode": mode},
+                 {"meeting": common.meeting_context(ctx, meeting), "problems": problems, "book_problems": book_problems,
+                  "skipped": [{"name": name, "why": why, "attached": mode == "attachments" or name in sent_originals}
+                              for name, why in skipped], "mode": mode},
                  kind="agenda-notice", meeting=d)
+
+
+def _book(ctx: Ctx, meeting: date, agenda_pdf: bytes, documents) -> tuple[booklib.Book | None, str | None]:
+    """The meeting book, or (None, why) when it cannot be made at all: a document that
+    cannot go in is left out by ``book.build``; anything else must not stop the agenda."""
+    parts = [booklib.Part(words.row_label(r), docs) for r, docs in documents if docs]
+    label = "Dagordning" if ctx.language == "sv" else "Agenda"
+    try:
+        return booklib.build(ctx.store, agenda_pdf, label, parts, ctx.now, common.final_name(ctx, meeting, "book")), None
+    except pdflib.ConversionError as exc:
+        log.error("agenda %s: no meeting book: %s", meeting, exc)
+        return None, str(exc)
+    except Exception as exc:  # a bug or a document nobody foresaw: the members still get the agenda
+        log.exception("agenda %s: the meeting book could not be made", meeting)
+        return None, f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _encoded(attachments: list[OutAttachment]) -> int:
+    return sum(encoded_size(len(a.data)) for a in attachments)
 
 
 def _parse(text: str | None) -> datetime | None:

@@ -23,6 +23,8 @@ from pathlib import Path
 import jinja2
 from lxml import etree
 
+from daemon import officezip
+
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
@@ -101,7 +103,8 @@ def _row_deleted(tr) -> bool:
 
 
 def _cells(tr) -> list[tuple[int, list[str]]]:
-    """(first column index, paragraph texts) of each cell of a row, honouring merged cells."""
+    """(first column index, paragraph texts) of each cell of a row, honouring merged cells.
+    The row must have passed ``officezip.bad_row``: its spans are small numbers."""
     out, col = [], 0
     for tc in tr.iter(q("tc")):
         if tc.getparent() is not tr and tc.getparent().getparent() is not tr:  # nested table
@@ -109,30 +112,74 @@ def _cells(tr) -> list[tuple[int, list[str]]]:
         span = 1
         tcpr = tc.find(q("tcPr"))
         if tcpr is not None and tcpr.find(q("gridSpan")) is not None:
-            span = int(tcpr.find(q("gridSpan")).get(q("val"), "1") or 1)
+            span = int(tcpr.find(q("gridSpan")).get(q("val")))
         out.append((col, [paragraph_text(p) for p in tc.iter(q("p"))]))
         col += span
     return out
 
 
-MAX_DOCUMENT_XML = 30 * 1024 * 1024  # an agenda's document.xml is some 100 kB; refuse to unpack absurd ones
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
+# Why a returned document cannot be read, by officezip's reason; {detail} is its message.
+UNREADABLE = {
+    "sv": {
+        "not_docx": "bilagan är inget Word-dokument (.docx); spara den som .docx (Word: Spara som → Word-dokument) "
+                    "och skicka den igen",
+        "too_large": "dokumentet är alldeles för stort för att vara en dagordning ({detail}); skicka tillbaka "
+                     "dagordningen som klg skickade, med bara tabellen ändrad",
+        "bomb": "dokumentet packas upp till en orimlig storlek ({detail}) och öppnades inte; skicka tillbaka "
+                "dagordningen som klg skickade, med bara tabellen ändrad",
+        "dtd": "dokumentet innehåller en DTD (<!DOCTYPE>), som Word aldrig skriver, och öppnades inte; öppna det "
+               "i Word, spara det som Word-dokument (.docx) och skicka det igen",
+        "damaged": "dokumentet är skadat ({detail}); öppna det i Word, spara det igen och skicka det",
+        "strict": "dokumentet är sparat som ”Strikt Open XML-dokument”, som klg inte kan läsa; spara det som "
+                  "Word-dokument (.docx) och skicka det igen",
+        "no_table": "dokumentet har ingen dagordningstabell: klg letar efter tabellen vars rubrikrad har "
+                    "kolumnerna Nr och Ärende; skicka tillbaka dagordningen som klg skickade, ändrad i tabellen",
+        "bad_row": "{where}: cellerna är sammanslagna på ett sätt som inte går att läsa ({detail}); dela upp "
+                   "cellerna på raden (Word: Layout → Dela celler) eller skriv om raden",
+        "header": "Rubrikraden",
+        "row": "Rad {n}",
+    },
+    "en": {
+        "not_docx": "the attachment is not a Word document (.docx); save it as .docx (Word: Save As → Word "
+                    "Document) and send it again",
+        "too_large": "the document is far too large to be an agenda ({detail}); send back the agenda document "
+                     "klg sent, with only the table edited",
+        "bomb": "the document expands to an absurd size ({detail}) and was not opened; send back the agenda "
+                "document klg sent, with only the table edited",
+        "dtd": "the document contains a DTD (<!DOCTYPE>), which Word never writes, and was not opened; open it in "
+               "Word, save it as Word Document (.docx) and send it again",
+        "damaged": "the document is damaged ({detail}); open it in Word, save it again and send it",
+        "strict": "the document is saved as \"Strict Open XML Document\", which klg cannot read; save it as Word "
+                  "Document (.docx) and send it again",
+        "no_table": "the document has no agenda table: klg looks for the table whose header row has the columns "
+                    "No. and Item; send back the agenda document klg sent, edited in its table",
+        "bad_row": "{where}: its cells are merged in a way that cannot be read ({detail}); split the cells of the "
+                   "row (Word: Layout → Split Cells) or type the row again",
+        "header": "The header row",
+        "row": "Row {n}",
+    },
+}
 
-def _document_xml(data: bytes) -> etree._Element:
+
+def _unreadable(language: str, key: str, **values) -> Unreadable:
+    return Unreadable([UNREADABLE[language][key].format(**values)])
+
+
+def _document_xml(data: bytes, language: str) -> etree._Element:
+    """The returned document's body XML, read through ``officezip`` (sizes checked, no DTDs)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if z.getinfo("word/document.xml").file_size > MAX_DOCUMENT_XML:
-                raise Unreadable(["the Word document is far too large to be an agenda; send back the agenda "
-                                  "document klg sent, with only the table edited"])
-            xml = z.read("word/document.xml")
-    except (zipfile.BadZipFile, KeyError, OSError):
-        raise Unreadable(["the attachment is not a Word document (.docx); save it as .docx (Word: Save As → "
-                          "Word Document) and send it again"]) from None
-    try:
-        return etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
-    except etree.XMLSyntaxError as exc:
-        raise Unreadable([f"the Word document is damaged ({exc}); open it in Word, save it again and send it"]) from None
+        found = officezip.parts(data, officezip.RETURNED)
+        xml = found.get("word/document.xml")
+        if xml is None:
+            raise _unreadable(language, "not_docx")
+        root = officezip.parse_xml(xml, "word/document.xml")
+    except officezip.Refused as refused:
+        raise _unreadable(language, refused.for_reader, detail=str(refused)) from None
+    if officezip.is_strict(root):
+        raise _unreadable(language, "strict")
+    return root
 
 
 def _norm(text: str) -> str:
@@ -151,15 +198,21 @@ class Table:
     rows: list[TableRow]
 
 
-def read_table(data: bytes) -> Table:
-    """The agenda table of a returned .docx; Unreadable when there is none."""
-    root = _document_xml(data)
+def read_table(data: bytes, language: str = "sv") -> Table:
+    """The agenda table of a returned .docx; Unreadable (in ``language``) naming the cause,
+    or every row that cannot be read, when there is none."""
+    text = UNREADABLE[language]
+    root = _document_xml(data, language)
     body = root.find(q("body"))
     tables = list(body.iter(q("tbl"))) if body is not None else []
-    seen_headers = []
     for tbl in tables:
         rows = [tr for tr in tbl.findall(q("tr")) if not _row_deleted(tr)]
         if not rows:
+            continue
+        bad = officezip.bad_row(rows[0])
+        if bad:
+            if _looks_like_agenda(rows[0]):
+                raise _unreadable(language, "bad_row", where=text["header"], detail=bad)
             continue
         header = {}
         for col, paras in _cells(rows[0]):
@@ -168,12 +221,15 @@ def read_table(data: bytes) -> Table:
                 if name in aliases and column not in header:
                     header[column] = col
                     break
-        seen_headers.append(header)
         if "id" not in header or "title" not in header:
             continue
         by_col = {col: column for column, col in header.items()}
-        out = []
+        out, problems = [], []
         for number, tr in enumerate(rows[1:], start=1):
+            bad = officezip.bad_row(tr)
+            if bad:
+                problems.append(text["bad_row"].format(where=text["row"].format(n=number), detail=bad))
+                continue
             cells: dict[str, str] = {}
             for col, paras in _cells(tr):
                 column = by_col.get(col)
@@ -184,9 +240,16 @@ def read_table(data: bytes) -> Table:
                 else:
                     cells[column] = " ".join(" ".join(paras).split())
             out.append(TableRow(number, cells))
+        if problems:
+            raise Unreadable(problems)
         return Table(sorted(header, key=header.get), out)
-    raise Unreadable(["the document has no agenda table: klg looks for the table whose header row has the columns "
-                      "Nr and Ärende (No. and Item); send back the agenda document klg sent, edited in its table"])
+    raise _unreadable(language, "no_table")
+
+
+def _looks_like_agenda(tr) -> bool:
+    """A header row whose text names the Nr and Ärende columns, whatever its cells' spans say."""
+    words = {_norm(paragraph_text(p)) for p in tr.iter(q("p"))}
+    return bool(words & set(COLUMNS["id"])) and bool(words & set(COLUMNS["title"]))
 
 
 # --- rendering ---------------------------------------------------------------

@@ -282,30 +282,36 @@ def interpret(ctx: Ctx, table: document.Table, meeting: str, member: Member) -> 
 
 
 def _read(ctx: Ctx, docs) -> tuple[document.Table | None, bytes | None, list[str]]:
-    """The first attached .docx with an agenda table, or the problems of the last one tried."""
+    """The first attached .docx with an agenda table, or the problems of every one tried."""
     problems: list[str] = []
     for att in docs:
         try:
-            return document.read_table(att.data), att.data, []
+            return document.read_table(att.data, ctx.language), att.data, []
         except document.Unreadable as exc:
-            problems = [f"{att.name}: {p}" for p in exc.problems]
+            problems += [f"{att.name}: {p}" for p in exc.problems]
     return None, None, problems
 
 
 def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, current: dict, docs,
                    approve: bool) -> Outcome:
-    """Read the edited table, change the items, make and send the next version."""
+    """Read the edited table, change the items, make and send the next version.
+
+    A document that cannot be read changes nothing and approves nothing, also when
+    the reply says "Godkänd": the reviewer meant the edited version, so approving
+    the old one would send out what nobody approved. They are told why and asked again.
+    """
     d = meeting.isoformat()
     context = {"meeting": common.meeting_context(ctx, meeting), "version": current["version"]}
     table, data, problems = _read(ctx, docs)
-    if table is None and approve:  # "OK" with some other Word file (not the agenda) attached
-        return approve_version(ctx, mail, member, meeting, current)
     reading = interpret(ctx, table, d, member) if table else None
     if reading is not None:
         problems = reading.problems
     if problems:
-        answer(ctx, mail, member, "unreadable", {**context, "problems": problems}, meeting=d,
+        answer(ctx, mail, member, "unreadable", {**context, "problems": problems, "approve": approve}, meeting=d,
                attachments=[common.version_attachment(ctx, d, current)])
+        if approve:
+            ctx.event("agenda: approval not counted, the edited document could not be read", actor=member.email,
+                      meeting=d, detail={"version": current["version"], "problems": problems[:20]})
         return Outcome("agenda-unreadable", "quarantine", detail="; ".join(problems)[:500])
 
     cal = common.calendar(ctx)

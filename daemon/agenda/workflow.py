@@ -29,8 +29,7 @@ from daemon.agenda import common, delivery, layout, versions
 from daemon.agenda.review import call_hooks
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
-from daemon.files import unique_names
-from daemon.mail.compose import OutAttachment, encoded_size
+from daemon.mail.compose import encoded_size
 from daemon.proposals import summary
 from daemon.schedule import NoMeeting
 from daemon.steps import Step
@@ -117,7 +116,7 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
         [d, iso(deadline)])
     attachments = [common.version_attachment(ctx, d, version)]
     documents, omitted = _item_documents(ctx, items, conf_limit=settings(ctx.config).max_mail_bytes
-                                         - encoded_size(len(attachments[0].data)))
+                                         - encoded_size(len(attachments[0].data)), own=[attachments[0].name])
     context = {
         "meeting": common.meeting_context(ctx, meeting), "version": version["version"],
         "rows": common.mail_rows(rows, ctx.language), "warnings": version["warnings"],
@@ -131,14 +130,13 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
     ctx.event("agenda: draft sent", meeting=d, detail={"version": version["version"], "items": [i["id"] for i in items]})
 
 
-def _item_documents(ctx: Ctx, items: list[dict], conf_limit: int):
+def _item_documents(ctx: Ctx, items: list[dict], conf_limit: int, own: list[str]):
     """(attachments to mail, names left out because they would make the mail too large)."""
     rows = [a for i in items for a in ctx.store.attachments(i["id"])]
     total = sum(encoded_size(a["size"]) for a in rows)  # as they travel in the mail, base64-encoded
     if total > conf_limit:
         return [], [a["name"] for a in rows]
-    names = unique_names([a["name"] for a in rows])
-    return [OutAttachment(n, ctx.store.files.get(a["sha256"]), a["content_type"]) for n, a in zip(names, rows)], []
+    return common.member_attachments(ctx, rows, own), []
 
 
 # --- reminders ---------------------------------------------------------------------

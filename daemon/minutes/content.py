@@ -17,7 +17,8 @@ from datetime import date
 from typing import Callable
 
 from daemon.config import Config, Member
-from daemon.fields import FIELD_NAMES, NO, YES, parse_date
+from daemon.fields import FIELD_NAMES, NO, YES, parse_date, too_far
+from daemon.schedule import NoMeeting
 
 FORMAT = 1
 
@@ -52,6 +53,8 @@ class RawForm:
     rows: list[dict] = field(default_factory=list)  # {"line", "id", "title", "presenter", "outcome", "notes", ...}
     followups: list[dict] = field(default_factory=list)  # {"line", "id", "done", "comment"}
     has_items_table: bool = False
+    # why the document could not be read at all, or which table rows not: {"key", "detail", "table", "row"}
+    unreadable: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -92,6 +95,23 @@ TEXT = {
         "communicate_default": "Rad {n} ({label}): Kommuniceras var tomt och räknas som Nej.",
         "not_member": "Rad {n}: ansvarig ”{value}” är inte medlem; ingen påminnelse skickas till hen.",
         "extra": "Rad {n}: ”{value}” är en ny punkt som inte stod på dagordningen.",
+        "far_date": ("inget möte är planerat så långt fram som {value}",
+                     "skriv ett datum inom de närmaste åren eller ”nästa möte”"),
+        "table_row": "Tabell {table}, rad {row}",
+        "table": "Tabell {table}",
+        "not_docx": ("bilagan är inget Word-dokument (.docx)", "spara formuläret som Word-dokument (.docx) och skicka det igen"),
+        "bomb": ("dokumentet packas upp till en orimlig storlek och öppnades inte ({detail})",
+                 "skicka formuläret du fick, ifyllt i Word"),
+        "too_large": ("dokumentet är alldeles för stort för ett formulär ({detail})",
+                      "skicka formuläret du fick, ifyllt, utan inklistrade bilder eller bilagor"),
+        "dtd": ("dokumentet innehåller en DTD (<!DOCTYPE>), som Word aldrig skriver, och öppnades inte",
+                "öppna det i Word, spara det som Word-dokument (.docx) och skicka det igen"),
+        "damaged": ("dokumentet är skadat ({detail})", "öppna det i Word, spara det igen och skicka det"),
+        "strict": ("dokumentet är sparat som ”Strikt Open XML-dokument”, som klg inte kan läsa",
+                   "spara det som Word-dokument (.docx) och skicka det igen"),
+        "bad_row": ("cellerna är sammanslagna på ett sätt som inte går att läsa ({detail})",
+                    "dela upp cellerna på raden (Word: Layout → Dela celler) eller skriv om raden"),
+        "bad_table": ("tabellen går inte att läsa ({detail})", "skriv om tabellen, eller börja om från formuläret du fick"),
     },
     "en": {
         "row": "Row {n} ({label})",
@@ -123,6 +143,23 @@ TEXT = {
         "communicate_default": "Row {n} ({label}): Communicate was empty and counts as No.",
         "not_member": "Row {n}: the responsible \"{value}\" is not a member; no reminder is mailed to them.",
         "extra": "Row {n}: \"{value}\" is a new point that was not on the agenda.",
+        "far_date": ("no meeting is scheduled as far ahead as {value}",
+                     "write a date within the next few years or \"next meeting\""),
+        "table_row": "Table {table}, row {row}",
+        "table": "Table {table}",
+        "not_docx": ("the attachment is not a Word document (.docx)", "save the form as Word Document (.docx) and send it again"),
+        "bomb": ("the document expands to an absurd size and was not opened ({detail})",
+                 "send the form you got, filled in in Word"),
+        "too_large": ("the document is far too large for a form ({detail})",
+                      "send the form you got, filled in, without pasted pictures or attachments"),
+        "dtd": ("the document contains a DTD (<!DOCTYPE>), which Word never writes, and was not opened",
+                "open it in Word, save it as Word Document (.docx) and send it again"),
+        "damaged": ("the document is damaged ({detail})", "open it in Word, save it again and send it"),
+        "strict": ("the document is saved as \"Strict Open XML Document\", which klg cannot read",
+                   "save it as Word Document (.docx) and send it again"),
+        "bad_row": ("its cells are merged in a way that cannot be read ({detail})",
+                    "split the cells of the row (Word: Layout → Split Cells) or type the row again"),
+        "bad_table": ("the table cannot be read ({detail})", "type the table again, or start again from the form you got"),
     },
 }
 
@@ -199,6 +236,12 @@ def check(raw: RawForm, *, config: Config, meeting: date, today: date, form_rows
         what, fix = t[key]
         problems.append({"where": where, "problem": what.format(**values), "fix": fix.format(**values)})
 
+    if raw.unreadable:
+        for u in raw.unreadable:
+            where = (t["table_row"].format(**u) if u.get("row") else t["table"].format(**u) if u.get("table")
+                     else t["form"])
+            problem(where, u["key"], detail=u.get("detail", ""))
+        return Checked(None, problems, notes)
     if raw.identifier and raw.identifier.startswith("klg-minutes:") and raw.identifier != f"klg-minutes:{meeting}":
         problem(t["form"], "wrong_meeting", value=raw.identifier.split(":", 1)[1], meeting=meeting.isoformat())
         return Checked(None, problems, notes)
@@ -290,8 +333,9 @@ def check(raw: RawForm, *, config: Config, meeting: date, today: date, form_rows
                 elif day < today or day <= this_meeting:
                     example = next_meeting(max(today, this_meeting), False).isoformat()
                     problem(where, "past", value=day.isoformat(), example=example)
+                elif too_far(day, today) or (comes_back := _meeting_on_or_after(next_meeting, day)) is None:
+                    problem(where, "far_date", value=day.isoformat())
                 else:
-                    comes_back = next_meeting(day, True)
                     if comes_back != day:
                         notes.append(t["no_meeting_then"].format(n=n, value=day.isoformat(),
                                                                  meeting=comes_back.isoformat()))
@@ -358,6 +402,14 @@ def check(raw: RawForm, *, config: Config, meeting: date, today: date, form_rows
         "followups": followups,
     }
     return Checked(content, [], notes)
+
+
+def _meeting_on_or_after(next_meeting: Callable[[date, bool], date], day: date) -> date | None:
+    """The first meeting on or after ``day``, or None when the schedule has none (9999-12-31)."""
+    try:
+        return next_meeting(day, True)
+    except NoMeeting:
+        return None
 
 
 def for_audience(content: dict, omit_not_communicated: bool) -> tuple[dict, int]:

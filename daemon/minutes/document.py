@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 from docxtpl import DocxTemplate
 
-from daemon import pdf
+from daemon import officezip, pdf
 from daemon.minutes.content import SIGNATORY_LABELS, RawForm, norm
 from daemon.texts import TemplateProblem
 
@@ -132,15 +132,49 @@ def _rows(table, cols: dict[int, str], first_paragraph_keys: tuple[str, ...] = (
     return out
 
 
-def read_form(data: bytes) -> RawForm:
-    """The tables of a returned form as text; ``has_items_table`` is False when
-    the document is not a minutes form (or not a Word document at all)."""
+def _open(data: bytes, raw: RawForm):
+    """The returned form as a python-docx Document, or None with ``raw.unreadable`` saying why.
+
+    python-docx never sees the file as it came: ``officezip`` checks its sizes and
+    its XML (no DTDs), every table row is checked for spans python-docx would turn
+    into millions of cells, and python-docx opens the rebuilt archive."""
     from docx import Document
 
-    raw = RawForm()
     try:
-        doc = Document(io.BytesIO(data))
-    except Exception:
+        found = officezip.parts(data, officezip.RETURNED)
+        xml = found.get("word/document.xml")
+        if xml is None:
+            raw.unreadable.append({"key": "not_docx"})
+            return None
+        root = officezip.parse_xml(xml, "word/document.xml")
+    except officezip.Refused as refused:
+        raw.unreadable.append({"key": refused.for_reader, "detail": str(refused)})
+        return None
+    if officezip.is_strict(root):
+        raw.unreadable.append({"key": "strict"})
+        return None
+    body = root.find(f"{{{officezip.W}}}body")
+    for t, tbl in enumerate(body.findall(f"{{{officezip.W}}}tbl") if body is not None else [], start=1):
+        for r, tr in enumerate(tbl.findall(f"{{{officezip.W}}}tr"), start=1):
+            bad = officezip.bad_row(tr)
+            if bad:
+                raw.unreadable.append({"key": "bad_row", "detail": bad, "table": t, "row": r})
+    if raw.unreadable:
+        return None
+    try:
+        return Document(io.BytesIO(officezip.rebuild(found)))
+    except Exception as exc:  # python-docx raises plain exceptions for parts it cannot make sense of
+        raw.unreadable.append({"key": "damaged", "detail": f"{type(exc).__name__}: {str(exc)[:200]}"})
+        return None
+
+
+def read_form(data: bytes) -> RawForm:
+    """The tables of a returned form as text; ``has_items_table`` is False when the
+    document is not a minutes form, and ``unreadable`` says why when it is not a Word
+    document klg can open (damaged, too large, a DTD, Strict Open XML, broken merged cells)."""
+    raw = RawForm()
+    doc = _open(data, raw)
+    if doc is None:
         return raw
     raw.identifier = (doc.core_properties.identifier or "").strip()
     label_re = re.compile(r"^\s*(" + "|".join(re.escape(x) for x in sorted(SIGNATORY_LABELS, key=len, reverse=True))
@@ -149,30 +183,38 @@ def read_form(data: bytes) -> RawForm:
         m = label_re.match(p.text)
         if m and m[2].strip():
             raw.signatories.append(m[2].strip())
-    for table in doc.tables:
-        if not table.rows:
-            continue
-        first = table.rows[0]
-        if len(table.columns) == 2:
-            for row in table.rows:  # a label/value table such as the facts at the top
-                cells = row.cells
-                if len(cells) >= 2 and norm(re.sub(r"\(.*?\)", "", cells[0].text)) in SIGNATORY_LABELS:
-                    value = _cell_text(cells[1])
-                    if value:
-                        raw.signatories.append(value)
-        item_cols = _columns(first, ITEM_HEADERS)
-        if "id" in item_cols.values() and "outcome" in item_cols.values():
-            raw.has_items_table = True
-            raw.rows += _rows(table, item_cols, first_paragraph_keys=("title",))
-            continue
-        att_cols = _columns(first, ATTENDANCE_HEADERS)
-        if "name" in att_cols.values() and "present" in att_cols.values():
-            raw.attendance += _rows(table, att_cols)
-            continue
-        fu_cols = _columns(first, FOLLOWUP_HEADERS)
-        if "id" in fu_cols.values() and "done" in fu_cols.values():
-            raw.followups += _rows(table, fu_cols)
+    for n, table in enumerate(doc.tables, start=1):
+        try:
+            _read_table(table, raw)
+        except Exception as exc:  # one table python-docx cannot walk is named, not raised
+            raw.unreadable.append({"key": "bad_table", "detail": f"{type(exc).__name__}: {str(exc)[:200]}", "table": n})
     return raw
+
+
+def _read_table(table, raw: RawForm) -> None:
+    """Add what one of the form's tables holds to ``raw``, by its header row."""
+    if not table.rows:
+        return
+    first = table.rows[0]
+    if len(table.columns) == 2:
+        for row in table.rows:  # a label/value table such as the facts at the top
+            cells = row.cells
+            if len(cells) >= 2 and norm(re.sub(r"\(.*?\)", "", cells[0].text)) in SIGNATORY_LABELS:
+                value = _cell_text(cells[1])
+                if value:
+                    raw.signatories.append(value)
+    item_cols = _columns(first, ITEM_HEADERS)
+    if "id" in item_cols.values() and "outcome" in item_cols.values():
+        raw.has_items_table = True
+        raw.rows += _rows(table, item_cols, first_paragraph_keys=("title",))
+        return
+    att_cols = _columns(first, ATTENDANCE_HEADERS)
+    if "name" in att_cols.values() and "present" in att_cols.values():
+        raw.attendance += _rows(table, att_cols)
+        return
+    fu_cols = _columns(first, FOLLOWUP_HEADERS)
+    if "id" in fu_cols.values() and "done" in fu_cols.values():
+        raw.followups += _rows(table, fu_cols)
 
 
 # --- template checks ---------------------------------------------------------------

@@ -18,7 +18,6 @@ import re
 from datetime import date
 
 from daemon import fields as fieldlib
-from daemon.attachments import zip_bomb
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.intake import Outcome, explain
@@ -81,8 +80,7 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
     if row["state"] in ("signed", "distributed"):
         _answer(ctx, mail, member, "already_signed", meeting, kind="minutes-problems")
         return Outcome("minutes-late", detail="minutes already signed")
-    docs = [a for a in mail.attachments
-            if (a.name.lower().endswith(".docx") or a.content_type == document.DOCX_TYPE) and not zip_bomb(a)]
+    docs = [a for a in mail.attachments if a.name.lower().endswith(".docx") or a.content_type == document.DOCX_TYPE]
     if not docs:
         others = [a.name for a in mail.attachments]
         _answer(ctx, mail, member, "no_docx", meeting, {"attached": others}, kind="minutes-problems")
