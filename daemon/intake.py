@@ -32,7 +32,7 @@ from daemon.context import Ctx
 from daemon.faults import crash_point
 from daemon.mail.headers import clean_text
 from daemon.mail.limits import Budget, LimitExceeded, Limits
-from daemon.mail.message import ParsedMail, fallback_id, parse
+from daemon.mail.message import ParsedMail, fallback_id, header_summary, parse
 from daemon.store import iso
 
 log = logging.getLogger("klg.intake")
@@ -134,8 +134,7 @@ def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception, w
     seen = ctx.store.message_seen(message_id)
     if seen:
         return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
-    record = mail or ParsedMail(message_id=message_id, has_message_id=False, sender="", sender_name="", to=[], cc=[],
-                                subject="", date=None, in_reply_to=[], references=[], text="", size=len(raw))
+    record = mail or header_summary(raw)
     try:
         with ctx.store.atomic():
             member = _answerable_member(ctx, mail, workflows)

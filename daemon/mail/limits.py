@@ -47,16 +47,13 @@ class Limits:
 
 
 class LimitExceeded(Exception):
-    """A message went over a limit. ``what`` names it (a key of ``WHAT``), ``text``
-    says how, for the log and the chancellery's list."""
+    """A message went over a limit. ``what`` names it for the plain-language answer
+    (explain.txt): header, nesting, parts, lines, size or time; the message says
+    how, for the log and the chancellery's list."""
 
     def __init__(self, what: str, text: str):
         super().__init__(text)
         self.what = what
-
-
-# The limit's name in the plain-language answer (explain.txt) and the digest.
-WHAT = ("header", "nesting", "parts", "lines", "size", "time")
 
 
 class Budget:

@@ -39,7 +39,8 @@ from daemon.mail.limits import Budget, LimitExceeded, Limits, check_body, check_
 from daemon.mail.walker import Attachment, Walker, html_to_text
 
 __all__ = ["Attachment", "BLOB_MIN", "LimitExceeded", "Limits", "ParsedMail", "clean_text", "decode_bytes",
-           "decode_value", "html_to_text", "lift_blobs", "message_id_of", "parse", "raw_message_id"]
+           "decode_value", "fallback_id", "header_summary", "html_to_text", "lift_blobs", "message_id_of", "parse",
+           "raw_message_id"]
 
 MAX_SUBJECT = 250
 MAX_REFERENCES = 50  # a thread is found by the nearest ids; RFC 5322 lets a client trim the middle too
@@ -107,6 +108,22 @@ def fallback_id(raw: bytes) -> str:
     else one made from the SHA-256 of the bytes, so a redelivery is still known."""
     found = raw_message_id(raw)
     return found[1:-1].lower() if found else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@missing"
+
+
+def header_summary(raw: bytes) -> ParsedMail:
+    """What a message's first 64 KB of header say (Message-ID, the strict sender,
+    the subject), for the record of a message that could not be read; never raises."""
+    mail = ParsedMail(message_id=fallback_id(raw), has_message_id=raw_message_id(raw) is not None, sender="",
+                      sender_name="", to=[], cc=[], subject="", date=None, in_reply_to=[], references=[], text="",
+                      size=len(raw))
+    try:
+        head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:min(header_end(raw), 65536)])
+        sender = parse_from(raw_values(head, "From"))
+        mail.sender, mail.sender_problem = sender.address, sender.problem
+        mail.subject = header_text(head, "Subject", 1000)[:MAX_SUBJECT]
+    except Exception:  # the record must be written whatever the header holds
+        pass
+    return mail
 
 
 def parse(raw: bytes, limits: Limits | None = None, budget: Budget | None = None) -> ParsedMail:

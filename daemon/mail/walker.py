@@ -195,8 +195,7 @@ class Walker:
     def _content_type(self, part: Message) -> tuple[str, dict[str, str]]:
         ctype, cparams = params((raw_values(part, "Content-Type") or [""])[0])
         if not _CTYPE.fullmatch(ctype):
-            ctype = "message/rfc822" if part.is_multipart() and part.get_content_maintype() == "message" else \
-                part.get_content_type()  # the parser's own reading (text/plain when it has none)
+            ctype = part.get_content_type()  # the parser's own reading (text/plain when it has none)
         return ctype, cparams
 
     def _payload(self, part: Message) -> tuple[bytes, str | None]:
