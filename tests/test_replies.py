@@ -111,6 +111,7 @@ def test_every_real_reply_has_its_origin_and_ground_truth():
 def test_real_replies_are_read_right_at_the_rate():
     """The share of real replies whose registered text is exactly the ground truth."""
     results = real_results()
+    assert len(results) >= 160
     wrong = [(name, want, got) for name, ok, want, got in results if not ok]
     rate = 1 - len(wrong) / len(results)
     report = "\n".join(f"{name}:\n  want {want!r}\n  got  {got!r}" for name, want, got in wrong)
@@ -134,7 +135,8 @@ def test_real_replies_are_read_right_at_the_rate():
     ("sv", "Hej,\n\n> Ska vi ta ärendet på tisdag?\n\nJa, det går bra.\n\n/Anna", "Ja, det går bra."),
     ("sv", "Tillstyrker\nDen tis 1 dec. 2026 kl. 10:00 skrev KLG\n<klg@kommun.se>\n\n> Original", "Tillstyrker"),
     ("en", "Fine by me.\n\nOn Tue, 1 Dec 2026 at 10:00, KLG <klg@example.org> wrote\n> Original", "Fine by me."),
-])
+], ids=["da-outlook", "no-ipad", "no-outlook", "da-iphone-quoted", "fi-sv-finnish-outlook", "fi-sv-finnish-separator",
+        "sv-bottom-under-hej", "sv-wrapped-no-colon", "en-no-colon"])
 def test_nordic_and_wrapped_shapes(lang, text, comment):
     """Shapes the real corpus lacks: Danish, Norwegian and Finland-Swedish clients,
     a bottom-posted answer under a "Hej," and attributions wrapped or without a colon."""

@@ -66,9 +66,9 @@ def _is_quote(line: str | None) -> bool:
 def _attribution_text(text: str, quote_below: bool) -> bool:
     """``text`` (one line, unquoted) says who wrote what follows."""
     text = text.strip()
-    if rs.DASHED_ATTRIBUTION.match(text) or rs.STRONG_ATTRIBUTION.match(text):
+    if rs.DASHED_ATTRIBUTION.match(text) or rs.STRONG_ATTRIBUTION.match(text) or rs.DATED_ADDRESS_ATTRIBUTION.match(text):
         return True
-    return quote_below and bool(rs.ATTRIBUTION.match(text) or rs.ADDRESS_ATTRIBUTION.match(text))
+    return quote_below and any(p.match(text) for p in (rs.ATTRIBUTION, rs.ADDRESS_ATTRIBUTION, rs.DATED_LINE))
 
 
 def _join_wrapped(lines: list[str]) -> tuple[list[str], list[int]]:
@@ -118,7 +118,10 @@ def _wrapped_attribution(lines: list[str], i: int) -> tuple[str, int] | None:
         joined = parts[0]
         for piece in parts[1:]:
             joined += piece if joined.endswith("<") or piece.startswith(">") else " " + piece
-        if len(parts) > 1 and _attribution_text(joined, _is_quote(_next_content(lines, i + span))):
+        below = _next_content(lines, i + span)
+        if below is not None and rs.VERB_LINE.match(below.strip()):
+            continue  # the verb is still to come ("<address>" / "> wrote:")
+        if len(parts) > 1 and _attribution_text(joined, _is_quote(below)):
             return prefix + joined, span + 1
     return None
 
@@ -137,7 +140,7 @@ def _is_header_block(lines: list[str], i: int) -> bool:
         bare = _UNQUOTE.sub("", line)
         if rs.HEADER_LINE.match(bare):
             n += 1
-        elif bare.strip() and not (n and (bare.startswith((" ", "\t")) or bare.strip().endswith("]"))):
+        elif bare.strip() and not (n and (bare.startswith((" ", "\t", "<")) or bare.strip().endswith(("]", ">")))):
             break
     return n >= 2
 
@@ -212,7 +215,7 @@ def _cut_signature(lines: list[str], names: Iterable[str]) -> list[str]:
         low = bare.lower().rstrip(" ,.!")
         if i == 0 and not rs.FOOTERS.match(bare):
             continue  # the first line is the comment itself, even "Mvh, tillstyrker"
-        if bare in ("--", "-- ", "__") or rs.FOOTERS.match(bare) or rs.SLASH_NAME.match(bare) or rs.THANKS.match(bare):
+        if bare in ("--", "-- ", "__", "—") or rs.FOOTERS.match(bare) or rs.SLASH_NAME.match(bare) or rs.THANKS.match(bare):
             return lines[:i]
         if len(bare) <= rs.MAX_SIGN_OFF and rs.SIGN_OFFS.match(bare):
             return lines[:i]
@@ -245,7 +248,8 @@ def _unquoted_after(lines: list[str], first: int, starts: list[int], attribution
         line = lines[i]
         if i in attributions or _QUOTED.match(line):
             continue
-        if i and _QUOTED.match(lines[i - 1]) and rs.QUOTE_DEBRIS.match(line):
+        if i and _QUOTED.match(lines[i - 1]) and (rs.QUOTE_DEBRIS.match(line) or (
+                line[:1].islower() and i + 1 < len(lines) and _QUOTED.match(lines[i + 1]))):
             continue  # the tail of a quoted line the client wrapped without its ">"
         if i in starts and i != first:
             break  # an unquoted original below (a forwarded block): not the writer's text

@@ -16,10 +16,11 @@ UNQUOTE = re.compile(r"^(\s*>)+ ?")
 
 # Reply-header blocks: "Från:/Skickat:/Till:/Ämne:", "Fra:/Sendt:/Til:/Emne:", "Lähettäjä:/Lähetetty:",
 # "Von:/Gesendet:", "De :/Envoyé :", "Van:/Verzonden:", "Od:/Wysłano:" (French puts a space before the colon).
-_FROM = r"från|from|fra|von|de|van|od|lähettäjä"
-_FIRST = _FROM + r"|ämne|subject|emne|betreff|objet|onderwerp|temat|aihe|datum|date|dato|päivämäärä"
-_OTHER = (r"skickat|sent|sendt|gesendet|envoyé|verzonden|wysłano|lähetetty|till|to|til|an|à|aan|do|vastaanottaja"
-          r"|kopia|cc|bcc|kopi|kopio|svara till|reply-to")
+_FROM = r"från|from|fra|von|de|van|od|da|lähettäjä"
+_FIRST = (_FROM + r"|ämne|subject|emne|betreff|objet|sujet|onderwerp|oggetto|temat|aihe|datum|date|dato|päivämäärä"
+          r"|message du")
+_OTHER = (r"skickat|sent|sendt|gesendet|envoyé|envoyé le|verzonden|inviato|wysłano|lähetetty|till|to|til|an|à|a|aan"
+          r"|do|vastaanottaja|kopia|cc|bcc|kopi|kopio|copie à|svara till|reply-to")
 HEADER_LINE = re.compile(rf"^[* ]*({_FIRST}|{_OTHER})[* ]*\s?:", re.IGNORECASE)
 HEADER_FIRST = re.compile(rf"^[* ]*({_FIRST})[* ]*\s?:", re.IGNORECASE)
 # One "From: address" line on its own, as some clients quote the original.
@@ -41,25 +42,38 @@ SEPARATORS = re.compile(
 HTML_RULE = re.compile(r"^\s*(\* ?){3}\s*$")  # html2text's <hr>: a separator when a header block follows
 
 # Attributions ("Den … skrev:", "On … wrote:"), in the languages the corpus holds.
-_VERBS = (r"skrev|wrote|sent|schrieb|a écrit|escribió|scrisse|geschreven|schreef|napisał|написал|kirjoitti"
-          r"|đã viết")
+_VERBS = (r"skrev|wrote|sent|schrieb|a écrit|escribió|escreveu|scrisse|ha scritto|geschreven|schreef|napisał"
+          r"|napisał\(a\)|написал|kirjoitti|írta|đã viết")
+# Weekdays as clients abbreviate them at the start of an attribution ("tir. 18. apr.", "pe 20. lokakuuta").
+_WEEKDAY = (r"mån|tis|ons|tors?|fre|lör|sön|man|tir|tirs|fre|lør|søn|ma|ti|ke|to|pe|la|su|mon|tue|wed|thu|fri|sat|sun"
+            r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
 ATTRIBUTION = re.compile(rf"^.{{0,250}}\b({_VERBS})\b[^\n]{{0,250}}:$", re.IGNORECASE)
 # Strong enough to stand without a quote below it: it opens like an attribution, names a time
 # ("10:00", "2:02pm") and ends with the verb ("Den 1 dec. 2026 kl. 10:00 skrev Anna <a@b.se>:").
 STRONG_ATTRIBUTION = re.compile(
-    rf"^(on|den|på|am|le|op|el|il|w dniu|\d{{1,4}}[./-])\b.{{0,250}}\b\d{{1,2}}[:.]\d{{2}}.{{0,250}}"
+    rf"^(on|den|på|am|le|op|el|il|em|w dniu|dnia|({_WEEKDAY})\.?|\d{{1,4}}[./-])(\s|\b).{{0,250}}\b\d{{1,2}}[:.]\d{{2}}.{{0,250}}"
     rf"\b({_VERBS})\b( følgende| the following| het volgende| folgendes|.{{0,120}}:)?\s*:?$",
     re.IGNORECASE,
 )
 # Any language: a date, a name and an address, then ":" or nothing ("2011/4/7 Nathan <n@example.com>",
 # "02.04.2012 14:20 пользователь <bob@example.com> написал:"), directly above quoted text.
 ADDRESS_ATTRIBUTION = re.compile(r"^.{0,200}\d.{0,200}[<(\[]?[\w.+-]+@[\w-]+(\.[\w-]+)+[>)\]]?.{0,60}?(:|>)$")
+# Strong enough without a quote below: it opens with a date, a time or a weekday and ends with an address and ":"
+# ("30.09.2017, 18.30, "Anna" <a@b.se>:", "2017-11-24 16:32 GMT+01:00 Anna <a@b.se>:").
+DATED_ADDRESS_ATTRIBUTION = re.compile(
+    rf"^(\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}}|\d{{1,2}}[:.]\d{{2}}|({_WEEKDAY}),).{{0,200}}"
+    r"[<(\[][\w.+-]+@[\w-]+(\.[\w-]+)+[>)\]]\s*:$", re.IGNORECASE)
+# A dated line ending in ":" right above quoted text, in any language ("2013.02.08. 7:31 keltezéssel, "Anna" írta:").
+DATED_LINE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\.?\s.{0,200}:$")
 # "---- Anna wrote ----" (Android), "------On 1/12 10:00, Anna wrote-----".
 DASHED_ATTRIBUTION = re.compile(rf"^-{{2,}}\s*(.{{1,250}}\b({_VERBS}))\s*:?\s*-{{2,}}$", re.IGNORECASE)
 # Text and attribution on one line: "Tillstyrker. Den … skrev …:", "reply--- On … wrote:".
 SHARED_LINE = re.compile(rf"^(?P<text>.*?\S)-*\s+(?P<attr>(on|den|am)\s.{{5,250}}\b({_VERBS}):)$", re.IGNORECASE)
+# The verb left alone on the last line of a wrapped attribution ("> wrote:").
+VERB_LINE = re.compile(rf"^(>\s*)*({_VERBS})\s*:?$", re.IGNORECASE)
 # Where a wrapped attribution may begin (its first line).
-ATTRIBUTION_OPENING = re.compile(rf"\b({_VERBS}|den|on|på|am|le|op|w dniu)\b|<$|^\d{{1,4}}[./-]\d", re.IGNORECASE)
+ATTRIBUTION_OPENING = re.compile(rf"\b({_VERBS}|den|on|på|am|le|op|il|em|w dniu)\b|[<(]$|^\d{{1,4}}[./-]\d"
+                                 r"|\b\d{1,2}[:.]\d{2}\b", re.IGNORECASE)
 
 # Sign-offs: a short line on its own.
 SIGN_OFFS = re.compile(
@@ -67,17 +81,17 @@ SIGN_OFFS = re.compile(
     r"|ha det (bra|gott)|trevlig helg|tack på förhand"
     r"|(med\s+)?venlig(st)?\s+hilsen|(med\s+)?vennlig(st)?\s+hilsen|de bedste hilsner|bedste hilsner|hilsen"
     r"|ystävällisin terveisin|parhain terveisin|terveisin"
-    r"|best regards|kind regards|regards|best wishes|cheers)\b[ ,.!]*",
+    r"|best regards|kind regards|regards|best wishes|cheers|sincerely|yours sincerely|yours truly)\b[ ,.!]*",
     re.IGNORECASE,
 )
 THANKS = re.compile(r"^(thank you|thanks|many thanks|tack|tusen tack|stort tack|tak|takk|kiitos)[ ,.!]*$", re.IGNORECASE)
+# Mobile footers: the whole line ("Sent from my desk, is much easier…" is a sentence, not a footer).
 FOOTERS = re.compile(
-    r"^(skickat från (min|mitt|outlook|samsung|yahoo|mail)|sent from (my|outlook|mail|samsung)|(hämta|skaffa) outlook för"
-    r"|get outlook for|skickat via|sent via|sendt fra (min|mit|outlook)|hent outlook til|få outlook for"
-    r"|lähetetty (iphonesta|ipadista|outlookista)|lähetetty .{0,20}laitteesta)\b",
+    r"^((skickat från|sent from|sendt fra|skickat via|sent via|sent with|lähetetty) [^,]{1,55}"
+    r"|((hämta|skaffa) outlook för|get outlook for|hent outlook til|få outlook for) [^,]{1,60})$",
     re.IGNORECASE,
 )
-SLASH_NAME = re.compile(r"^/{1,2}\s?[A-ZÅÄÖÉÆØ][\wåäöéæøÅÄÖÉÆØ\-]*(\s[A-ZÅÄÖÉÆØ][\wåäöéæø\-]*)?\s*$")
+SLASH_NAME = re.compile(r"^(/{1,2}|-)\s?[A-ZÅÄÖÉÆØ][\wåäöéæøÅÄÖÉÆØ\-]*(\s[A-ZÅÄÖÉÆØ][\wåäöéæø\-]*)?\s*$")
 DASH_LINE = re.compile(r"^\s*[-_]{8,}\s*$")
 TITLED_DASH_LINE = re.compile(r"^\s*-{3,}\s*\w.*\w\s*-{3,}\s*$")  # "---- Enter Feedback Below ----": not a signature
 # A piece of a quoted line that the client wrapped without its ">": a URL or code fragment, no words.
