@@ -131,18 +131,21 @@ def _is_attribution(lines: list[str], i: int) -> bool:
 
 
 def _is_header_block(lines: list[str], i: int) -> bool:
-    """Two or more reply-header lines ("Från:", "Skickat:", …) starting at ``i``; a line
-    wrapped from the one above ("[mailto:" / "bob@example.com]") does not end the block."""
+    """Two or more reply-header lines ("Från:", "Skickat:", …) starting at ``i``, one of
+    them naming the sender ("Från:") or an address; a line wrapped from the one above
+    ("[mailto:" / "bob@example.com]") does not end the block. A member's own field
+    lines ("Datum: 2026-12-08" above "Till: alla chefer") are no header block."""
     if not rs.HEADER_FIRST.match(_UNQUOTE.sub("", lines[i])):
         return False
-    n = 0
+    n, sender = 0, False
     for line in lines[i:i + 8]:
         bare = _UNQUOTE.sub("", line)
         if rs.HEADER_LINE.match(bare):
             n += 1
+            sender = sender or bool(rs.HEADER_FROM.match(bare)) or "@" in bare
         elif bare.strip() and not (n and (bare.startswith((" ", "\t", "<")) or bare.strip().endswith(("]", ">")))):
             break
-    return n >= 2
+    return n >= 2 and sender
 
 
 def _library_starts(lines: list[str]) -> set[int]:

@@ -23,6 +23,7 @@ _OTHER = (r"skickat|sent|sendt|gesendet|envoyé|envoyé le|verzonden|inviato|wys
           r"|do|vastaanottaja|kopia|cc|bcc|kopi|kopio|copie à|svara till|reply-to")
 HEADER_LINE = re.compile(rf"^[* ]*({_FIRST}|{_OTHER})[* ]*\s?:", re.IGNORECASE)
 HEADER_FIRST = re.compile(rf"^[* ]*({_FIRST})[* ]*\s?:", re.IGNORECASE)
+HEADER_FROM = re.compile(rf"^[* ]*({_FROM})[* ]*\s?:", re.IGNORECASE)
 # One "From: address" line on its own, as some clients quote the original.
 LONE_FROM = re.compile(rf"^[* ]*({_FROM})[* ]*\s?:\s*\S+@\S+\s*$", re.IGNORECASE)
 
