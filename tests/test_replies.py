@@ -61,6 +61,11 @@ def test_stance(text, stance):
     ("Inga synpunkter.\n\n- första punkten\n- andra punkten", "Inga synpunkter.\n\n- första punkten\n- andra punkten"),
     ("Hälsningar från ekonomi: summan i tabell 2 är fel.\n", "Hälsningar från ekonomi: summan i tabell 2 är fel."),
     ("Tillstyrker\n\nErik Sandberg\nSocialchef", "Tillstyrker"),
+    # shapes the new rules must leave alone
+    ("Hej!\n\nTack!\n\nJag tillstyrker förslaget.\n\nMvh\nErik", "Tack!\n\nJag tillstyrker förslaget."),
+    ("Inga synpunkter.\n\n- Ekonomi\n- Personal", "Inga synpunkter.\n\n- Ekonomi\n- Personal"),
+    ("Man kan ta det kl 10:30 som Anna skrev\n\nMer text.", "Man kan ta det kl 10:30 som Anna skrev\n\nMer text."),
+    ("Datum: 2026-12-08\nTill: alla chefer\n\nText.", "Datum: 2026-12-08\nTill: alla chefer\n\nText."),
 ])
 def test_edges(text, comment):
     assert latest_reply(text, ["Erik Sandberg"]) == comment

@@ -218,7 +218,9 @@ def _cut_signature(lines: list[str], names: Iterable[str]) -> list[str]:
         low = bare.lower().rstrip(" ,.!")
         if i == 0 and not rs.FOOTERS.match(bare):
             continue  # the first line is the comment itself, even "Mvh, tillstyrker"
-        if bare in ("--", "-- ", "__", "—") or rs.FOOTERS.match(bare) or rs.SLASH_NAME.match(bare) or rs.THANKS.match(bare):
+        if bare in ("--", "-- ", "__", "—") or rs.FOOTERS.match(bare) or rs.SLASH_NAME.match(bare):
+            return lines[:i]
+        if rs.THANKS.match(bare) and _only_a_name_below(lines[i + 1:]):
             return lines[:i]
         if len(bare) <= rs.MAX_SIGN_OFF and rs.SIGN_OFFS.match(bare):
             return lines[:i]
@@ -231,6 +233,12 @@ def _cut_signature(lines: list[str], names: Iterable[str]) -> list[str]:
     if m and m.start() > 0 and not rs.TITLED_DASH_LINE.match(m.group(0).strip("\n").split("\n")[0]):
         return text[:m.start()].split("\n")
     return lines
+
+
+def _only_a_name_below(lines: list[str]) -> bool:
+    """At most three short lines follow, none a sentence: a name, a title, a phone number."""
+    rest = [line.strip() for line in lines if line.strip()]
+    return len(rest) <= 3 and all(len(line) <= rs.MAX_SIGN_OFF and not line.endswith((".", "!", "?")) for line in rest)
 
 
 def _tidy(lines: list[str]) -> str:

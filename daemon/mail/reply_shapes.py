@@ -52,7 +52,7 @@ ATTRIBUTION = re.compile(rf"^.{{0,250}}\b({_VERBS})\b[^\n]{{0,250}}:$", re.IGNOR
 # Strong enough to stand without a quote below it: it opens like an attribution, names a time
 # ("10:00", "2:02pm") and ends with the verb ("Den 1 dec. 2026 kl. 10:00 skrev Anna <a@b.se>:").
 STRONG_ATTRIBUTION = re.compile(
-    rf"^(on|den|på|am|le|op|el|il|em|w dniu|dnia|({_WEEKDAY})\.?|\d{{1,4}}[./-])(\s|\b).{{0,250}}\b\d{{1,2}}[:.]\d{{2}}.{{0,250}}"
+    rf"^(on|den|på|am|le|op|el|il|em|w dniu|dnia|({_WEEKDAY})\.?,?(?=\s+\d)|\d{{1,4}}[./-])(\s|\b).{{0,250}}\b\d{{1,2}}[:.]\d{{2}}.{{0,250}}"
     rf"\b({_VERBS})\b( følgende| the following| het volgende| folgendes|.{{0,120}}:)?\s*:?$",
     re.IGNORECASE,
 )
@@ -85,6 +85,7 @@ SIGN_OFFS = re.compile(
     r"|best regards|kind regards|regards|best wishes|cheers|sincerely|yours sincerely|yours truly)\b[ ,.!]*",
     re.IGNORECASE,
 )
+# "Thanks," on its own: a sign-off when only a name or a title follows it.
 THANKS = re.compile(r"^(thank you|thanks|many thanks|tack|tusen tack|stort tack|tak|takk|kiitos)[ ,.!]*$", re.IGNORECASE)
 # Mobile footers: the whole line ("Sent from my desk, is much easier…" is a sentence, not a footer).
 FOOTERS = re.compile(
@@ -92,7 +93,7 @@ FOOTERS = re.compile(
     r"|((hämta|skaffa) outlook för|get outlook for|hent outlook til|få outlook for) [^,]{1,60})$",
     re.IGNORECASE,
 )
-SLASH_NAME = re.compile(r"^(/{1,2}|-)\s?[A-ZÅÄÖÉÆØ][\wåäöéæøÅÄÖÉÆØ\-]*(\s[A-ZÅÄÖÉÆØ][\wåäöéæø\-]*)?\s*$")
+SLASH_NAME = re.compile(r"^(/{1,2}\s?|-)[A-ZÅÄÖÉÆØ][\wåäöéæøÅÄÖÉÆØ\-]*(\s[A-ZÅÄÖÉÆØ][\wåäöéæø\-]*)?\s*$")
 DASH_LINE = re.compile(r"^\s*[-_]{8,}\s*$")
 TITLED_DASH_LINE = re.compile(r"^\s*-{3,}\s*\w.*\w\s*-{3,}\s*$")  # "---- Enter Feedback Below ----": not a signature
 # A piece of a quoted line that the client wrapped without its ">": a URL or code fragment, no words.
