@@ -34,6 +34,9 @@ Use from a test::
     responder.messages("klg@sjovik.se", "Sent Items")       # the copies Graph saved
     responder.throttle_next(5)                              # a throttling storm: five 429s
     responder.kill_after_send()                             # sent, but the answer never comes
+    responder.expire_tokens()                               # every token issued so far gets 401
+    responder.gate = threading.Event()                      # hold requests in their slots (concurrency)
+    responder.log, responder.throttle.peak                  # what was asked, and the most at once
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class GraphResponder:
         self.delta_tokens = DeltaTokens()
         self.sessions: dict[str, Session] = {}  # upload sessions by id
         self.max_request_bytes = 4 * 1024 * 1024  # Graph's request limit (server.py [SIZE])
-        self.latency = 0.0  # seconds each Graph request takes, so concurrency can build up
+        self.gate: threading.Event | None = None  # if set, Graph requests wait in their slot until it opens
         self.log: list[dict] = []  # one entry per request: method, path, query, status, mailbox, app, dropped
         self._kills = 0
         self._lock = threading.Lock()

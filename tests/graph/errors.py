@@ -50,11 +50,10 @@ def malformed_id() -> GraphError:
     return GraphError(400, "ErrorInvalidIdMalformed", "Id is malformed.")
 
 
-def throttled(retry_after: int, message: str = "Please retry again later.") -> GraphError:
+def throttled(retry_after: int) -> GraphError:
     """The 429 of [G-THR]; innerError code "429" as in the sample."""
-    error = GraphError(429, "TooManyRequests", message, inner_code="429",
-                       headers={"Retry-After": str(retry_after)})
-    return error
+    return GraphError(429, "TooManyRequests", "Please retry again later.", inner_code="429",
+                      headers={"Retry-After": str(retry_after)})
 
 
 def unavailable(retry_after: int) -> GraphError:

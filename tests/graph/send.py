@@ -106,7 +106,8 @@ def _complete(raw: bytes, sender: str) -> bytes:
     head = headers_of(raw)
     if not recipients(head):  # [CI]
         raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
-    added = [f"{name}: {value}\r\n".encode() for name, value in (
+    eol = "\r\n" if b"\r\n" in raw[:2000] else "\n"  # the message's own line ending
+    added = [f"{name}: {value}{eol}".encode() for name, value in (
         ("From", sender), ("Date", formatdate(usegmt=True)),
         ("Message-ID", make_msgid(domain=sender.partition("@")[2] or None))) if not head[name]]
     return b"".join(added) + raw
