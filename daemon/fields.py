@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from daemon.mail.replies import split_quoted
+
 FIELD_NAMES = {
     "presenter": ("föredragande", "presenter", "presenteras av", "föredragshållare"),
     "minutes": ("tid", "time", "tidsåtgång", "minuter", "minutes", "duration", "längd"),
@@ -124,9 +126,18 @@ def strip_signature(text: str) -> str:
 
 
 def parse(text: str, today: date, language: str = "sv") -> Fields:
-    """Split ``text`` into known fields, warnings and the free description."""
+    """Split ``text`` into known fields, warnings and the free description.
+
+    Fields are read only from the writer's own text, above the first quoted or
+    forwarded block (where :func:`daemon.mail.replies.split_quoted` says it
+    begins: an Outlook, Gmail, Apple Mail or Thunderbird header block or
+    separator, an attribution, a ">" line). That block stays in the
+    description as it came, so a forwarded "Datum: 2026-11-10" is kept as text
+    and never read as the meeting.
+    """
     result = Fields()
-    lines = strip_signature(text).split("\n")
+    own, quoted = split_quoted(text)
+    lines = strip_signature(own).split("\n")
     description: list[str] = []
     in_opening = True
     for line in lines:
@@ -142,7 +153,7 @@ def parse(text: str, today: date, language: str = "sv") -> Fields:
         elif description or result.values:
             in_opening = False  # the opening block ends at the first blank line
         description.append(line)
-    result.description = "\n".join(description).strip()
+    result.description = "\n\n".join(p for p in ("\n".join(description).strip(), quoted.strip("\n")) if p)
     if result.unknown:
         names = ", ".join(f"”{u}”" for u in result.unknown)
         result.warnings.append(
