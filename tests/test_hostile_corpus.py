@@ -43,7 +43,8 @@ EXPECTED = {
         "auto-subject-on-vacation", "auto-subject-vacation-reply", "auto-subject-sv-autosvar",
         "auto-subject-aw-automatische-antwort", "auto-subject-re-out-of-office")},
     **{name: ("maybe-automatic", QUARANTINE) for name in ("auto-x-auto-response-suppress", "auto-precedence-bulk",
-                                                          "auto-list-id", "auto-subject-semester", "auto-subject-ledig")},
+                                                          "auto-list-id", "auto-subject-semester", "auto-subject-ledig",
+                                                          "auto-list-x-loop", "auto-plain-text-bounce")},
     "report-read-receipt": ("read-receipt", "processed"),
     "report-forged-dsn-stranger-recipient": ("bounce", "processed"),
     "report-forged-dsn-group-address": ("bounce", "processed"),
@@ -175,6 +176,7 @@ def test_every_hostile_file_lands_where_it_should_and_the_pass_goes_on(drafted):
     assert item("parser-forwarded-subject-with-slash")["attachments"] == ["Delårsrapport 1-2026.eml"]
     assert item("parser-damaged-base64-part")["attachments"] == ["rapport.pdf.eml", "efter.txt"]
     assert item("parser-unknown-transfer-encoding")["attachments"] == ["gammal.pdf.eml"]
+    assert item("parser-uuencoded-attachment")["attachments"] == ["gammal.pdf"]
     assert not [i["title"] for i in items.values() if "=?" in i["title"]]
     acks = {m["In-Reply-To"]: body(m) for m in inst.sent()[len(before):] if "Mottaget" in str(m["Subject"])}
     damaged = acks[f"<{msgid('parser-damaged-base64-part')}>"]

@@ -14,10 +14,10 @@ byte as it came) and one real pass runs. Then, per mail, what a user would see:
   standard library's own reading of the mail has it too;
 - a bounce or an auto-reply is never answered.
 
-Mails that fail because of the MIME walker (``daemon/mail/message.py``), whose
-fixes are under way in another branch, are marked ``xfail(strict=True)`` in
-``KNOWN`` with the exact cause; a mark that starts passing fails the run, so
-the list cannot go stale.
+Mails that still fail are marked ``xfail(strict=True)`` in ``KNOWN`` with the
+exact cause; a mark that starts passing fails the run, so the list cannot go
+stale. (The MIME walker's failures of the first run, issue 12's 8-bit names,
+mojibake and bulk/list mail, are fixed and their marks gone.)
 """
 
 from __future__ import annotations
@@ -47,39 +47,14 @@ ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[QqBb]\?[^?\s]*\?=")
 AUTO_SUBJECT = re.compile(r"^\s*(auto(matic)?[ -]?reply|out of (the )?office|autosvar|automatiskt svar|frånvaro)",
                           re.IGNORECASE)
 
-# (check, file) -> the exact cause of a failure seen on the first run, by cause.
-BULK = ("Precedence: {} is read as an auto-reply: the mail is dropped without quarantine or a line in the "
-        "daily list (issue 12: bulk/list mail, message.py _auto_reply)")
-LIST_ID = BULK.replace("Precedence: {}", "List-Id")
-EIGHT_BIT = ("a raw 8-bit file name in Content-Disposition stops the MIME walker (AttributeError): the attachment "
-             "is dropped and the receipt says no attachments (issue 12: 8-bit names, message.py)")
+# (check, file) -> the exact cause of a failure that remains.
 BOUNCE_BY_FROM = ("a plain-text bounce known only by its MAILER-DAEMON/postmaster From (no multipart/report, "
-                  "Return-Path <> or Auto-Submitted): with the From rewritten to a member it is read as a proposal "
-                  "and acknowledged. message.py _is_bounce has no rule on the subject or body; this is not among "
-                  "the walker fixes under way")
-_PLAIN_BOUNCES = (
-    "aol_01 bounce_02 bounce_03 caiwireless_01 dsn_15 dsn_16 dsn_17 exim_01 groupwise_02 groupwise_03 microsoft_01 "
-    "microsoft_04 qmail_01 qmail_02 qmail_03 qmail_04 qmail_05 qmail_06 simple_05 simple_06 simple_07 simple_08 "
-    "simple_10 simple_12 simple_14 simple_15 simple_17 simple_18 simple_19 simple_20 simple_21 simple_22 simple_23 "
-    "simple_24 simple_25 simple_26 simple_29 simple_34 simple_35 simple_36 simple_37 simple_43 simple_44 smtp32_04 "
-    "smtp32_05 smtp32_06 smtp32_07 yahoo_01 yahoo_02 yahoo_10 yahoo_11 yahoo_12").split()
+                  "Return-Path <> or Auto-Submitted) and a subject no delivery report rule knows: with the From "
+                  "rewritten to a member it is read as a proposal and acknowledged")
+# The other plain-text bounces are known by their subject ("failure notice", "Undeliverable:", …) or X-Loop.
+_PLAIN_BOUNCES = "groupwise_03 simple_20 yahoo_12".split()  # subjects "RE: …" and "[List] Re: …"
 KNOWN: dict[tuple[str, str], str] = {
     **{("machine", f"flufl.bounce/{name}.txt"): BOUNCE_BY_FROM for name in _PLAIN_BOUNCES},
-    **{("kept", key): BULK.format("bulk") for key in (
-        "cpython/msg_32.txt", "cpython/msg_33.txt", "django-mailbox/message_with_image_jpg_mimetype.eml",
-        "django-mailbox/message_with_utf8_char.eml", "mail-parser/mail_test_5")},
-    ("kept", "mail-parser/mail_test_16"): BULK.format("junk"),
-    ("kept", "mail-parser/mail_test_13"): LIST_ID,
-    ("kept", "mail-parser/mail_test_6"): LIST_ID,
-    **{("kept", key): EIGHT_BIT for key in (
-        "django-mailbox/message_with_not_decoded_attachment_header.eml", "enmime/mime-bad-8bit-filename.raw",
-        "mail-parser/mail_test_1")},
-    ("mojibake", "django-mailbox/email_issue_82.eml"):
-        "a UTF-8 body with stray Latin-1 bytes is decoded whole as Windows-1252 (issue 12: per-part charset "
-        "fallback, message.py decode_bytes)",
-    ("mojibake", "mail-parser/mail_test_9"):
-        "a GB2312 encoded-word subject with one undecodable byte is decoded whole as Windows-1252 (issue 12: "
-        "RFC 2047 robustness, message.py decode_value)",
 }
 
 

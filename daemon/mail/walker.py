@@ -220,6 +220,8 @@ class Walker:
             return quopri.decodestring(data), None
         if cte in ("", "7bit", "8bit", "binary"):
             return data, None
+        if cte in ("x-uuencode", "uuencode", "x-uue"):
+            return _uudecode(data)
         return b"", f"the transfer encoding {cte[:40]!r} is unknown"
 
     def _count(self, size: int) -> None:
@@ -309,6 +311,26 @@ def _base64(data: bytes) -> tuple[bytes, str | None]:
         return binascii.a2b_base64(text + b"=" * (-len(text) % 4)), None
     except binascii.Error:
         return b"", "its base64 encoding is damaged"
+
+
+def _uudecode(data: bytes) -> tuple[bytes, str | None]:
+    """uuencoded bytes (``begin 644 name`` … ``end``), as old clients send them."""
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    start = next((n for n, line in enumerate(lines) if line.startswith(b"begin ")), None)
+    if start is None:
+        return b"", "its uuencoding has no begin line"
+    out = []
+    for line in lines[start + 1:]:
+        if line.strip() == b"end":
+            return b"".join(out), None
+        try:
+            out.append(binascii.a2b_uu(line))
+        except binascii.Error:  # padding after the data, as some encoders write (the old uu module's workaround)
+            try:
+                out.append(binascii.a2b_uu(line[:(((line[0] - 32) & 63) * 4 + 5) // 3]))
+            except (binascii.Error, IndexError):
+                return b"", "its uuencoding is damaged"
+    return b"", "its uuencoding has no end line"
 
 
 def _tnef_name(att) -> str:

@@ -20,6 +20,7 @@ draft agenda of 1 December).
 from __future__ import annotations
 
 import base64
+import binascii
 import random
 from pathlib import Path
 
@@ -184,6 +185,10 @@ def auto() -> dict[str, bytes]:
                                      subject="Veckobrev vecka 49"),
         "auto-list-id": mail("auto-list-id", ["List-Id: <chefer.example.org>", "List-Unsubscribe: <mailto:x@example.org>"],
                              "Tid: 15 min\n\nFörslag via chefslistan.\n", subject="Gemensam rekrytering"),
+        "auto-list-x-loop": mail("auto-list-x-loop", ["X-Loop: chefer@example.org", "Precedence: list"],
+                                 "Tid: 10 min\n\nFörslag som gick via listan.\n", subject="Via listan"),
+        "auto-plain-text-bounce": mail("auto-plain-text-bounce", [], "Hi. This is the qmail-send program.\n",
+                                       subject="failure notice"),
         "auto-stranger-out-of-office": mail("auto-stranger-out-of-office", ["Auto-Submitted: auto-replied"], oof,
                                             sender="Per Persson <per@elsewhere.example>", subject="Automatiskt svar: Hej"),
     }
@@ -267,9 +272,13 @@ def parser() -> dict[str, bytes]:
                                    "JVBERi0xLjQK!!!@@@ inte base64 ===\n", 'Content-Type: text/plain\nContent-Disposition: '
                                    'attachment; filename="efter.txt"\n\nDelen efter.\n'])
     out["parser-damaged-base64-part"] = mail("parser-damaged-base64-part", head, body, subject="Trasig bilaga")
+    head, body = multipart("unk", [TEXT, 'Content-Type: application/pdf\nContent-Transfer-Encoding: x-base9000\n'
+                                   'Content-Disposition: attachment; filename="gammal.pdf"\n\nQQQQ\n'])
+    out["parser-unknown-transfer-encoding"] = mail("parser-unknown-transfer-encoding", head, body, subject="Okänd kodning")
+    uu = "".join(binascii.b2a_uu(PDF[n:n + 45]).decode() for n in range(0, len(PDF), 45))
     head, body = multipart("uu", [TEXT, 'Content-Type: application/pdf\nContent-Transfer-Encoding: x-uuencode\n'
-                                  'Content-Disposition: attachment; filename="gammal.pdf"\n\nbegin 644 gammal.pdf\n`\nend\n'])
-    out["parser-unknown-transfer-encoding"] = mail("parser-unknown-transfer-encoding", head, body, subject="Gammal klient")
+                                  f'Content-Disposition: attachment; filename="gammal.pdf"\n\nbegin 644 gammal.pdf\n{uu}`\nend\n'])
+    out["parser-uuencoded-attachment"] = mail("parser-uuencoded-attachment", head, body, subject="Gammal klient")
     return out
 
 
