@@ -113,7 +113,7 @@ class Maker:
             return self.mail("encoded", "hostile", sender, value)
         extra = [f"{field}: {value}"] if field not in ("Message-ID",) else [f"X-Original-Message-ID: {value}"]
         if field == "Content-Type":
-            extra = [f"MIME-Version: 1.0", f'Content-Type: text/plain; charset="{self.rnd.choice(CHARSETS)}"',
+            extra = ["MIME-Version: 1.0", f'Content-Type: text/plain; charset="{self.rnd.choice(CHARSETS)}"',
                      "Content-Transfer-Encoding: 8bit"]
             return self.mail("encoded", "hostile", sender, "Text", extra, body=bytes(self.rnd.randrange(256) for _ in range(500)))
         return self.mail("encoded", "hostile", sender, "Kodade fält", extra)
@@ -232,8 +232,8 @@ class Maker:
                                                                   "Content-Transfer-Encoding: quoted-printable"], body)
         if shape == "big-base64":
             data = self.rnd.randbytes(self.rnd.randint(1, 30) * 1_000_000)
-            body = (f"--b\r\nContent-Type: text/plain\r\n\r\nTid: 10\r\n--b\r\nContent-Type: application/pdf\r\n"
-                    f"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"stor.pdf\"\r\n\r\n"
+            body = ("--b\r\nContent-Type: text/plain\r\n\r\nTid: 10\r\n--b\r\nContent-Type: application/pdf\r\n"
+                    "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"stor.pdf\"\r\n\r\n"
                     ).encode() + base64.encodebytes(b"%PDF-1.4\n" + data) + b"\r\n--b--\r\n"
             return self.mail("costly", "hostile", sender, "Stor", ["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="b"'], body)
         return self.mail("costly", "hostile", sender, "Ord", ["Cc: " + " ".join(["=?utf-8?q?(=C3=A5?="] * self.rnd.randint(100, 8000))])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import binascii
 import os
-
 import re
 
 BLOB_MIN = 256 * 1024

@@ -39,8 +39,7 @@ from daemon.mail.limits import Budget, LimitExceeded, Limits, check_body, check_
 from daemon.mail.walker import Attachment, Walker, html_to_text
 
 __all__ = ["Attachment", "BLOB_MIN", "LimitExceeded", "Limits", "ParsedMail", "clean_text", "decode_bytes",
-           "decode_value", "fallback_id", "header_summary", "html_to_text", "lift_blobs", "message_id_of", "parse",
-           "raw_message_id"]
+           "decode_value", "fallback_id", "header_summary", "html_to_text", "lift_blobs", "message_id_of", "parse"]
 
 MAX_SUBJECT = 250
 MAX_REFERENCES = 50  # a thread is found by the nearest ids; RFC 5322 lets a client trim the middle too
@@ -90,30 +89,24 @@ class ParsedMail:
         return raw_values(self.headers, name)
 
 
-def raw_message_id(raw: bytes) -> str | None:
+def message_id_of(raw: bytes) -> str | None:
     """The Message-ID (with brackets, as written) from the header of ``raw``, or
     None; a byte scan of the header only, so it is cheap and never fails."""
     found = _RAW_MSGID.search(raw, 0, header_end(raw))
     return found.group(1).decode("ascii") if found else None
 
 
-def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID (with brackets) from the header of ``raw``, or None; reads
-    only the header, so it is cheap on a large message."""
-    return raw_message_id(raw)
-
-
 def fallback_id(raw: bytes) -> str:
     """The Message-ID klg records for ``raw``: its own (lowercased, no brackets),
     else one made from the SHA-256 of the bytes, so a redelivery is still known."""
-    found = raw_message_id(raw)
+    found = message_id_of(raw)
     return found[1:-1].lower() if found else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@missing"
 
 
 def header_summary(raw: bytes) -> ParsedMail:
     """What a message's first 64 KB of header say (Message-ID, the strict sender,
     the subject), for the record of a message that could not be read; never raises."""
-    mail = ParsedMail(message_id=fallback_id(raw), has_message_id=raw_message_id(raw) is not None, sender="",
+    mail = ParsedMail(message_id=fallback_id(raw), has_message_id=message_id_of(raw) is not None, sender="",
                       sender_name="", to=[], cc=[], subject="", date=None, in_reply_to=[], references=[], text="",
                       size=len(raw))
     try:
@@ -135,7 +128,7 @@ def parse(raw: bytes, limits: Limits | None = None, budget: Budget | None = None
     check_header(raw, limits)
     head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:header_end(raw)])
     budget.check()
-    own_id = raw_message_id(raw)
+    own_id = message_id_of(raw)
     sender = parse_from(raw_values(head, "From"))
     try:
         date = parsedate_to_datetime(header_text(head, "Date", 200))

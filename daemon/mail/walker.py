@@ -176,16 +176,15 @@ class Walker:
         html = "\n".join(self.html)
         if plain:
             text = "\n\n".join(plain)
+            if len(text) > limits.max_text_chars:
+                self._keep_text(text, "txt")
         elif html.strip():
-            if len(html) > limits.max_html_chars:
-                self._keep_text(html, "html")
             text = html_to_text(html[: limits.max_html_chars])
+            if len(html) > limits.max_html_chars or len(text) > limits.max_text_chars:
+                self._keep_text(html, "html")
         else:
             text = ""
-        if len(text) > limits.max_text_chars:
-            if plain:
-                self._keep_text(text, "txt")
-            text = text[: limits.max_text_chars]
+        text = text[: limits.max_text_chars]
         self.mail.text = text
         shown = {m.strip("<>").lower() for m in _CID.findall(html)}
         self.mail.attachments += [att for cid, att in self.inline if cid not in shown]
