@@ -111,7 +111,7 @@ class Maker:
             sender = f"{value} <{sender}>"
         if field == "Subject":
             return self.mail("encoded", "hostile", sender, value)
-        extra = [f"{field}: {value}"] if field not in ("Message-ID",) else [f"X-Original-Message-ID: {value}"]
+        extra = {"From": [], "Message-ID": [f"X-Original-Message-ID: {value}"]}.get(field, [f"{field}: {value}"])
         if field == "Content-Type":
             extra = ["MIME-Version: 1.0", f'Content-Type: text/plain; charset="{self.rnd.choice(CHARSETS)}"',
                      "Content-Transfer-Encoding: 8bit"]
