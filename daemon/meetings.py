@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from daemon.context import Ctx
+from daemon.schedule import NoMeeting
 from daemon.store import Store
+
+HORIZON_MEETINGS = 4  # how many coming meetings `klg status` shows, besides any later one with items
 
 
 class MeetingState(StrEnum):
@@ -53,3 +57,21 @@ def set_secretary(store: Store, day: str, email: str) -> None:
     """The secretary of the day, when someone swapped in (``Sekreterare: …``)."""
     store.meeting(day)
     store.db["meetings"].update(day, {"secretary": email})
+
+
+def coming(ctx: Ctx) -> list[str]:
+    """The next few held meetings (today's until it ends) and any later one with items."""
+    cal = ctx.calendar
+    dates: list[str] = []
+    try:
+        day = cal.next_meeting(ctx.today, inclusive=True)
+        if cal.end(day) <= ctx.now:
+            day = cal.next_meeting(day)
+        for _ in range(HORIZON_MEETINGS):
+            dates.append(day.isoformat())
+            day = cal.next_meeting(day)
+    except NoMeeting:
+        pass
+    later = ctx.store.all("SELECT DISTINCT meeting FROM items WHERE meeting > ? AND state = 'planned'",
+                          [dates[-1] if dates else ctx.today.isoformat()])
+    return dates + sorted(r["meeting"] for r in later)
