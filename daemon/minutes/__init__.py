@@ -6,10 +6,11 @@ items that come back, and follow-ups.
 Modules: ``workflow`` (the steps and when they are due), ``replies`` (the
 form coming back, approvals and change requests, "Klart", the secretary
 swap), ``distribute`` (the signed minutes and what follows from them),
-``content`` (checking a returned form; the content a signature binds to;
-pure), ``document`` (the Word templates, reading the form, PDF/A), ``seal``
-(pyHanko; `klg verify`), ``followups``, ``settings`` (``[minutes]``),
-``status`` (`klg status`), ``common``.
+``formcheck`` (checking a returned form; pure), ``content`` (the content a
+signature binds to, and what each audience gets; pure), ``document`` (the
+Word templates, reading the form, PDF/A), ``seal`` (pyHanko; `klg verify`),
+``followups``, ``settings`` (``[minutes]``), ``status`` (`klg status`),
+``common``.
 
 For other workflows: ``followups_for(ctx, meeting_date)`` lists the open
 action items the agenda shows under its standing item "Uppföljning".

@@ -18,7 +18,7 @@ import jinja2
 from docxtpl import DocxTemplate
 
 from daemon import officezip, pdf
-from daemon.minutes.content import SIGNATORY_LABELS, RawForm, norm
+from daemon.minutes.formcheck import SIGNATORY_LABELS, RawForm, norm
 from daemon.texts import TemplateProblem
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
