@@ -14,8 +14,8 @@ import pytest
 
 from daemon import officezip
 from daemon.files import unique_names
-from daemon.minutes import formcheck
 from daemon.minutes import document as minutes_document
+from daemon.minutes import formcheck
 from tests.agenda_helpers import DOCX, docx_of, tiny_pdf
 from tests.helpers import (CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, REPO, at, attachment,
                            attachment_names, body, make_mail, recipients)
