@@ -205,20 +205,24 @@ def _base(doc, t: dict, landscape: bool) -> dict:
     return styles
 
 
-def _footer(doc, styles: dict, text: str, page: tuple[str, str]) -> None:
-    kit.page_footer(doc.sections[0], styles["footer"], styles["width"], text, page)
-
-
 def _facts(doc, styles: dict, facts: list[tuple[str, str]], widths=(3.2, 13.8)) -> None:
     kit.facts_table(doc, facts, list(widths), styles["label"], styles["fact"], top=15, right=80,
                     caption_text="klg-facts", layout_twice=True)
+
+
+def _labelled(doc, style, label: str, value: str):
+    """A paragraph "<b>label:</b> value"."""
+    p = doc.add_paragraph(style=style)
+    p.add_run(label + ": ").bold = True
+    p.add_run(value)
+    return p
 
 
 def build_form(language: str, folder: Path = HERE) -> Path:
     t = TEXTS[language]
     doc = Document()
     s = _base(doc, t, landscape=True)
-    _footer(doc, s, t["form_footer"], t["page"])
+    kit.page_footer(doc.sections[0], s["footer"], s["width"], t["form_footer"], t["page"])
 
     doc.add_paragraph(t["form_title"], style=s["title"])
     doc.add_paragraph("{{ group }}", style=s["subtitle"])
@@ -255,7 +259,8 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     t = TEXTS[language]
     doc = Document()
     s = _base(doc, t, landscape=False)
-    _footer(doc, s, t["doc_footer"] + "{% if not signed %} · {{ status_line }}{% endif %}", t["page"])
+    kit.page_footer(doc.sections[0], s["footer"], s["width"],
+                    t["doc_footer"] + "{% if not signed %} · {{ status_line }}{% endif %}", t["page"])
 
     doc.add_paragraph(t["doc_title"], style=s["title"])
     doc.add_paragraph("{{ group }}", style=s["subtitle"])
@@ -270,19 +275,12 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     doc.add_paragraph("{{ omitted_note }}", style=s["note"])
     doc.add_paragraph("{%p endif %}", style=s["body"])
 
-    p = doc.add_paragraph(style=s["body"])
-    p.paragraph_format.space_before = Pt(10)
-    p.add_run(t["present"] + ": ").bold = True
-    p.add_run("{{ present }}")
+    _labelled(doc, s["body"], t["present"], "{{ present }}").paragraph_format.space_before = Pt(10)
     doc.add_paragraph("{%p if absent %}", style=s["body"])
-    p = doc.add_paragraph(style=s["body"])
-    p.add_run(t["absent"] + ": ").bold = True
-    p.add_run("{{ absent }}")
+    _labelled(doc, s["body"], t["absent"], "{{ absent }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if guests %}", style=s["body"])
-    p = doc.add_paragraph(style=s["body"])
-    p.add_run(t["guests"] + ": ").bold = True
-    p.add_run("{{ guests }}")
+    _labelled(doc, s["body"], t["guests"], "{{ guests }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
 
     doc.add_paragraph(t["points"], style=s["heading"])
@@ -302,9 +300,7 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     p.add_run("{{ r.next_step }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if r.comes_back %}", style=s["body"])
-    p = doc.add_paragraph(style=s["body"])
-    p.add_run(t["comes_back"] + ": ").bold = True
-    p.add_run("{{ r.comes_back }}")
+    _labelled(doc, s["body"], t["comes_back"], "{{ r.comes_back }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     p = doc.add_paragraph(style=s["meta"])
     p.add_run(t["communicate"] + ": {{ r.communicate }}")
