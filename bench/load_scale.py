@@ -38,8 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from daemon import config as configlib  # noqa: E402
-from daemon.cli import instance_config  # noqa: E402
 from daemon.engine import Engine  # noqa: E402
+from daemon.instance import instance_config  # noqa: E402
 from daemon.mail import open_mailbox, open_transport  # noqa: E402
 from daemon.mail.maildir import ensure_maildir  # noqa: E402
 from daemon.store import Store  # noqa: E402

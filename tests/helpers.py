@@ -16,8 +16,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from daemon import config as configlib
-from daemon.cli import instance_config
 from daemon.engine import Engine
+from daemon.instance import instance_config
 from daemon.mail import open_mailbox, open_transport
 from daemon.mail.maildir import ensure_maildir
 from daemon.simulate import member_mail

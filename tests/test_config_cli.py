@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from daemon.cli import instance_config
+from daemon.instance import instance_config
 from tests.helpers import REPO, at, make_mail, new_instance
 
 

@@ -223,7 +223,7 @@ def test_settings_are_validated_when_the_backend_is_made_directly(servers):
 
 def test_the_repository_example_is_the_init_template():
     from daemon import config as configlib
-    from daemon.cli import DEFAULTS
+    from daemon.instance import DEFAULTS
     from tests.helpers import REPO
 
     example = (REPO / "config" / "imap-example.toml").read_text(encoding="utf-8")

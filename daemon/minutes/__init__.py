@@ -6,11 +6,11 @@ items that come back, and follow-ups.
 Modules: ``workflow`` (the steps and when they are due), ``mails`` (the form,
 the versions for signing, change requests and reminders as they go out),
 ``replies`` (the form coming back, approvals and change requests, "Klart",
-the secretary swap), ``distribute`` (the signed minutes and what follows from them),
-``content`` (checking a returned form; the content a signature binds to;
-pure), ``document`` (the Word templates, reading the form, PDF/A), ``seal``
-(pyHanko; `klg verify`), ``settings`` (``[minutes]``),
-``status`` (`klg status`), ``common``.
+the secretary swap), ``distribute`` (the signed minutes and what follows from
+them), ``formcheck`` (checking a returned form; pure), ``content`` (the content
+a signature binds to, and what each audience gets; pure), ``document`` (the
+Word templates, reading the form, PDF/A), ``seal`` (pyHanko; `klg verify`),
+``settings`` (``[minutes]``), ``status`` (`klg status`), ``common``.
 
 The follow-ups (action items) live in ``daemon.followups``: the agenda lists the
 open ones under its standing item "Uppföljning".

@@ -18,7 +18,7 @@ import jinja2
 from docxtpl import DocxTemplate
 
 from daemon import documents, officezip
-from daemon.minutes.content import SIGNATORY_LABELS, RawForm, norm
+from daemon.minutes.formcheck import SIGNATORY_LABELS, RawForm, norm
 from daemon.store import Store
 from daemon.texts import TemplateProblem
 

@@ -26,7 +26,7 @@ from daemon.answers import Outcome, explain
 from daemon.mail.compose import OutAttachment
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
-from daemon.minutes import common, content as contentlib, document
+from daemon.minutes import common, document, formcheck
 from daemon.minutes.common import MinutesState, calendar, day, minutes_row, version_row
 from daemon.minutes.mails import new_version, send_change_request, send_form
 from daemon.secretary import secretary_for
@@ -104,7 +104,7 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
     def next_meeting(d: date, inclusive: bool) -> date:
         return cal.next_meeting(d, inclusive=inclusive)
 
-    checked = contentlib.check(
+    checked = formcheck.check(
         raw, config=ctx.config, meeting=day(meeting), today=ctx.today, form_rows=form["rows"],
         form_followups=form["followups"], secretary=secretary, next_meeting=next_meeting,
         item_exists=lambda i: ctx.store.item(i) is not None, language=ctx.language)
@@ -254,7 +254,7 @@ def swap_secretary(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> 
     meeting = thread.get("meeting")
     if not name or not meeting:
         return None
-    new = contentlib.resolve_member(ctx.config, str(name))
+    new = formcheck.resolve_member(ctx.config, str(name))
     if new is None:
         _answer(ctx, mail, member, "secretary_unknown", meeting,
                 {"wanted": name, "members": [m.name for m in ctx.config.members]}, kind="minutes-secretary")
