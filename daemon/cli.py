@@ -15,8 +15,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from daemon import __version__, config as configlib
+from daemon.backends import open_mailbox, open_transport
+from daemon.checks import load_config
 from daemon.context import Ctx
-from daemon.mail import MailError, open_mailbox, open_transport
+from daemon.mail import MailError
 from daemon.redact import redact
 from daemon.store import Store, StoreLocked, StoreOwnership, disk_full, disk_full_message
 
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
         path = args.config or default_config_path()
-        config = configlib.load(path)
+        config = load_config(path)
         return handler(config, args)
     except configlib.ConfigError as exc:
         print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)
@@ -157,7 +159,7 @@ def write_instance(target: Path, config_path: Path, backend: str = "maildir") ->
     """Write a self-contained instance into ``target``: its config at ``config_path``,
     Maildirs for the embedded default, the data folder and a copy of the templates.
     ``klg init`` and ``klg demo`` both make their instance here."""
-    from daemon.mail.maildir import ensure_maildir
+    from daemon.backends.maildir import ensure_maildir
 
     _make_folder(target, 0o700)
     _make_folder(config_path.parent, 0o755 if config_path.resolve().parent != target.resolve() else 0o700)
