@@ -1,8 +1,10 @@
 """The TOML configuration: the contract operators and their scripts rely on.
 
-This module is core: it reads the file into the frozen :class:`Config` and its
-parts, resolves the paths (relative to the config file's folder) and checks
-the keys core owns, with :class:`~daemon.config_reader.ConfigReader`. It
+This module is core: :func:`read` reads the file into the frozen :class:`Config`
+and its parts (the dataclasses of ``config_model``, re-exported here: import
+them from ``daemon.config``), resolves the paths (relative to the config file's
+folder) and checks the keys core owns, with
+:class:`~daemon.config_reader.ConfigReader`. It
 imports no workflow and no backend: ``daemon.checks.load_config`` is what every
 caller uses, adding the backends' and the workflows' checks, and the refusal
 of unknown sections, and raising :class:`ConfigError` with every problem at
@@ -235,11 +237,11 @@ def _holiday_countries() -> set[str]:
     ``list_supported_countries()`` imports every country (a tenth of a second
     on each ``klg`` command)."""
     try:
-        from holidays.registry import COUNTRIES
+        from holidays.registry import COUNTRIES  # noqa: PLC0415 -- 55 ms, only when a country is configured
 
         return {code for entry in COUNTRIES.values() for code in entry[1:] if code.isupper() and len(code) <= 3}
     except (ImportError, AttributeError, IndexError, TypeError):
-        import holidays
+        import holidays  # noqa: PLC0415 -- the fallback for a holidays without its registry
 
         return set(holidays.list_supported_countries())
 
