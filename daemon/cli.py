@@ -14,11 +14,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from daemon import __version__, checks, config as configlib, instance, status, workflows
+from daemon.backends import open_mailbox, open_transport
+from daemon.checks import load_config
 from daemon.context import Ctx
 from daemon.demo import cmd_demo
 from daemon.engine import Engine, system_clock
 from daemon.errors import UsageError
-from daemon.mail import MailError, open_mailbox, open_transport
+from daemon.mail import MailError
 from daemon.redact import redact
 from daemon.scheduler import Waker
 from daemon.store import Store, StoreLocked, StoreOwnership, disk_full, disk_full_message
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args)
         handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
         path = args.config or default_config_path()
-        config = configlib.load(path)
+        config = load_config(path)
         return handler(config, args)
     except configlib.ConfigError as exc:
         print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from daemon.mail.maildir import ensure_maildir
+from daemon.backends.maildir import ensure_maildir
 
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
 # templates/ at the top of the repository; daemon/templates links to it, and a

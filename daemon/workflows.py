@@ -86,6 +86,8 @@ DOCX_CHECKS: list = [agenda_document.check_template, minutes_document.check_temp
 # Checks of the workflows' own config sections (checks.load_config runs them; a problem exits 2)
 CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config, minutes_settings.check_config,
                        circulation_settings.check_config]
+# The config's top-level sections the workflows read (core's are config.SECTIONS); any other is refused.
+CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation"}
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.

@@ -276,7 +276,7 @@ def test_bad_circulation_config_names_key_value_and_fix(inst):
     assert result.returncode == 2
     err = result.stderr
     assert "circulation.comment_days = 'fem': expected a whole number of working days" in err
-    assert "circulation.comment_dayz = 4: unknown key; the keys are comment_days" in err
+    assert "circulation.comment_dayz is not a known key; did you mean comment_days?" in err
     assert "circulation.deadline_time = '25:00': expected a time like" in err
     inst.edit_config('comment_days = "fem"', "comment_days = 5")
     err = inst.klg("check-config").stderr

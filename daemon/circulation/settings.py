@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from daemon.config import Config, ConfigError, _Reader
+from daemon.config import Config, ConfigError
+from daemon.config_reader import ConfigReader
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,11 @@ KEYS = ("comment_days", "deadline_time", "reminder_days_before", "reminder_time"
 
 def read_settings(section: Any) -> tuple[Settings, list[str]]:
     """The settings in a raw ``[circulation]`` table, and every problem with it."""
-    r = _Reader()
+    r = ConfigReader()
     p = "circulation"
     if not isinstance(section, dict):
         return Settings(), [f"circulation = {section!r}: expected a [circulation] table"]
-    for key in section:
-        if key not in KEYS:
-            r.bad(f"{p}.{key}", section[key], f"unknown key; the keys are {', '.join(KEYS)}")
+    r.known(section, p, KEYS)
     days = r.get(section, "comment_days", p, int, 5, "expected a whole number of working days, e.g. 5")
     if days is not None and not 1 <= days <= 60:
         r.bad(f"{p}.comment_days", days, "use 1 to 60 working days")

@@ -18,7 +18,8 @@ from typing import Callable
 
 from daemon import config as configlib
 from daemon.engine import Engine
-from daemon.mail import open_mailbox, open_transport
+from daemon.backends import open_mailbox, open_transport
+from daemon.checks import load_config
 from daemon.simulate import member_mail
 from daemon.store import Store
 
@@ -89,7 +90,7 @@ class Week:
     config: configlib.Config = field(init=False)
 
     def __post_init__(self) -> None:
-        self.config = configlib.load(self.folder / "klg.toml")
+        self.config = load_config(self.folder / "klg.toml")
         self.store = Store(self.config.data_dir)
         self.engine = Engine(self.config, self.store, open_mailbox(self.config), open_transport(self.config))
         self.names = {m.email: m.name for m in self.config.members}
