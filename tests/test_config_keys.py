@@ -12,7 +12,7 @@ import pytest
 
 from daemon import cli
 from daemon.checks import load_config
-from daemon.cli import instance_config
+from daemon.instance import instance_config
 from tests.helpers import REPO, new_instance
 
 HEADER = "klg: the configuration cannot be used:"
