@@ -46,7 +46,7 @@ def fill(servers, count: int) -> int:
 
 
 def bare_fetch(inst, folder: str = "INBOX") -> tuple[int, float, int]:
-    from daemon.mail.imap import ImapConnection
+    from daemon.backends.imap_connection import ImapConnection
 
     client = ImapConnection(inst.config.mailbox.settings, "mailbox").open()  # the daemon's own TLS and login
     client.select_folder(folder, readonly=True)
@@ -89,7 +89,7 @@ class Timed:
 
 def daemon_drain(inst) -> tuple[int, float, float, dict, float]:
     from daemon.engine import Engine
-    from daemon.mail import open_mailbox, open_transport
+    from daemon.backends import open_mailbox, open_transport
     from daemon.store import Store
 
     config = inst.config

@@ -37,11 +37,11 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from daemon import config as configlib  # noqa: E402
-from daemon.cli import instance_config  # noqa: E402
+from daemon.backends import open_mailbox, open_transport  # noqa: E402
+from daemon.backends.maildir import ensure_maildir  # noqa: E402
+from daemon.checks import load_config  # noqa: E402
 from daemon.engine import Engine  # noqa: E402
-from daemon.mail import open_mailbox, open_transport  # noqa: E402
-from daemon.mail.maildir import ensure_maildir  # noqa: E402
+from daemon.instance import instance_config  # noqa: E402
 from daemon.store import Store  # noqa: E402
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -157,7 +157,7 @@ def klg(config: Path, *args: str) -> list[str]:
 
 def pass_times(config_path: Path, runs: int) -> list[float]:
     """The pass itself, in-process: what the running daemon spends per wake-up."""
-    config = configlib.load(config_path)
+    config = load_config(config_path)
     store = Store(config.data_dir)
     try:
         engine = Engine(config, store, open_mailbox(config), open_transport(config))
@@ -177,7 +177,7 @@ def status_times(config_path: Path, runs: int) -> list[float]:
     from daemon import status
     from daemon.context import Ctx
 
-    config = configlib.load(config_path)
+    config = load_config(config_path)
     store = Store(config.data_dir)
     try:
         times = []
@@ -216,7 +216,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="klg-ops-load-scale-"))
     empty, big = make_instance(work / "empty"), make_instance(work / "big")
     t0 = time.perf_counter()
-    counts = fill(configlib.load(big).data_dir)
+    counts = fill(load_config(big).data_dir)
     build = time.perf_counter() - t0
     now = ["--now", NOW.isoformat()]
     for config in (empty, big):  # whatever was due (if a workflow finds old work) runs once; then nothing is due
@@ -235,7 +235,7 @@ def main() -> None:
         "log_all_big": clock(klg(big, "log"), 3),
         "startup": clock([sys.executable, "-c", "import daemon.cli, daemon.workflows"], args.runs),
     }
-    size_mb = (configlib.load(big).data_dir / "klg.sqlite").stat().st_size / 1024 / 1024
+    size_mb = (load_config(big).data_dir / "klg.sqlite").stat().st_size / 1024 / 1024
     info = machine()
     print(f"Machine: {info['cpu']}, {info['cores']} cores available, {info['ram_gb']} GB RAM; "
           f"Python {info['python']}, SQLite {info['sqlite']}")

@@ -12,7 +12,6 @@ Target: the peak above idle under 3 times the attachment's size.
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def status(field: str) -> int:
 
 def main(megabytes: float = 25) -> None:
     from daemon.engine import Engine
-    from daemon.mail import open_mailbox, open_transport
+    from daemon.backends import open_mailbox, open_transport
     from daemon.store import Store
 
     size = int(megabytes * 1_000_000)

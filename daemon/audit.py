@@ -16,6 +16,7 @@ import sys
 from datetime import date, datetime
 from typing import Iterator
 
+from daemon.errors import UsageError
 from daemon.store import Store
 
 
@@ -62,8 +63,6 @@ def as_text(row: dict, tz) -> str:
 
 def cmd_log(config, args) -> int:
     """``klg log [--item ID] [--meeting DATE] [--json]``."""
-    from daemon.cli import UsageError
-
     meeting = None
     if args.meeting:
         try:

@@ -1,15 +1,45 @@
-"""Checks of the instance beyond the TOML itself: the templates a chancellery
-may have edited. Each problem names the file, the cause and the fix."""
+"""Loading the config with every check, and the checks of the instance beyond
+the TOML itself (the templates a chancellery may have edited). Each problem
+names the key or the file, the cause and the fix.
+
+``load_config`` is how every part of klg gets its Config: ``daemon.config``
+reads the file (core's keys), the backends check ``[mailbox]`` and
+``[transport]``, the registry's workflows check their own sections, and no
+section is left that nobody reads.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
 
-from daemon.config import Config
+from daemon import config as configlib
+from daemon import workflows
+from daemon.backends import settings as backend_settings
+from daemon.config import Config, ConfigError
+from daemon.config_reader import unknown_sections
 
 REFERENCE_LANGUAGE = "sv"
+
+
+def load_config(path: str | Path) -> Config:
+    """The config at ``path``, checked by core, the backends and the workflows;
+    ConfigError with every problem at once (exit status 2 on the command line).
+
+    The workflows' checks need a Config without core or backend problems, so
+    they run once those are fixed (as ever)."""
+    config, problems = configlib.read(path)
+    mailbox, transport, found = backend_settings.check(config)
+    problems += found
+    problems += unknown_sections(config.raw, (*configlib.SECTIONS, *workflows.CONFIG_SECTIONS))
+    if not problems:
+        config = replace(config, mailbox=mailbox, transport=transport)
+        problems = [problem for check in workflows.CONFIG_CHECKS for problem in check(config)]
+    if problems:
+        raise ConfigError(path, problems)
+    return config
 
 
 def templates(config: Config) -> list[str]:
@@ -37,8 +67,6 @@ def templates(config: Config) -> list[str]:
 
 
 def _docx(path: Path) -> list[str]:
-    from daemon import workflows
-
     problems = []
     for check in getattr(workflows, "DOCX_CHECKS", []):
         problems += check(path)

@@ -7,30 +7,26 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon import __version__, config as configlib
+from daemon import __version__, checks, config as configlib, instance, status, workflows
+from daemon.backends import open_mailbox, open_transport
+from daemon.checks import load_config
 from daemon.context import Ctx
-from daemon.mail import MailError, open_mailbox, open_transport
+from daemon.demo import cmd_demo
+from daemon.engine import Engine, system_clock
+from daemon.errors import UsageError
+from daemon.mail import MailError
 from daemon.redact import redact
+from daemon.scheduler import Waker
 from daemon.store import Store, StoreLocked, StoreOwnership, disk_full, disk_full_message
+from daemon.systemd import notify, setup_logging
 
 log = logging.getLogger("klg")
-DEFAULTS = Path(__file__).resolve().parent / "defaults"
-# templates/ at the top of the repository; daemon/templates links to it, and a
-# built wheel carries a copy there (pyproject.toml, package-data)
-PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-BACKENDS = ("maildir", "imap", "exchange")
-
-
-class UsageError(Exception):
-    """Bad arguments: exit 2."""
-
 
 def default_config_path() -> Path:
     return Path("config/klg.toml")
@@ -39,8 +35,6 @@ def default_config_path() -> Path:
 def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
     """``--now``: ISO 8601; a naive time is in the group's time zone."""
     if not text:
-        from daemon.engine import system_clock
-
         return system_clock()
     try:
         moment = datetime.fromisoformat(text)
@@ -58,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write a self-contained instance into DIR")
     init.add_argument("dir", type=Path)
-    init.add_argument("--backend", choices=BACKENDS, default="maildir")
+    init.add_argument("--backend", choices=instance.BACKENDS, default="maildir")
     init.add_argument("--force", action="store_true", help="overwrite an existing klg.toml")
 
     demo = sub.add_parser("demo", help="play a whole week on the embedded default in a new folder, and leave "
@@ -69,12 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="the daemon, in the foreground")
     tick = sub.add_parser("tick", help="one full pass at --now, then exit")
     tick.add_argument("--now", help="ISO 8601; naive times are in the group's time zone")
-    status = sub.add_parser("status", help="meetings, items, written procedures, minutes, outbox, quarantine")
-    status.add_argument("--json", action="store_true")
-    status.add_argument("--now", help=argparse.SUPPRESS)
+    show = sub.add_parser("status", help="meetings, items, written procedures, minutes, outbox, quarantine")
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--now", help=argparse.SUPPRESS)
     sub.add_parser("check-config", help="validate the config and templates, try the mailbox connection")
-
-    from daemon import workflows
 
     for add in getattr(workflows, "COMMANDS_CLI", []):
         add(sub)
@@ -82,8 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from daemon.systemd import setup_logging
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -96,12 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "init":
             return cmd_init(args)
         if args.command == "demo":
-            from daemon.demo import cmd_demo
-
             return cmd_demo(args)
         handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
         path = args.config or default_config_path()
-        config = configlib.load(path)
+        config = load_config(path)
         return handler(config, args)
     except configlib.ConfigError as exc:
         print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)
@@ -130,69 +118,9 @@ def main(argv: list[str] | None = None) -> int:
 # --- commands ------------------------------------------------------------------
 
 
-def instance_config(backend: str, root: str = "mailboxes", data: str = "data", templates: str | None = "templates") -> str:
-    """The text of a new instance's klg.toml for ``backend``."""
-    text = (DEFAULTS / "klg.toml").read_text(encoding="utf-8")
-    if backend != "maildir":
-        head, _, rest = text.partition("[mailbox]")
-        _, _, tail = rest.partition("[storage]")
-        text = head + (DEFAULTS / f"mail-{backend}.toml").read_text(encoding="utf-8").rstrip() + "\n\n[storage]" + tail
-    text = text.replace('root = "mailboxes"', f'root = "{root}"').replace('data = "data"', f'data = "{data}"')
-    if templates:
-        text = text.replace('data = "' + data + '"', f'data = "{data}"\ntemplates = "{templates}"   # restyle the Word files here')
-    return text
-
-
-def _make_folder(path: Path, mode: int) -> None:
-    """Create ``path`` with ``mode`` and any missing parents open to traverse
-    (0755), whatever the umask: the service user must reach /etc/klg and
-    /var/lib/klg even when root created them."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    for folder in reversed(missing):
-        folder.mkdir()
-        os.chmod(folder, mode if folder == path else 0o755)
-
-
-def write_instance(target: Path, config_path: Path, backend: str = "maildir") -> None:
-    """Write a self-contained instance into ``target``: its config at ``config_path``,
-    Maildirs for the embedded default, the data folder and a copy of the templates.
-    ``klg init`` and ``klg demo`` both make their instance here."""
-    from daemon.mail.maildir import ensure_maildir
-
-    _make_folder(target, 0o700)
-    _make_folder(config_path.parent, 0o755 if config_path.resolve().parent != target.resolve() else 0o700)
-    if config_path.resolve().parent == target.resolve():
-        text = instance_config(backend)
-    else:
-        home = target.resolve()
-        text = instance_config(backend, root=str(home / "mailboxes"), data=str(home / "data"),
-                               templates=str(home / "templates"))
-    config_path.write_text(text, encoding="utf-8")
-    if backend == "maildir":
-        for folder in ("inbox", "processed", "quarantine", "sent"):
-            ensure_maildir(target / "mailboxes" / folder)
-    (target / "data").mkdir(exist_ok=True, mode=0o700)
-    if not (target / "templates").exists():
-        shutil.copytree(PACKAGE_TEMPLATES, target / "templates")
-
-
 def cmd_init(args) -> int:
-    """Write an instance into DIR; with ``--config FILE`` the config goes to FILE
-    (e.g. /etc/klg/klg.toml) and names DIR's folders by absolute path."""
-    target: Path = args.dir
-    config_path = args.config or target / "klg.toml"
-    if config_path.exists() and not args.force:
-        print(f"klg: {config_path} already exists; use --force to overwrite it", file=sys.stderr)
-        return 2
-    write_instance(target, config_path, args.backend)
-    print(f"Wrote {config_path}")
-    if config_path.resolve().parent != target.resolve():
-        print(f"The service user must be able to read it: chgrp klg {config_path} && chmod 640 {config_path}")
-    if args.backend == "maildir":
-        print(f"Mailboxes: {target / 'mailboxes'} (drop .eml files into inbox/new/)")
-    else:
-        print(f"Fill in the [mailbox] and [transport] sections, then run: klg --config {config_path} check-config")
-    return 0
+    """``klg init DIR [--backend …] [--force]``; with ``--config FILE`` the config goes to FILE."""
+    return instance.init(args.dir, args.config or args.dir / "klg.toml", args.backend, args.force)
 
 
 def open_store(config, lock: bool) -> Store:
@@ -203,8 +131,6 @@ def open_store(config, lock: bool) -> Store:
 
 
 def make_engine(config, store):
-    from daemon.engine import Engine
-
     return Engine(config, store, open_mailbox(config), open_transport(config))
 
 
@@ -223,9 +149,6 @@ def cmd_tick(config, args) -> int:
 
 
 def cmd_run(config, args) -> int:
-    from daemon.scheduler import Waker
-    from daemon.systemd import notify
-
     store = open_store(config, lock=True)
     engine = make_engine(config, store)
 
@@ -253,8 +176,6 @@ def cmd_run(config, args) -> int:
 
 
 def cmd_status(config, args) -> int:
-    from daemon import status
-
     store = Store(config.data_dir)
     try:
         ctx = Ctx(config, store, parse_now(args.now, config.group.timezone))
@@ -266,8 +187,6 @@ def cmd_status(config, args) -> int:
 
 
 def cmd_check_config(config, args) -> int:
-    from daemon import checks
-
     problems = checks.templates(config)
     if problems:
         raise configlib.ConfigError(config.path, problems)

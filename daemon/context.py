@@ -15,6 +15,7 @@ from daemon import outbox, texts
 from daemon.config import Config, Member
 from daemon.mail.compose import OutAttachment, Outgoing
 from daemon.mail.message import ParsedMail
+from daemon.schedule import calendar_for
 from daemon.store import Store
 
 
@@ -35,8 +36,6 @@ class Ctx:
     @property
     def calendar(self):
         """The group's meeting calendar (shared, so holidays and the RRULE are worked out once)."""
-        from daemon.schedule import calendar_for
-
         return calendar_for(self.config.schedule, self.config.group.timezone)
 
     @property

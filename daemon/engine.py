@@ -16,7 +16,7 @@ import traceback
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from daemon import intake, outbox, workflows
+from daemon import documents, intake, outbox, workflows
 from daemon.config import Config
 from daemon.context import Ctx
 from daemon.faults import crash_point
@@ -96,13 +96,8 @@ class Engine:
 
     def _run_step(self, ctx: Ctx, step) -> bool:
         try:
-            with self.store.atomic():
-                if self.store.step_done(step.key):
-                    return True
-                step.run(ctx)
-                self.store.mark_step(step.key, ctx.now)
-                ctx.event(f"step: {step.what}", detail={"step": step.key})
-                crash_point("step.before-commit")
+            if not documents.run(self.store, ctx.now, lambda: self._commit_step(ctx, step)):
+                return True  # it had run already
             crash_point("step.after-commit")
             self._failed_steps.pop(step.key, None)
             log.info("step %s: %s", step.key, step.what)
@@ -116,6 +111,18 @@ class Engine:
             log.error("step %s (%s) failed: %s\n%s", step.key, step.what, exc, traceback.format_exc())
             self._report_step_failure(ctx, step, exc)
             return False
+
+    def _commit_step(self, ctx: Ctx, step) -> bool:
+        """The step and the marker that it ran, in one transaction (run again by
+        ``documents.run`` when the step needs a document made first); False if it had run."""
+        with self.store.atomic():
+            if self.store.step_done(step.key):
+                return False
+            step.run(ctx)
+            self.store.mark_step(step.key, ctx.now)
+            ctx.event(f"step: {step.what}", detail={"step": step.key})
+            crash_point("step.before-commit")
+        return True
 
     def _report_step_failure(self, ctx: Ctx, step, exc: Exception) -> None:
         """Tell the chancellery once per step that it could not run, and why."""

@@ -9,10 +9,12 @@ whatever a sender wrote into a plain, portable file name.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
 import unicodedata
+import zipfile
 from pathlib import Path
 from typing import Iterable
 
@@ -94,6 +96,43 @@ def member_file_names(docs: list[tuple[str | None, str]], short: str, own: Itera
     own = list(own)
     names = [f"{item} {name}" if item and like_ours(name, short, own) else name for item, name in docs]
     return unique_names(names, taken=own)
+
+
+def fingerprint(data: bytes) -> str:
+    """The SHA-256 of a document klg made itself (never a member's: it is read whole):
+    for an Office file (a zip) the names and
+    contents of its parts, so the same document made twice a second apart (python-docx
+    stamps each part with the time) has one fingerprint; for anything else its bytes."""
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                digest = hashlib.sha256(b"zip")
+                for info in sorted(z.infolist(), key=lambda i: i.filename):
+                    digest.update(info.filename.encode("utf-8") + b"\0" + hashlib.sha256(z.read(info)).digest())
+                return digest.hexdigest()
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+            pass
+    return hashlib.sha256(data).hexdigest()
+
+
+def publish(folder: Path, name: str, data: bytes, mode: int = 0o600) -> Path:
+    """Write ``folder/name`` atomically and durably, so a reader never sees half a file;
+    a file of the same name is replaced. Every file klg publishes is written this way."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".klg-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return folder / name
 
 
 class FileStore:

@@ -23,10 +23,9 @@ import logging
 import re
 import sqlite3
 import traceback
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Callable
 
+from daemon import documents, workflows
+from daemon.answers import Outcome, explain
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.faults import crash_point
@@ -59,18 +58,6 @@ def transient(exc: BaseException | None) -> bool:
     return False
 
 
-@dataclass
-class Outcome:
-    classification: str
-    disposition: str = "processed"  # or "quarantine"
-    item: str | None = None
-    detail: str | None = None
-
-
-ReplyHandler = Callable[[Ctx, ParsedMail, Member, dict], Outcome]
-CommandHandler = Callable[[Ctx, ParsedMail, Member], "Outcome | None"]
-
-
 def tag_pattern(short: str) -> re.Pattern:
     """``[KLG-2026-042]`` in a subject."""
     return re.compile(rf"\[({re.escape(short)}-\d{{4}}-\d{{3,}})\]", re.IGNORECASE)
@@ -89,8 +76,6 @@ def handle(ctx: Ctx, raw: bytes) -> Outcome:
     A message seen before (same Message-ID) has no new effect: it only needs
     moving, which the caller does with the returned disposition.
     """
-    from daemon import workflows  # the registry; imported late to avoid import cycles
-
     limits = limits_for(ctx)
     budget = Budget(limits.seconds)
     mail: ParsedMail | None = None
@@ -102,23 +87,29 @@ def handle(ctx: Ctx, raw: bytes) -> Outcome:
             log.info("%s from %s: duplicate of a message handled at %s -> %s", mail.message_id, mail.sender or "?",
                      seen["received_at"], seen["disposition"])
             return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
-        with ctx.store.atomic():
-            with budget.alarm():
-                outcome = classify_and_act(ctx, mail, workflows)
-                budget.check()
-                _record(ctx, mail, outcome)
-            crash_point("intake.before-commit")
+        outcome = documents.run(ctx.store, ctx.now, lambda: _act(ctx, mail, budget))
         crash_point("intake.after-commit")
     except Exception as exc:
         if transient(exc):
             raise  # disk full, database busy: leave the mail in the inbox and try again on the next pass
-        outcome = _quarantine(ctx, raw, mail, exc, workflows)
+        outcome = _quarantine(ctx, raw, mail, exc)
     log.info("%s from %s: %s -> %s%s", mail.message_id if mail else fallback_id(raw), (mail and mail.sender) or "?",
              outcome.classification, outcome.disposition, f" ({outcome.item})" if outcome.item else "")
     return outcome
 
 
-def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception, workflows) -> Outcome:
+def _act(ctx: Ctx, mail: ParsedMail, budget: Budget) -> Outcome:
+    """Classify ``mail`` and make its effects, in one transaction with its ``messages_in`` row."""
+    with ctx.store.atomic():
+        with budget.alarm():
+            outcome = classify_and_act(ctx, mail)
+            budget.check()
+            _record(ctx, mail, outcome)
+        crash_point("intake.before-commit")
+    return outcome
+
+
+def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception) -> Outcome:
     """Quarantine a message that went over a limit or made something fail, with the
     reason; never lose it, never crash. A member whose mail it certainly is gets
     one plain explanation."""
@@ -137,7 +128,7 @@ def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception, w
     record = mail or header_summary(raw)
     try:
         with ctx.store.atomic():
-            member = _answerable_member(ctx, mail, workflows)
+            member = _answerable_member(ctx, mail)
             if member is not None:
                 try:
                     with ctx.store.atomic():  # a savepoint: a failing answer must not cost the record
@@ -156,7 +147,7 @@ def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception, w
     return outcome
 
 
-def _answerable_member(ctx: Ctx, mail: ParsedMail | None, workflows) -> Member | None:
+def _answerable_member(ctx: Ctx, mail: ParsedMail | None) -> Member | None:
     """The member who certainly sent ``mail`` and may be answered, else None:
     a strict sender, no sign of a machine, and every gate (authentication,
     storm guard) passed."""
@@ -189,7 +180,7 @@ def _record(ctx: Ctx, mail: ParsedMail, outcome: Outcome) -> None:
               item=outcome.item, detail={"message_id": mail.message_id, "subject": mail.subject, "detail": outcome.detail})
 
 
-def classify_and_act(ctx: Ctx, mail: ParsedMail, workflows) -> Outcome:
+def classify_and_act(ctx: Ctx, mail: ParsedMail) -> Outcome:
     """What ``mail`` is, and its effects (see the module docstring for the order)."""
     config = ctx.config
     if ctx.store.sent_by_us([mail.message_id]):
@@ -231,11 +222,13 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail, workflows) -> Outcome:
         if tagged and ctx.store.item(tagged[1].upper()):
             thread = {"kind": "item", "item_id": tagged[1].upper(), "meeting": None, "ref": None, "message_id": None}
     if thread is not None:
-        handler = workflows.REPLY_HANDLERS.get(thread["kind"])
-        if handler is None and thread.get("item_id"):
-            handler = workflows.REPLY_HANDLERS["item"]
-        if handler is not None:
-            return handler(ctx, mail, member, thread)
+        handlers = workflows.REPLY_ROUTES.get(thread["kind"])
+        if handlers is None and thread.get("item_id"):
+            handlers = workflows.REPLY_ROUTES["item"]
+        for handler in handlers or ():
+            outcome = handler(ctx, mail, member, thread)
+            if outcome is not None:
+                return outcome
         explain(ctx, mail, member, "not_a_reply_we_expect", {})
         return Outcome("unexpected-reply", "quarantine", detail=f"reply to {thread['kind']}")
 
@@ -276,25 +269,3 @@ def tell_delivery_failure(ctx: Ctx, row: dict, recipients: list[str], reason: st
     ctx.send("delivery_failure", ctx.chancellery(),
              {"subject": row["subject"], "recipients": recipients, "reason": reason, "kind": row["kind"],
               "created": row["created_at"]}, kind="delivery-failure", item=row["item_id"], meeting=row["meeting"])
-
-
-def answers_last_hour(ctx: Ctx, address: str, kind: str | None = None) -> int:
-    """How many automatic answers (of ``kind``, or any) ``address`` got in the hour before ``ctx.now``."""
-    since = iso(ctx.now - timedelta(hours=1))
-    sql = "SELECT COUNT(*) FROM outbox WHERE answer_to = ? AND created_at > ?"
-    return ctx.store.count(sql + " AND kind = ?" if kind else sql, [address.lower(), since, *([kind] if kind else [])])
-
-
-def may_answer(ctx: Ctx, address: str) -> bool:
-    """False when ``address`` already got ``[security] explanations_per_sender_per_hour``
-    explanations in the last hour: a broken client must not start a mail storm."""
-    return answers_last_hour(ctx, address, "explain") < ctx.config.security.explanations_per_sender_per_hour
-
-
-def explain(ctx: Ctx, mail: ParsedMail, member: Member, reason: str, context: dict) -> str | None:
-    """Send the member one plain-language explanation of why their mail was not acted on."""
-    if not may_answer(ctx, mail.sender):
-        ctx.event("explanation suppressed (storm guard)", actor=mail.sender, detail={"reason": reason})
-        return None
-    return ctx.send("explain", [mail.sender], {"reason": reason, "name": member.name, "subject": mail.subject, **context},
-                    kind="explain", reply_to=mail)

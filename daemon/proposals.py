@@ -15,13 +15,13 @@ from datetime import date
 
 from daemon import attachments as att
 from daemon import fields as fieldlib
+from daemon import items
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.intake import Outcome, explain
+from daemon.answers import Outcome, explain
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
 from daemon.schedule import Calendar, NoMeeting
-from daemon.store import iso
 
 SUBJECT_PREFIX = re.compile(r"^\s*((re|sv|aw|fw|fwd|vb|vs|wg|tr|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 MAX_TITLE = 200
@@ -88,37 +88,6 @@ def plan(ctx: Ctx, requested: date | None) -> tuple[date, bool, list[str]]:
     return meeting, meeting != upcoming, notes
 
 
-def resolve_presenter(ctx: Ctx, text: str | None, default: Member) -> str:
-    """A presenter named in a mail: a member's full name when it is unambiguous."""
-    if not text:
-        return default.name
-    member = ctx.config.member_by_name(text) or ctx.config.member_by_address(text)
-    if member:
-        return member.name
-    first = [m for m in ctx.config.members if m.name.lower().split()[0] == text.lower().strip()]
-    return first[0].name if len(first) == 1 else text
-
-
-def next_position(ctx: Ctx, meeting: str) -> int:
-    return ctx.store.count("SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE meeting = ?", [meeting])
-
-
-def summary(ctx: Ctx, item_id: str) -> dict:
-    """Everything a mail template needs to describe an item."""
-    item = ctx.store.item(item_id)
-    cal = calendar(ctx)
-    meeting = date.fromisoformat(item["meeting"]) if item["meeting"] else None
-    return {
-        **item,
-        "attachments": [a["name"] for a in ctx.store.attachments(item_id)],
-        "meeting_date": meeting,
-        "meeting_start": cal.start(meeting) if meeting else None,
-        "deadline": cal.proposal_deadline(meeting) if meeting else None,
-        "location": ctx.config.schedule.location,
-        "written_procedure": bool(item["written_procedure"]),
-    }
-
-
 def on_new_mail(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome:
     """A new mail from a member: a proposal."""
     config = ctx.config
@@ -135,24 +104,17 @@ def on_new_mail(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome:
     checked = att.check(mail.attachments, config.intake.max_attachment_bytes, config.intake.max_attachments, ctx.language)
     warnings += [c.problem for c in checked if c.problem] + unreadable_notes(mail, ctx.language)
 
-    year = ctx.local_now.year
-    item_id, seq = ctx.store.next_item_id(config.group.short, year)
-    wp = values.get("written_procedure") is True
-    ctx.store.db["items"].insert({
-        "id": item_id, "year": year, "seq": seq, "title": title, "description": parsed.description,
-        "presenter": resolve_presenter(ctx, values.get("presenter"), member), "proposer": member.email,
-        "minutes": values.get("minutes", config.intake.default_minutes),
-        "kind": values.get("kind", config.intake.default_kind), "written_procedure": int(wp),
-        "meeting": meeting.isoformat(), "position": next_position(ctx, meeting.isoformat()), "state": "planned",
-        "late": int(late), "origin": "proposal", "source_message": mail.message_id,
-        "created_at": iso(ctx.now), "updated_at": iso(ctx.now),
-    })
+    item_id = items.create(
+        ctx, title=title, description=parsed.description, proposer=member.email, meeting=meeting.isoformat(),
+        presenter=items.resolve_presenter(ctx, values.get("presenter"), member), minutes=values.get("minutes"),
+        kind=values.get("kind"), written_procedure=values.get("written_procedure") is True, late=late,
+        origin="proposal", source="proposer", source_message=mail.message_id, announce_it=False)
     rows = att.keep(ctx.store, item_id, checked, ctx.now, mail.message_id)
     long_doc = _flag_long_documents(ctx, item_id, meeting, rows)
     ctx.event(f"proposal received: {title}", actor=member.email, item=item_id, meeting=meeting.isoformat(),
               detail={"late": late, "long_document": long_doc, "warnings": warnings})
-    _after_change(ctx, item_id, "created")
-    ctx.send("ack", [mail.sender], {"item": summary(ctx, item_id), "name": member.name, "late": late,
+    items.announce(ctx, item_id, "created", "proposer")  # after its documents are kept: a circulation sends them
+    ctx.send("ack", [mail.sender], {"item": items.summary(ctx, item_id), "name": member.name, "late": late,
                                     "long_document": long_doc, "warnings": warnings},
              kind="ack", item=item_id, meeting=meeting.isoformat(), reply_to=mail)
     return Outcome("proposal", item=item_id, detail="late" if late else None)
@@ -162,7 +124,7 @@ def _flag_long_documents(ctx: Ctx, item_id: str, meeting: date, rows: list[dict]
     intake = ctx.config.intake
     long_ones = [r for r in rows if att.is_long(r, intake.long_document_pages, intake.long_document_bytes)]
     if long_ones and ctx.now > calendar(ctx).long_document_deadline(meeting):
-        ctx.store.update_item(item_id, ctx.now, long_document=1)
+        items.amend(ctx, item_id, {"long_document": 1}, source="proposer", announce_it=False)
         return True
     return False
 
@@ -183,10 +145,10 @@ def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcom
         return Outcome("item-closed", "quarantine", item=item_id, detail=item["state"])
     text = latest_reply(mail.text)
     if fieldlib.is_withdrawal(text):
-        ctx.store.update_item(item_id, ctx.now, state="withdrawn")
+        items.withdraw(ctx, item_id, source="proposer", announce_it=False)
         ctx.event("item withdrawn", actor=member.email, item=item_id, meeting=item["meeting"])
-        _after_change(ctx, item_id, "withdrawn")
-        ctx.send("withdrawn", [mail.sender], {"item": summary(ctx, item_id), "name": member.name},
+        items.announce(ctx, item_id, "withdrawn", "proposer")
+        ctx.send("withdrawn", [mail.sender], {"item": items.summary(ctx, item_id), "name": member.name},
                  kind="withdrawn", item=item_id, meeting=item["meeting"], reply_to=mail)
         return Outcome("withdrawal", item=item_id)
 
@@ -198,15 +160,19 @@ def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcom
     if not changes and not any(c.problem is None for c in checked):
         explain(ctx, mail, member, "amend_nothing", {"item": item, "warnings": warnings})
         return Outcome("unreadable", "quarantine", item=item_id, detail="reply with no change")
-    if changes:
-        ctx.store.update_item(item_id, ctx.now, **changes)
+    fields = {k: v for k, v in changes.items() if k in items.AMENDABLE}
+    if "meeting" in changes:
+        items.plan(ctx, item_id, changes["meeting"], source="proposer", late=bool(changes["late"]), changes=fields,
+                   announce_it=False)
+    elif fields:
+        items.amend(ctx, item_id, fields, source="proposer", announce_it=False)
     rows = att.keep(ctx.store, item_id, checked, ctx.now, mail.message_id)
     meeting = date.fromisoformat(changes.get("meeting", item["meeting"]))
     long_doc = _flag_long_documents(ctx, item_id, meeting, rows)
     ctx.event("item amended", actor=member.email, item=item_id, meeting=meeting.isoformat(),
               detail={"changes": changes, "attachments": [r["name"] for r in rows]})
-    _after_change(ctx, item_id, "amended")
-    ctx.send("amended", [mail.sender], {"item": summary(ctx, item_id), "name": member.name, "changes": sorted(changes),
+    items.announce(ctx, item_id, "amended", "proposer")
+    ctx.send("amended", [mail.sender], {"item": items.summary(ctx, item_id), "name": member.name, "changes": sorted(changes),
                                         "added": [r["name"] for r in rows], "warnings": warnings,
                                         "long_document": long_doc},
              kind="amended", item=item_id, meeting=meeting.isoformat(), reply_to=mail)
@@ -221,20 +187,12 @@ def _changes(ctx: Ctx, item: dict, parsed: fieldlib.Fields, member: Member) -> t
         if key in values and values[key] != item[key]:
             changes[key] = values[key]
     if "presenter" in values:
-        changes["presenter"] = resolve_presenter(ctx, values["presenter"], member)
+        changes["presenter"] = items.resolve_presenter(ctx, values["presenter"], member)
     if isinstance(values.get("written_procedure"), bool):
         changes["written_procedure"] = int(values["written_procedure"])
     if isinstance(values.get("meeting"), date):
         meeting, late, notes = plan(ctx, values["meeting"])
         warnings += notes
         if meeting.isoformat() != item["meeting"]:
-            changes.update(meeting=meeting.isoformat(), late=int(late), position=next_position(ctx, meeting.isoformat()))
+            changes.update(meeting=meeting.isoformat(), late=int(late))
     return changes, warnings
-
-
-def _after_change(ctx: Ctx, item_id: str, what: str) -> None:
-    """Let the workflows that show items (agenda, written procedure) react to a change."""
-    from daemon import workflows
-
-    for hook in workflows.ITEM_HOOKS:
-        hook(ctx, item_id, what)

@@ -14,6 +14,7 @@ from datetime import time
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from daemon import workflows
 from daemon.config import Config
 
 SAFETY_NET_MINUTES = 5
@@ -24,9 +25,7 @@ def wake_times(config: Config) -> list[time]:
     s = config.schedule
     times = {s.proposal_deadline.time, s.long_document_deadline.time, s.draft.time, s.final.time, s.start, s.end,
              config.intake.stranger_digest_time}
-    from daemon import workflows
-
-    for extra in getattr(workflows, "WAKE_TIMES", []):
+    for extra in workflows.WAKE_TIMES:
         times.update(extra(config))
     return sorted(times)
 

@@ -14,44 +14,45 @@ from datetime import date, timedelta
 from typing import Any
 
 from daemon.config import Config, ConfigError, Member
+from daemon.config_reader import ConfigReader
 from daemon.context import Ctx
 from daemon.schedule import Calendar
 
 
 def rotation(config: Config) -> list[Member]:
     """The members who take turns as secretary, in turn order; ConfigError if the key is wrong."""
-    problems: list[str] = []
-    members = _rotation(config, problems)
-    if problems:
-        raise ConfigError(config.path, problems)
+    r = ConfigReader()
+    members = _rotation(config, r)
+    if r.problems:
+        raise ConfigError(config.path, r.problems)
     return members
 
 
 def check_config(config: Config) -> list[str]:
     """Problems with ``[minutes] secretaries`` (for `klg check-config` and start-up)."""
-    problems: list[str] = []
-    _rotation(config, problems)
-    return problems
+    r = ConfigReader()
+    _rotation(config, r)
+    return r.problems
 
 
-def _rotation(config: Config, problems: list[str]) -> list[Member]:
-    raw: Any = config.section("minutes").get("secretaries")
+def _rotation(config: Config, r: ConfigReader) -> list[Member]:
+    # [minutes] itself (a table, its other keys, no unknown ones) is checked by daemon.minutes.settings
+    minutes = config.raw.get("minutes")
+    raw: Any = minutes.get("secretaries") if isinstance(minutes, dict) else None
     if raw is None:
         return config.with_role("secretary") or list(config.members)
     if raw == "all":
         return list(config.members)
     if not isinstance(raw, list) or not raw:
-        problems.append(f"minutes.secretaries = {raw!r}: use \"all\" or a list of member names, "
-                        'e.g. ["Johan Ek", "Maria Holm"]')
+        r.bad("minutes.secretaries", raw, 'use "all" or a list of member names, e.g. ["Johan Ek", "Maria Holm"]')
         return list(config.members)
     chosen: list[Member] = []
     for i, name in enumerate(raw):
         member = config.member_by_name(name) if isinstance(name, str) else None
         if member is None:
-            problems.append(f"minutes.secretaries[{i}] = {name!r}: not the name or e-mail of a member; "
-                            "write it as in [[members]] name")
+            r.bad(f"minutes.secretaries[{i}]", name, "not the name or e-mail of a member; write it as in [[members]] name")
         elif member in chosen:
-            problems.append(f"minutes.secretaries[{i}] = {name!r}: listed twice; list each member once")
+            r.bad(f"minutes.secretaries[{i}]", name, "listed twice; list each member once")
         else:
             chosen.append(member)
     return chosen or list(config.members)

@@ -36,7 +36,7 @@ from authres.core import AuthResError
 
 from daemon.config import Member, Security
 from daemon.context import Ctx
-from daemon.intake import Outcome, answers_last_hour
+from daemon.answers import Outcome, answers_last_hour
 from daemon.mail.message import ParsedMail
 
 log = logging.getLogger("klg.security")

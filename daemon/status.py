@@ -12,30 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from daemon import workflows
+from daemon.meetings import coming
 from daemon.context import Ctx
-from daemon.schedule import NoMeeting
 
-HORIZON_MEETINGS = 4
 MEETING_STATES = {"collecting": "collecting proposals", "draft_sent": "draft sent for review",
                   "approved": "agenda approved", "final_sent": "final agenda sent"}
-
-
-def upcoming_dates(ctx: Ctx) -> list[str]:
-    """The next few held meetings (today's until it ends) and any later one with items."""
-    cal = ctx.calendar
-    dates: list[str] = []
-    try:
-        day = cal.next_meeting(ctx.today, inclusive=True)
-        if cal.end(day) <= ctx.now:
-            day = cal.next_meeting(day)
-        for _ in range(HORIZON_MEETINGS):
-            dates.append(day.isoformat())
-            day = cal.next_meeting(day)
-    except NoMeeting:
-        pass
-    later = ctx.store.all("SELECT DISTINCT meeting FROM items WHERE meeting > ? AND state = 'planned'",
-                          [dates[-1] if dates else ctx.today.isoformat()])
-    return dates + sorted(r["meeting"] for r in later)
 
 
 def meeting_items(ctx: Ctx, day: str) -> list[dict]:
@@ -55,7 +36,7 @@ def collect(ctx: Ctx) -> tuple[dict, list[list[str]]]:
     """The whole status as a JSON-ready dict, and the workflows' text sections."""
     store = ctx.store
     meetings = []
-    for day in upcoming_dates(ctx):
+    for day in coming(ctx):
         row = store.one("SELECT * FROM meetings WHERE date = ?", [day]) or {"state": "collecting", "agenda_version": 0}
         meetings.append({"date": day, "state": row["state"], "agenda_version": row["agenda_version"],
                          "items": meeting_items(ctx, day)})

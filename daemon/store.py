@@ -226,9 +226,6 @@ class Store:
     def item(self, item_id: str) -> dict | None:
         return self.one("SELECT * FROM items WHERE id = ?", [item_id])
 
-    def update_item(self, item_id: str, now: datetime, **changes: Any) -> None:
-        self.db["items"].update(item_id, {**changes, "updated_at": iso(now)})
-
     def attachments(self, owner_id: str, owner: str = "item") -> list[dict]:
         """Current (not removed) attachments of an item or other owner, oldest first."""
         if owner == "item":
@@ -242,10 +239,6 @@ class Store:
             self.db["meetings"].insert({"date": day, "state": "collecting", "agenda_version": 0})
             row = self.one("SELECT * FROM meetings WHERE date = ?", [day])
         return row
-
-    def set_meeting(self, day: str, **changes: Any) -> None:
-        self.meeting(day)
-        self.db["meetings"].update(day, changes)
 
     # --- mail bookkeeping ---------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Build templates/{sv,en}/compilation.docx, the Word template of the written
 procedure's compilation (sammanställning av synpunkter).
 
-Run it after changing the layout here:  .venv/bin/python templates/build_compilation.py
+Run it after changing the layout here:
+    .venv/bin/python templates/build_compilation.py [--out FOLDER] [sv|en]
 The chancellery may restyle the generated files in Word instead; keep the
 {{ … }} and {%tr … %}/{%p … %} tags (docxtpl) where they are.
 
@@ -16,14 +17,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docx_kit as kit
 from docx import Document
-from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
-
-HERE = Path(__file__).resolve().parent
+from docx.shared import Pt
+from docx_kit import HERE
 
 WORDS = {
     "sv": {
@@ -70,25 +70,11 @@ def _bold(cell, text: str) -> None:
     cell.paragraphs[0].add_run(text).bold = True
 
 
-def _widths(table, widths_cm: list[float]) -> None:
-    """Column widths for Word (cell widths) and LibreOffice (the table grid)."""
-    table.autofit = False
-    for column, w in zip(table.columns, widths_cm):
-        column.width = Cm(w)
-    for row in table.rows:
-        for cell, w in zip(row.cells, widths_cm):
-            cell.width = Cm(w)
-
-
-def build(language: str) -> Path:
+def build(language: str, folder: Path = HERE) -> Path:
     w = WORDS[language]
     doc = Document()
     section = doc.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    for side in ("left_margin", "right_margin"):
-        setattr(section, side, Cm(2.0))
-    section.top_margin = section.bottom_margin = Cm(2.0)
+    kit.a4(section, landscape=False, sides=2.0, top=2.0, bottom=2.0)
     style = doc.styles["Normal"]
     style.font.name = "Calibri"
     style.font.size = Pt(10.5)
@@ -107,7 +93,7 @@ def build(language: str) -> Path:
         cells = info.add_row().cells
         _bold(cells[0], w[label])
         cells[1].text = tag
-    _widths(info, [5.5, 11.5])
+    kit.fixed_widths(info, [5.5, 11.5])
 
     doc.add_heading(w["description"], level=2)
     doc.add_paragraph("{{ description }}")
@@ -127,7 +113,7 @@ def build(language: str) -> Path:
         cells = counts.add_row().cells
         cells[0].text = w[label]
         cells[1].text = f"{{{{ counts.{key} }}}}"
-    _widths(counts, [7.0, 2.0])
+    kit.fixed_widths(counts, [7.0, 2.0])
 
     doc.add_heading(w["comments"], level=2)
     table = doc.add_table(rows=4, cols=5)
@@ -150,7 +136,7 @@ def build(language: str) -> Path:
     data[3].add_paragraph("{%p endif %}")
     data[4].text = f"{{% if c.late %}}{w['late_yes']}{{% endif %}}"
     table.rows[3].cells[0].text = "{%tr endfor %}"
-    _widths(table, [3.0, 2.7, 3.5, 6.6, 1.2])
+    kit.fixed_widths(table, [3.0, 2.7, 3.5, 6.6, 1.2])
     doc.add_paragraph("{%p if not comments %}")
     doc.add_paragraph(w["no_comments"])
     doc.add_paragraph("{%p endif %}")
@@ -166,11 +152,8 @@ def build(language: str) -> Path:
     doc.add_paragraph(w["all_answered"])
     doc.add_paragraph("{%p endif %}")
 
-    target = HERE / language / "compilation.docx"
-    doc.save(target)
-    return target
+    return kit.save(doc, folder, language, "compilation.docx")
 
 
 if __name__ == "__main__":
-    for lang in WORDS:
-        print(build(lang))
+    kit.main(build)

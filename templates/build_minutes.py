@@ -9,7 +9,7 @@
 The .docx files are committed; this script is how they were made and how to
 make them again after changing the layout here:
 
-    .venv/bin/python templates/build_minutes.py
+    .venv/bin/python templates/build_minutes.py [--out FOLDER] [sv|en]
 
 A chancellery restyles the committed files in Word instead (fonts, colours,
 logo in the header): every text has a named paragraph style ("KLG …") and the
@@ -22,26 +22,18 @@ numbers, because klg reads the filled form back by them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import docx_kit as kit
 from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Pt
+from docx_kit import GREY, HERE, NAVY
 
-HERE = Path(__file__).resolve().parent
-NAVY = "1F3864"
-GREY = "6B6B6B"
-RULE = "BFBFBF"
 PALE = "F2F4F8"
 AMBER = "9C5700"
 GREEN = "1E6B3A"
-FONT = "Arial"
 
 TEXTS = {
     "sv": {
@@ -139,135 +131,39 @@ DOC_FOLLOWUP_WIDTHS = [1.3, 7.7, 3.5, 4.5]
 SIGNING_WIDTHS = [6.0, 5.0, 6.0]
 
 
-def _shade(element, fill: str) -> None:
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    element.append(shd)
-
-
-def _border(parent, edges: dict[str, tuple[str, int, str]], tag: str) -> None:
-    box = OxmlElement(tag)
-    for edge, (val, size, color) in edges.items():
-        b = OxmlElement(f"w:{edge}")
-        b.set(qn("w:val"), val)
-        b.set(qn("w:sz"), str(size))
-        b.set(qn("w:space"), "0")
-        b.set(qn("w:color"), color)
-        box.append(b)
-    parent.append(box)
-
-
-def _style(doc, name: str, size: float, *, bold=False, color="222222", base="Normal", before=0, after=0,
-           italic=False, keep_next=False):
-    style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-    style.base_style = doc.styles[base]
-    style.quick_style = True
-    font = style.font
-    font.name = FONT
-    font.size = Pt(size)
-    font.bold = bold
-    font.italic = italic
-    font.color.rgb = RGBColor.from_string(color)
-    pf = style.paragraph_format
-    pf.space_before = Pt(before)
-    pf.space_after = Pt(after)
-    pf.keep_with_next = keep_next
-    return style
-
-
-def _field(paragraph, instr: str) -> None:
-    fld = OxmlElement("w:fldSimple")
-    fld.set(qn("w:instr"), instr)
-    run = OxmlElement("w:r")
-    text = OxmlElement("w:t")
-    text.text = "1"
-    run.append(text)
-    fld.append(run)
-    paragraph._p.append(fld)
-
-
-def _cell_margins(table, top=60, bottom=60, left=80, right=80) -> None:
-    mar = OxmlElement("w:tblCellMar")
-    for edge, value in (("top", top), ("left", left), ("bottom", bottom), ("right", right)):
-        e = OxmlElement(f"w:{edge}")
-        e.set(qn("w:w"), str(value))
-        e.set(qn("w:type"), "dxa")
-        mar.append(e)
-    table._tbl.tblPr.append(mar)
-
-
-def _fixed_widths(table, widths_cm: list[float]) -> None:
-    table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table._tbl.tblPr.append(layout)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths_cm):
-            cell.width = Cm(width)
-    for col, width in zip(table.columns, widths_cm):
-        col.width = Cm(width)
-
-
-def _write(cell, text: str, style) -> None:
-    p = cell.paragraphs[0]
-    p.style = style
-    if text:
-        p.add_run(text)
-
-
-def _grid(table, caption: str, *, inside_v=True) -> None:
-    tbl_pr = table._tbl.tblPr
-    _border(tbl_pr, {"top": ("single", 8, NAVY), "left": ("single", 4, RULE), "bottom": ("single", 8, NAVY),
-                     "right": ("single", 4, RULE), "insideH": ("single", 4, RULE),
-                     "insideV": ("single", 4, RULE) if inside_v else ("nil", 0, "auto")}, "w:tblBorders")
-    cap = OxmlElement("w:tblCaption")
-    cap.set(qn("w:val"), caption)
-    tbl_pr.append(cap)
-
-
-def _header_row(table, names: list[str], style) -> None:
-    header = table.rows[0]
-    header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
-    for cell, name in zip(header.cells, names):
-        _shade(cell._tc.get_or_add_tcPr(), NAVY)
-        _write(cell, name, style)
-
-
-def _loop_table(doc, caption: str, columns: list[str], widths: list[float], cells: list[str], loop: str,
-                styles: dict, extra_rows: int = 0, shade_cols: tuple[int, ...] = (), small_cols: tuple[int, ...] = (0,)):
-    """A table with a header row and one docxtpl row loop (``{%tr for … %}``)."""
+def _loop_table(doc, caption: str, columns: list[str], widths: list[float], cells: list[str], loop: str, styles: dict,
+                extra_rows: int = 0, shade_cols: tuple[int, ...] = (), small_cols: tuple[int, ...] = (0,)):
+    """A table with a header row and one docxtpl row loop (``{%tr for … %}``), then
+    ``extra_rows`` empty rows; a cell given as a tuple is its text and hints beneath."""
     table = doc.add_table(rows=4 + extra_rows, cols=len(columns))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _grid(table, caption)
-    _fixed_widths(table, widths)
-    _cell_margins(table)
-    _header_row(table, columns, styles["head"])
-    _write(table.rows[1].cells[0], "{%tr for " + loop + " %}", styles["cell"])
-    _write(table.rows[3].cells[0], "{%tr endfor %}", styles["cell"])
-    data = table.rows[2]
-    data._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    kit.frame(table, sides=True, inside_v=True)
+    kit.caption(table, caption)
+    kit.fixed_widths(table, widths, layout_twice=True)
+    kit.cell_margins(table, top=60, bottom=60, left=80, right=80)
+    kit.header_row(table, columns, [styles["head"]] * len(columns))
+    data = kit.row_loop(table, loop, styles["cell"])
     for i, (cell, text) in enumerate(zip(data.cells, cells)):
         if isinstance(text, tuple):
-            _write(cell, text[0], styles["cell"])
+            kit.write(cell, text[0], styles["cell"])
             for extra in text[1:]:
                 cell.add_paragraph(extra, style=styles["hint"])
         else:
-            _write(cell, text, styles["small"] if i in small_cols else styles["cell"])
+            kit.write(cell, text, styles["small"] if i in small_cols else styles["cell"])
         if i in shade_cols:
-            _shade(cell._tc.get_or_add_tcPr(), PALE)
+            kit.shade(cell._tc.get_or_add_tcPr(), PALE)
     for r in range(extra_rows):
         row = table.rows[4 + r]
         row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
         for i, cell in enumerate(row.cells):
-            _write(cell, "", styles["cell"])
+            kit.write(cell, "", styles["cell"])
             if i in shade_cols:
-                _shade(cell._tc.get_or_add_tcPr(), PALE)
+                kit.shade(cell._tc.get_or_add_tcPr(), PALE)
     return table
 
 
 def _base(doc, t: dict, landscape: bool) -> dict:
+    """Properties, styles, page and header of a minutes template; the styles by role, and the text width."""
     props = doc.core_properties
     props.title = "{{ doc_title }}"
     props.author = "{{ group }}"
@@ -275,96 +171,58 @@ def _base(doc, t: dict, landscape: bool) -> dict:
     props.identifier = "{{ identifier }}"
     props.comments = "klg minutes template; see templates/build_minutes.py"
     props.language = t["lang"]
+    kit.normal_style(doc, t["lang"])
 
-    normal = doc.styles["Normal"]
-    normal.font.name = FONT
-    normal.font.size = Pt(10)
-    normal.font.color.rgb = RGBColor.from_string("222222")
-    rpr = normal.element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        fonts.set(qn(attr), FONT)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:val"), t["lang"])
-    rpr.append(lang)
-    normal.paragraph_format.space_after = Pt(0)
-    normal.paragraph_format.line_spacing = 1.1
-
+    style = kit.add_style
     styles = {
-        "title": _style(doc, "KLG Rubrik", 22, bold=True, color=NAVY),
-        "subtitle": _style(doc, "KLG Underrubrik", 13, color=NAVY, after=2),
-        "status": _style(doc, "KLG Status", 9, bold=True, color=AMBER, after=10),
-        "signed": _style(doc, "KLG Justerad", 9, bold=True, color=GREEN, after=10),
-        "label": _style(doc, "KLG Fakta etikett", 9, bold=True, color=GREY),
-        "fact": _style(doc, "KLG Fakta", 10),
-        "heading": _style(doc, "KLG Avsnitt", 12.5, bold=True, color=NAVY, before=14, after=4, keep_next=True),
-        "point": _style(doc, "KLG Punkt", 11, bold=True, color="222222", before=10, after=1, keep_next=True),
-        "meta": _style(doc, "KLG Punktfakta", 8.5, color=GREY, after=3, keep_next=True),
-        "body": _style(doc, "KLG Brödtext", 10, after=3),
-        "help": _style(doc, "KLG Hjälptext", 8.5, color="404040", after=1),
-        "note": _style(doc, "KLG Notis", 9, italic=True, color=GREY, before=4, after=4),
-        "head": _style(doc, "KLG Tabellrubrik", 8.5, bold=True, color="FFFFFF"),
-        "cell": _style(doc, "KLG Tabelltext", 9),
-        "small": _style(doc, "KLG Tabelltext liten", 8, color="404040"),
-        "hint": _style(doc, "KLG Tabellnot", 7.5, italic=True, color=GREY),
-        "header": _style(doc, "KLG Sidhuvud", 9, color=NAVY),
-        "footer": _style(doc, "KLG Sidfot", 8, color=GREY),
+        "title": style(doc, "KLG Rubrik", 22, bold=True, color=NAVY),
+        "subtitle": style(doc, "KLG Underrubrik", 13, color=NAVY, after=2),
+        "status": style(doc, "KLG Status", 9, bold=True, color=AMBER, after=10),
+        "signed": style(doc, "KLG Justerad", 9, bold=True, color=GREEN, after=10),
+        "label": style(doc, "KLG Fakta etikett", 9, bold=True, color=GREY),
+        "fact": style(doc, "KLG Fakta", 10),
+        "heading": style(doc, "KLG Avsnitt", 12.5, bold=True, color=NAVY, before=14, after=4, keep_next=True),
+        "point": style(doc, "KLG Punkt", 11, bold=True, color="222222", before=10, after=1, keep_next=True),
+        "meta": style(doc, "KLG Punktfakta", 8.5, color=GREY, after=3, keep_next=True),
+        "body": style(doc, "KLG Brödtext", 10, after=3),
+        "help": style(doc, "KLG Hjälptext", 8.5, color="404040", after=1),
+        "note": style(doc, "KLG Notis", 9, italic=True, color=GREY, before=4, after=4),
+        "head": style(doc, "KLG Tabellrubrik", 8.5, bold=True, color="FFFFFF"),
+        "cell": style(doc, "KLG Tabelltext", 9),
+        "small": style(doc, "KLG Tabelltext liten", 8, color="404040"),
+        "hint": style(doc, "KLG Tabellnot", 7.5, italic=True, color=GREY),
+        "header": style(doc, "KLG Sidhuvud", 9, color=NAVY),
+        "footer": style(doc, "KLG Sidfot", 8, color=GREY),
     }
 
     section = doc.sections[0]
     if landscape:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = Cm(29.7), Cm(21.0)
-        section.left_margin = section.right_margin = Cm(1.3)
-        section.top_margin, section.bottom_margin = Cm(1.8), Cm(1.5)
-        width = 27.1
+        width = kit.a4(section, landscape=True, sides=1.3, top=1.8, bottom=1.5, distance=0.9)
     else:
-        section.orientation = WD_ORIENT.PORTRAIT
-        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-        section.left_margin = section.right_margin = Cm(2.0)
-        section.top_margin, section.bottom_margin = Cm(2.2), Cm(2.0)
-        width = 17.0
-    section.header_distance, section.footer_distance = Cm(0.9), Cm(0.9)
-
-    hp = section.header.paragraphs[0]
-    hp.style = styles["header"]
-    hp.paragraph_format.tab_stops.add_tab_stop(Cm(width), WD_TAB_ALIGNMENT.RIGHT)
-    org = hp.add_run("{{ organisation }}")
-    org.bold = True
-    hp.add_run("\t{{ group }}")
-    _border(hp._p.get_or_add_pPr(), {"bottom": ("single", 6, NAVY)}, "w:pBdr")
+        width = kit.a4(section, landscape=False, sides=2.0, top=2.2, bottom=2.0, distance=0.9)
+    kit.page_header(section, styles["header"], width)
     styles["width"] = width
     return styles
 
 
-def _footer(doc, styles: dict, text: str, page: tuple[str, str]) -> None:
-    fp = doc.sections[0].footer.paragraphs[0]
-    fp.style = styles["footer"]
-    fp.paragraph_format.tab_stops.add_tab_stop(Cm(styles["width"]), WD_TAB_ALIGNMENT.RIGHT)
-    fp.add_run(text + "\t" + page[0])
-    _field(fp, "PAGE")
-    fp.add_run(page[1])
-    _field(fp, "NUMPAGES")
-
-
 def _facts(doc, styles: dict, facts: list[tuple[str, str]], widths=(3.2, 13.8)) -> None:
-    table = doc.add_table(rows=len(facts), cols=2)
-    table.alignment = WD_TABLE_ALIGNMENT.LEFT
-    _fixed_widths(table, list(widths))
-    _cell_margins(table, top=15, bottom=15, left=0, right=80)
-    cap = OxmlElement("w:tblCaption")
-    cap.set(qn("w:val"), "klg-facts")
-    table._tbl.tblPr.append(cap)
-    for row, (label, value) in zip(table.rows, facts):
-        _write(row.cells[0], label, styles["label"])
-        _write(row.cells[1], value, styles["fact"])
+    kit.facts_table(doc, facts, list(widths), styles["label"], styles["fact"], top=15, right=80,
+                    caption_text="klg-facts", layout_twice=True)
 
 
-def build_form(language: str) -> Path:
+def _labelled(doc, style, label: str, value: str):
+    """A paragraph "<b>label:</b> value"."""
+    p = doc.add_paragraph(style=style)
+    p.add_run(label + ": ").bold = True
+    p.add_run(value)
+    return p
+
+
+def build_form(language: str, folder: Path = HERE) -> Path:
     t = TEXTS[language]
     doc = Document()
     s = _base(doc, t, landscape=True)
-    _footer(doc, s, t["form_footer"], t["page"])
+    kit.page_footer(doc.sections[0], s["footer"], s["width"], t["form_footer"], t["page"])
 
     doc.add_paragraph(t["form_title"], style=s["title"])
     doc.add_paragraph("{{ group }}", style=s["subtitle"])
@@ -394,17 +252,15 @@ def build_form(language: str) -> Path:
     doc.add_paragraph(t["no_followups"], style=s["body"])
     doc.add_paragraph("{%p endif %}", style=s["body"])
 
-    target = HERE / language / "minutes.docx"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(target)
-    return target
+    return kit.save(doc, folder, language, "minutes.docx")
 
 
-def build_document(language: str) -> Path:
+def build_document(language: str, folder: Path = HERE) -> Path:
     t = TEXTS[language]
     doc = Document()
     s = _base(doc, t, landscape=False)
-    _footer(doc, s, t["doc_footer"] + "{% if not signed %} · {{ status_line }}{% endif %}", t["page"])
+    kit.page_footer(doc.sections[0], s["footer"], s["width"],
+                    t["doc_footer"] + "{% if not signed %} · {{ status_line }}{% endif %}", t["page"])
 
     doc.add_paragraph(t["doc_title"], style=s["title"])
     doc.add_paragraph("{{ group }}", style=s["subtitle"])
@@ -419,19 +275,12 @@ def build_document(language: str) -> Path:
     doc.add_paragraph("{{ omitted_note }}", style=s["note"])
     doc.add_paragraph("{%p endif %}", style=s["body"])
 
-    p = doc.add_paragraph(style=s["body"])
-    p.paragraph_format.space_before = Pt(10)
-    p.add_run(t["present"] + ": ").bold = True
-    p.add_run("{{ present }}")
+    _labelled(doc, s["body"], t["present"], "{{ present }}").paragraph_format.space_before = Pt(10)
     doc.add_paragraph("{%p if absent %}", style=s["body"])
-    p = doc.add_paragraph(style=s["body"])
-    p.add_run(t["absent"] + ": ").bold = True
-    p.add_run("{{ absent }}")
+    _labelled(doc, s["body"], t["absent"], "{{ absent }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if guests %}", style=s["body"])
-    p = doc.add_paragraph(style=s["body"])
-    p.add_run(t["guests"] + ": ").bold = True
-    p.add_run("{{ guests }}")
+    _labelled(doc, s["body"], t["guests"], "{{ guests }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
 
     doc.add_paragraph(t["points"], style=s["heading"])
@@ -451,9 +300,7 @@ def build_document(language: str) -> Path:
     p.add_run("{{ r.next_step }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if r.comes_back %}", style=s["body"])
-    p = doc.add_paragraph(style=s["body"])
-    p.add_run(t["comes_back"] + ": ").bold = True
-    p.add_run("{{ r.comes_back }}")
+    _labelled(doc, s["body"], t["comes_back"], "{{ r.comes_back }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     p = doc.add_paragraph(style=s["meta"])
     p.add_run(t["communicate"] + ": {{ r.communicate }}")
@@ -471,13 +318,8 @@ def build_document(language: str) -> Path:
                 ["{{ g.name }}", "{{ g.role }}", "{{ g.approved }}"], "g in signing", s, small_cols=())
     doc.add_paragraph("{{ signing_note }}", style=s["note"])
 
-    target = HERE / language / "minutes_document.docx"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(target)
-    return target
+    return kit.save(doc, folder, language, "minutes_document.docx")
 
 
 if __name__ == "__main__":
-    for lang in sys.argv[1:] or ["sv", "en"]:
-        print(build_form(lang))
-        print(build_document(lang))
+    kit.main(build_form, build_document)

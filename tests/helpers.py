@@ -16,10 +16,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from daemon import config as configlib
-from daemon.cli import instance_config
+from daemon.backends import open_mailbox, open_transport
+from daemon.backends.maildir import ensure_maildir
+from daemon.checks import load_config
 from daemon.engine import Engine
-from daemon.mail import open_mailbox, open_transport
-from daemon.mail.maildir import ensure_maildir
+from daemon.instance import instance_config
 from daemon.simulate import member_mail
 from daemon.store import Store
 
@@ -67,7 +68,7 @@ class Instance:
 
     @property
     def config(self) -> configlib.Config:
-        return configlib.load(self.config_path)
+        return load_config(self.config_path)
 
     @property
     def mailboxes(self) -> Path:

@@ -784,7 +784,7 @@ class Daemon:
 
     def _run(self) -> None:
         from daemon.engine import Engine
-        from daemon.mail import open_mailbox, open_transport
+        from daemon.backends import open_mailbox, open_transport
         from daemon.store import Store
 
         store = Store(self.config.data_dir)  # SQLite connections belong to the thread that made them

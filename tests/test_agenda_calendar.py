@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from daemon import meetings
 from daemon.schedule import Calendar
 from daemon.scheduler import Waker, wake_times
 from daemon.secretary import secretary_for
@@ -128,7 +129,7 @@ def test_secretary_rotation_is_stable_and_can_be_overridden(inst):
         assert turns == ["Johan Ek", "Maria Holm", "Erik Sandberg"]
         assert secretary_for(ctx, date(2026, 1, 20)).name == "Maria Holm"  # stable when asked again
         with store.atomic():
-            store.set_meeting("2026-01-20", secretary="peter.nystrom@example.org")
+            meetings.set_secretary(store, "2026-01-20", "peter.nystrom@example.org")
         assert secretary_for(ctx, date(2026, 1, 20)).name == "Peter Nyström"
     finally:
         store.close()

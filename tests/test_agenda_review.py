@@ -6,11 +6,10 @@ import copy
 
 import pytest
 
-from daemon import workflows
-from daemon.agenda.review import is_approval
+from daemon.agenda.reading import is_approval
 from tests.agenda_helpers import DOCX, W, Agenda, docx_of, tiny_pdf
-from tests.helpers import (CHAIR, CHANCELLERY, ERIK, LENA, MARIA, PETER, at, attachment_names, body, make_mail,
-                           recipients)
+from tests.helpers import (CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, at, attachment_names, body,
+                           make_mail, recipients)
 
 MEETING = "2026-12-01"
 
@@ -148,32 +147,26 @@ def test_deleting_the_break_row_removes_the_break(drafted):
     assert "Pausen är borttagen" in body(inst.sent()[-1])
 
 
-def test_written_procedure_set_in_review_calls_the_hooks(drafted, monkeypatch):
-    """Setting the kind "Skriftligt förfarande" marks the item and calls every item hook;
-    a hook that takes the item into circulation takes it off the agenda."""
+def test_written_procedure_set_in_review_starts_it(drafted):
+    """Setting the kind "Skriftligt förfarande" in the review sends the item out for
+    written comments and takes it off this agenda; the reviewers' own edits are not
+    told back to them as a notice of changes."""
     inst = drafted
-    calls = []
-
-    def circulation(ctx, item_id, what):
-        calls.append((item_id, what))
-        if what == "written_procedure":
-            ctx.store.update_item(item_id, ctx.now, state="circulating")
-
-    monkeypatch.setattr(workflows, "ITEM_HOOKS", [circulation])
     draft = draft_of(inst)
+    before = len(inst.sent())
     agenda = Agenda(docx_of(draft))
     agenda.set("KLG-2026-002", 4, "Skriftligt förfarande")
     agenda.set("KLG-2026-003", 3, "Erik")
     reply(inst, CHAIR, draft, "Rekryteringen tar vi skriftligt", agenda.bytes())
-    assert calls == [("KLG-2026-002", "written_procedure"), ("KLG-2026-003", "amended")]
+    new = inst.sent()[before:]
+    circulated = [m for m in new if "Skriftligt förfarande: Rekrytering" in subject(m)]
+    assert sorted(r for m in circulated for r in recipients(m)) == sorted(a for a in MEMBERS if a != ERIK)
     rows = Agenda(docx_of(inst.sent()[-1])).rows()
     assert "KLG-2026-002" not in [r[1] for r in rows]
     assert ["KLG-2026-003", "Erik Sandberg"] in [[r[1], r[3]] for r in rows]
-    store = inst.store()
-    try:
-        assert store.item("KLG-2026-002")["written_procedure"] == 1
-    finally:
-        store.close()
+    assert not [m for m in new if "på dagordningen" in subject(m)]  # no "Ändrat ärende på dagordningen" to them
+    status = inst.status(at("2026-11-30 11:00"))
+    assert [c["item"] for c in status["circulations"]] == ["KLG-2026-002"]
 
 
 def test_tracked_changes_are_read_as_accepted(drafted):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import icalendar
 import pytest
 
-from daemon.agenda import final_version
+from daemon.agenda.versions import final_version
 from tests.agenda_helpers import DOCX, Agenda, docx_of, pdf_text, small_docx, tiny_pdf
 from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, at, attachment,
                            attachment_names, body, make_mail, recipients)

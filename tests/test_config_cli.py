@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from daemon.cli import instance_config
+from daemon.instance import instance_config
 from tests.helpers import REPO, at, make_mail, new_instance
 
 
@@ -36,9 +36,9 @@ def test_init_writes_a_self_contained_instance(tmp_path):
 
 def test_default_group_follows_the_routine(tmp_path):
     klg("init", str(tmp_path / "k"))
-    from daemon.config import load
+    from daemon.checks import load_config
 
-    config = load(tmp_path / "k" / "klg.toml")
+    config = load_config(tmp_path / "k" / "klg.toml")
     assert len(config.members) == 8
     assert [m.name for m in config.with_role("chair")] == ["Karin Berg"]
     assert [m.name for m in config.with_role("chancellery")] == ["Johan Ek"]

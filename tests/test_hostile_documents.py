@@ -14,8 +14,8 @@ import pytest
 
 from daemon import officezip
 from daemon.files import unique_names
-from daemon.minutes import content as contentlib
 from daemon.minutes import document as minutes_document
+from daemon.minutes import formcheck
 from tests.agenda_helpers import DOCX, docx_of, tiny_pdf
 from tests.helpers import (CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, PETER, REPO, at, attachment,
                            attachment_names, body, make_mail, recipients)
@@ -198,10 +198,10 @@ def _form() -> bytes:
 
 def _check_form(data: bytes, config) -> list[str]:
     raw = minutes_document.read_form(data)
-    checked = contentlib.check(raw, config=config, meeting=date(2026, 12, 1), today=date(2026, 12, 1),
-                               form_rows=[{"id": "KLG-2026-001", "title": "Prov"}], form_followups=[],
-                               secretary=config.members[1], next_meeting=lambda d, inc: d,
-                               item_exists=lambda i: True, language="sv")
+    checked = formcheck.check(raw, config=config, meeting=date(2026, 12, 1), today=date(2026, 12, 1),
+                              form_rows=[{"id": "KLG-2026-001", "title": "Prov"}], form_followups=[],
+                              secretary=config.members[1], next_meeting=lambda d, inc: d,
+                              item_exists=lambda i: True, language="sv")
     return [f"{p['where']}: {p['problem']} — {p['fix']}" for p in checked.problems]
 
 
@@ -352,13 +352,13 @@ def test_a_million_digits_and_the_year_9999_give_warnings(inst):
 
 
 def test_comes_back_in_the_year_9999_is_a_problem_not_an_exception(inst):
-    raw = contentlib.RawForm(has_items_table=True, rows=[
+    raw = formcheck.RawForm(has_items_table=True, rows=[
         {"line": 2, "id": "KLG-2026-001", "title": "Prov", "outcome": "Diskussion", "comes_back": "9999-12-31",
          "communicate": "Ja"}])
-    checked = contentlib.check(raw, config=inst.config, meeting=date(2026, 12, 1), today=date(2026, 12, 1),
-                               form_rows=[{"id": "KLG-2026-001", "title": "Prov"}], form_followups=[],
-                               secretary=inst.config.members[1], next_meeting=lambda d, inc: d,
-                               item_exists=lambda i: True, language="sv")
+    checked = formcheck.check(raw, config=inst.config, meeting=date(2026, 12, 1), today=date(2026, 12, 1),
+                              form_rows=[{"id": "KLG-2026-001", "title": "Prov"}], form_followups=[],
+                              secretary=inst.config.members[1], next_meeting=lambda d, inc: d,
+                              item_exists=lambda i: True, language="sv")
     assert [p["problem"] for p in checked.problems] == ["inget möte är planerat så långt fram som 9999-12-31"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import CHANCELLERY, ERIK, GROUP, MARIA, attachment, attachment_names, at, body, make_mail, recipients
+from tests.helpers import CHANCELLERY, ERIK, GROUP, MARIA, at, body, make_mail, recipients
 from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.servers
@@ -76,7 +76,7 @@ def test_idle_wakes_the_daemon_when_mail_arrives(servers, tmp_path):
 def test_a_second_pass_without_waiting_finds_new_mail(servers, tmp_path):
     """Out of IDLE the server reports nothing unasked: every pass on the same connection must search."""
     from daemon.engine import Engine
-    from daemon.mail import open_mailbox, open_transport
+    from daemon.backends import open_mailbox, open_transport
     from daemon.store import Store
 
     inst = imap_instance(tmp_path / "klg", servers)

@@ -12,7 +12,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from daemon.minutes import followups_for
+from daemon.followups import followups_for
 from tests.agenda_helpers import Agenda
 from tests.agenda_helpers import docx_of as agenda_docx_of
 from daemon.minutes.seal import pdfa_identification, trust_anchors, verify

@@ -157,7 +157,7 @@ def test_authentication_is_off_unless_configured(inst):
     ("require_authentication = false", 'trusted_headers = ["Internal"]', "security.trusted_headers = 'Internal'"),
     ("replies_per_sender_per_hour = 30", "replies_per_sender_per_hour = 0", "security.replies_per_sender_per_hour = 0"),
     ("require_authentication = false", 'require_authentication = "yes"', "security.require_authentication = 'yes'"),
-    ("require_authentication = false", "require_auth = true", "security.require_auth = True: unknown key"),
+    ("require_authentication = false", "require_auth = true", "security.require_auth is not a known key; did you mean require_authentication?"),
 ])
 def test_bad_security_config_names_the_key_and_exits_2(inst, old, new, key):
     inst.edit_config(old, new)

@@ -5,8 +5,9 @@ Office documents and images are converted by LibreOffice; every PDF, a
 member's or a conversion, is then cleaned in a child process
 (``daemon.pdfclean``: no JavaScript, launch actions or embedded files, no
 structures nested deep enough to crash a PDF library) and merged with
-pikepdf. Both are done once per document: ``pdf_cache`` keeps the clean PDF
-(or why there is none) by the document's SHA-256. An attachment that cannot
+pikepdf. Both are done once per document, outside the store's transactions
+(``daemon.documents``): ``pdf_cache`` keeps the clean PDF (or why there is
+none) by the document's SHA-256. An attachment that cannot
 be converted or cleaned is left out and named in ``skipped``, so the mail and
 the chancellery's report can say so; no document stops the book.
 """
@@ -20,9 +21,9 @@ from pathlib import PurePath
 
 import pikepdf
 
+from daemon import documents, pdfclean
 from daemon import pdf as pdflib
-from daemon import pdfclean
-from daemon.store import Store, iso
+from daemon.store import Store
 
 log = logging.getLogger("klg.agenda")
 
@@ -45,39 +46,32 @@ class Book:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
 
 
-def as_pdf(store: Store, name: str, sha256: str, now) -> tuple[bytes | None, str | None]:
-    """The document as a clean PDF (converted and cleaned once, then cached), or (None, why not)."""
-    cached = store.one("SELECT * FROM pdf_cache WHERE source_sha256 = ?", [sha256])
-    if cached:
-        return (store.files.get(cached["pdf_sha256"]), None) if cached["pdf_sha256"] else (None, cached["error"])
-    data = store.files.get(sha256)
-    try:
-        if data[:5] != b"%PDF-":
-            if PurePath(name).suffix.lower() not in CONVERTIBLE:
-                return None, "not a document type LibreOffice converts"
-            data = pdflib.to_pdf(data, name)
-        out = pdfclean.clean(data)
-    except pdflib.ConversionError as exc:
-        if "not installed" in str(exc):
-            raise  # not the document's fault: do not remember it as unconvertible
-        if "did not finish" in str(exc):
-            return None, str(exc)  # perhaps a busy machine: try again next time
-        return _remember(store, sha256, None, str(exc), now)
-    except pdfclean.Unusable as exc:
-        if "took more than" in str(exc):
-            return None, str(exc)
-        return _remember(store, sha256, None, str(exc), now)
-    return _remember(store, sha256, out, None, now)
+def job(store: Store, name: str, sha256: str) -> documents.Job:
+    """The job that makes the clean PDF of an attachment for the book (made once; the
+    result, or why there is none, is kept in ``pdf_cache`` under the document's SHA-256)."""
+
+    def make() -> bytes:
+        data = store.files.get(sha256)
+        try:
+            if data[:5] != b"%PDF-":
+                if PurePath(name).suffix.lower() not in CONVERTIBLE:
+                    raise documents.Failed("not a document type LibreOffice converts")
+                data = pdflib.to_pdf(data, name)
+            return pdfclean.clean(data)
+        except pdflib.ConversionError as exc:
+            # not the document's fault when LibreOffice is missing or the machine too busy: tried again later
+            raise documents.Failed(str(exc), lasting="not installed" not in str(exc)
+                                   and "did not finish" not in str(exc)) from None
+        except pdfclean.Unusable as exc:
+            raise documents.Failed(str(exc), lasting="took more than" not in str(exc)) from None
+
+    return documents.Job(sha256, f"{name} for the meeting book", make)
 
 
-def _remember(store: Store, sha256: str, pdf: bytes | None, error: str | None, now) -> tuple[bytes | None, str | None]:
-    store.db["pdf_cache"].insert({"source_sha256": sha256, "pdf_sha256": store.files.put(pdf) if pdf else None,
-                                  "error": error[:300] if error else None, "made_at": iso(now)}, replace=True)
-    return pdf, error
-
-
-def build(store: Store, agenda_pdf: bytes, agenda_label: str, parts: list[Part], now, title: str) -> Book:
-    """The meeting book: ``agenda_pdf`` first, then each part's documents, bookmarked."""
+def build(agenda_pdf: bytes, agenda_label: str, parts: list[Part], cleaned: dict[str, bytes | documents.Failed],
+          title: str) -> Book:
+    """The meeting book: ``agenda_pdf`` first, then each part's documents (their clean
+    PDFs in ``cleaned``, by SHA-256, made by :func:`job`), bookmarked."""
     book = pikepdf.new()
     book.pages.extend(pikepdf.open(io.BytesIO(agenda_pdf)).pages)
     marks = [pikepdf.OutlineItem(agenda_label, 0)]
@@ -85,9 +79,9 @@ def build(store: Store, agenda_pdf: bytes, agenda_label: str, parts: list[Part],
     for part in parts:
         parent = None
         for doc in part.documents:
-            data, why = as_pdf(store, doc["name"], doc["sha256"], now)
-            if data is None:
-                skipped.append((doc["name"], why or "?"))
+            data = cleaned[doc["sha256"]]
+            if isinstance(data, documents.Failed):
+                skipped.append((doc["name"], str(data)))
                 continue
             first = len(book.pages)
             try:

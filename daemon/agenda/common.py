@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from daemon.agenda import document, layout, versions, words
 from daemon.config import Member
+from daemon.followups import followups_for
 from daemon.context import Ctx
 from daemon.files import member_file_names
 from daemon.mail.compose import OutAttachment
@@ -58,8 +59,6 @@ def attachment_names(ctx: Ctx, item_id: str) -> list[str]:
 
 def followup_lines(ctx: Ctx, meeting: str) -> list[str]:
     """The open action items from earlier minutes, one line each, for "Uppföljning"."""
-    from daemon.minutes.followups import followups_for
-
     lines = []
     for f in followups_for(ctx, meeting):
         due = f" ({'klart' if ctx.language == 'sv' else 'due'} {f['due']})" if f.get("due") else ""

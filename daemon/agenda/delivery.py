@@ -18,11 +18,14 @@ import json
 import logging
 from datetime import date, datetime, time
 
-from daemon import pdf as pdflib
+from daemon import documents as docs_lib
+from daemon import files as fileslib
+from daemon import meetings
 from daemon.agenda import book as booklib
 from daemon.agenda import common, invite, layout, versions, words
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
+from daemon.meetings import MeetingState
 from daemon.files import safe_name
 from daemon.mail.compose import OutAttachment, encoded_size
 from daemon.store import iso
@@ -62,9 +65,8 @@ def export(ctx: Ctx, meeting: str, files: dict[str, bytes]) -> None:
     """Write what was sent to ``<data>/agendas/<date>/`` (best effort: the store has it anyway)."""
     folder = ctx.config.data_dir / "agendas" / meeting
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         for name, data in files.items():
-            (folder / safe_name(name)).write_bytes(data)
+            fileslib.publish(folder, safe_name(name), data)
     except OSError as exc:
         log.warning("could not write the agenda files to %s: %s", folder, exc)
 
@@ -86,14 +88,18 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
     files = {f"{base_name}.docx": docx}
     agenda_pdf = book = None
-    try:
-        agenda_pdf = pdflib.to_pdf(docx, f"{base_name}.docx")
+    # the agenda's PDF and every document's clean PDF for the book, made outside the transaction
+    all_docs = [a for _, docs in documents for a in docs]
+    made = docs_lib.need_all(ctx.store, [docs_lib.pdf_job(docx, f"{base_name}.docx"),
+                                         *(booklib.job(ctx.store, a["name"], a["sha256"]) for a in all_docs)])
+    if isinstance(made[0], docs_lib.Failed):
+        problems.append(str(made[0]))
+        log.error("agenda %s: %s", d, made[0])
+    else:
+        agenda_pdf = made[0]
         files[f"{base_name}.pdf"] = agenda_pdf
-    except pdflib.ConversionError as exc:
-        problems.append(str(exc))
-        log.error("agenda %s: %s", d, exc)
-    if agenda_pdf is not None:
-        book, why = _book(ctx, meeting, agenda_pdf, documents)
+        cleaned = {a["sha256"]: data for a, data in zip(all_docs, made[1:])}
+        book, why = _book(ctx, meeting, agenda_pdf, documents, cleaned)
         if why:
             book_problems.append(why)
 
@@ -105,7 +111,6 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
 
     base = [OutAttachment(name, data, common.DOCX_TYPE if name.endswith(".docx") else PDF) for name, data in files.items()]
     base.append(OutAttachment(invite_name, ics, ICS))
-    all_docs = [a for _, docs in documents for a in docs]
     item_atts = common.member_attachments(ctx, all_docs, [a.name for a in base] + [book_name])
     conf = settings(ctx.config)
     limit = conf.max_mail_bytes
@@ -147,7 +152,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                     pdf_sha256=ctx.store.files.put(agenda_pdf) if agenda_pdf else None,
                     book_sha256=ctx.store.files.put(book.data) if book else None, invite_sequence=sequence,
                     rows=json.dumps(rows, ensure_ascii=False))
-    ctx.store.set_meeting(d, state="final_sent")
+    meetings.transition(ctx.store, d, MeetingState.FINAL_SENT)
     ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
                       "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems})
@@ -159,16 +164,13 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                  kind="agenda-notice", meeting=d)
 
 
-def _book(ctx: Ctx, meeting: date, agenda_pdf: bytes, documents) -> tuple[booklib.Book | None, str | None]:
+def _book(ctx: Ctx, meeting: date, agenda_pdf: bytes, documents, cleaned) -> tuple[booklib.Book | None, str | None]:
     """The meeting book, or (None, why) when it cannot be made at all: a document that
     cannot go in is left out by ``book.build``; anything else must not stop the agenda."""
     parts = [booklib.Part(words.row_label(r), docs) for r, docs in documents if docs]
     label = "Dagordning" if ctx.language == "sv" else "Agenda"
     try:
-        return booklib.build(ctx.store, agenda_pdf, label, parts, ctx.now, common.final_name(ctx, meeting, "book")), None
-    except pdflib.ConversionError as exc:
-        log.error("agenda %s: no meeting book: %s", meeting, exc)
-        return None, str(exc)
+        return booklib.build(agenda_pdf, label, parts, cleaned, common.final_name(ctx, meeting, "book")), None
     except Exception as exc:  # a bug or a document nobody foresaw: the members still get the agenda
         log.exception("agenda %s: the meeting book could not be made", meeting)
         return None, f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -203,5 +205,5 @@ def send_cancellation(ctx: Ctx, meeting: date, to: date, reason: str) -> None:
              kind="agenda-final", meeting=d, ref=f"v{sent['version']}",
              attachments=[OutAttachment(name, ics, "text/calendar")])
     versions.update(ctx.store, d, sent["version"], invite_sequence=sequence)
-    ctx.store.set_meeting(d, state="cancelled")
+    meetings.transition(ctx.store, d, MeetingState.CANCELLED)
     ctx.event("agenda: meeting cancelled, invitation taken back", meeting=d, detail={"sequence": sequence})

@@ -24,6 +24,7 @@ import jinja2
 from lxml import etree
 
 from daemon import officezip
+from daemon.agenda.ooxml import order_docx
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
@@ -340,8 +341,6 @@ def render(template: Path, context: dict) -> bytes:
     except jinja2.TemplateError as exc:
         raise AgendaTemplateError(f"{template}: the template cannot be filled in ({exc}); "
                                   "restore the file from the klg package") from None
-    from daemon.agenda.ooxml import order_docx
-
     data = order_docx(out.getvalue())
     verify(data, str(template))
     return data

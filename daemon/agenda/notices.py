@@ -20,8 +20,9 @@ import json
 from datetime import date, timedelta
 from functools import partial
 
-from daemon.agenda import common, review, versions, words
+from daemon.agenda import common, versions, words
 from daemon.context import Ctx
+from daemon.hooks import ItemChange
 from daemon.schedule import NoMeeting
 from daemon.steps import Step
 from daemon.store import from_iso, iso
@@ -29,10 +30,11 @@ from daemon.store import from_iso, iso
 GATHER = timedelta(minutes=5)
 
 
-def on_item_change(ctx: Ctx, item_id: str, what: str) -> None:
-    """ITEM_HOOKS entry: notice changes to items on an agenda under review or sent."""
-    if review.APPLYING.get():
-        return  # the agenda's own changes
+def on_item_change(ctx: Ctx, change: ItemChange) -> None:
+    """Item listener: notice changes to items on an agenda under review or sent."""
+    if change.source == "agenda":
+        return  # the agenda's own changes: the reviewers made them
+    item_id, what = change.item_id, change.what
     item = ctx.store.item(item_id)
     if item is None or not item["meeting"]:
         return

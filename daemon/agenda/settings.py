@@ -8,15 +8,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import time
 
 from daemon.config import Config, ConfigError
+from daemon.config_reader import ConfigReader
 
 DEFAULT_MAX_MAIL_MB = 15.0
 DEFAULT_MAX_BOOK_MB = 25.0
 DEFAULT_REMINDER = time(13, 0)
+KEYS = ("max_mail_mb", "max_book_mb", "reminder")
 
 
 @dataclass(frozen=True)
@@ -40,42 +41,33 @@ def settings(config: Config) -> AgendaSettings:
 
 
 def _parse(config: Config) -> tuple[AgendaSettings, list[str]]:
-    raw = config.section("agenda")
-    problems: list[str] = []
-    known = {"max_mail_mb", "max_book_mb", "reminder"}
-    for key in sorted(set(raw) - known):
-        problems.append(f"agenda.{key} is not a known key: remove it (known: {', '.join(sorted(known))})")
-
-    mb = raw.get("max_mail_mb", DEFAULT_MAX_MAIL_MB)
-    if isinstance(mb, bool) or not isinstance(mb, (int, float)) or mb <= 0:
-        problems.append(f"agenda.max_mail_mb = {mb!r}: expected a size in MB above 0, e.g. 15")
+    r = ConfigReader()
+    p = "agenda"
+    raw = r.table(config.raw, p, "", KEYS)
+    mb = r.get(raw, "max_mail_mb", p, (int, float), DEFAULT_MAX_MAIL_MB, "expected a size in MB above 0, e.g. 15")
+    if mb <= 0:
+        r.bad(f"{p}.max_mail_mb", mb, "expected a size in MB above 0, e.g. 15")
         mb = DEFAULT_MAX_MAIL_MB
 
-    book = raw.get("max_book_mb", max(DEFAULT_MAX_BOOK_MB, mb))
-    if isinstance(book, bool) or not isinstance(book, (int, float)) or book <= 0:
-        problems.append(f"agenda.max_book_mb = {book!r}: expected a size in MB above 0, e.g. 25")
+    book = r.get(raw, "max_book_mb", p, (int, float), None, "expected a size in MB above 0, e.g. 25")
+    if book is None:
+        book = DEFAULT_MAX_BOOK_MB if "max_book_mb" in raw else max(DEFAULT_MAX_BOOK_MB, mb)
+    elif book <= 0:
+        r.bad(f"{p}.max_book_mb", book, "expected a size in MB above 0, e.g. 25")
         book = DEFAULT_MAX_BOOK_MB
     elif book < mb:
-        problems.append(f"agenda.max_book_mb = {book!r}: must be at least agenda.max_mail_mb ({mb}); "
-                        "the meeting book is for mails that would be larger than max_mail_mb")
+        r.bad(f"{p}.max_book_mb", book, f"must be at least agenda.max_mail_mb ({mb}); "
+                                        "the meeting book is for mails that would be larger than max_mail_mb")
 
-    reminder: time | None = DEFAULT_REMINDER
-    text = raw.get("reminder", "13:00")
-    if isinstance(text, time):
-        reminder = text
-    elif text == "":
+    before = len(r.problems)
+    reminder = r.clock(raw, "reminder", p, DEFAULT_REMINDER, 'expected a time like "13:00", or "" for no reminder',
+                       empty=True)
+    if len(r.problems) > before:
         reminder = None
-    else:
-        m = re.fullmatch(r"(\d{1,2})[:.](\d{2})", text.strip()) if isinstance(text, str) else None
-        if not m or int(m[1]) > 23 or int(m[2]) > 59:
-            problems.append(f'agenda.reminder = {text!r}: expected a time like "13:00", or "" for no reminder')
-            reminder = None
-        else:
-            reminder = time(int(m[1]), int(m[2]))
     final = config.schedule.final
     if reminder is not None and reminder >= final.time:
-        problems.append(f"agenda.reminder = {reminder.strftime('%H:%M')!r}: the reminder is sent on the final agenda's "
-                        f"day and must come before schedule.final.time ({final.time.strftime('%H:%M')}); "
-                        'choose an earlier time or "" for no reminder')
+        r.bad(f"{p}.reminder", reminder.strftime('%H:%M'), "the reminder is sent on the final agenda's day and must "
+              f"come before schedule.final.time ({final.time.strftime('%H:%M')}); "
+              'choose an earlier time or "" for no reminder')
     return AgendaSettings(max_mail_bytes=int(float(mb) * 1024 * 1024), max_book_bytes=int(float(book) * 1024 * 1024),
-                          reminder=reminder), problems
+                          reminder=reminder), r.problems

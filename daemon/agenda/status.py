@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from daemon import status as core_status
+from daemon import meetings
 from daemon.agenda import common, versions
 from daemon.context import Ctx
 
@@ -20,7 +20,7 @@ def _local(ctx: Ctx, text: str | None) -> str | None:
 def section(ctx: Ctx) -> tuple[str, list, list[str]]:
     """STATUS entry: ("agendas", JSON list, text lines)."""
     out, lines = [], []
-    for day in core_status.upcoming_dates(ctx):
+    for day in meetings.coming(ctx):
         current = versions.current(ctx.store, day)
         if current is None:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from daemon import meetings
 from daemon.store import Store, iso
 
 JSON_FIELDS = ("rows", "warnings", "changes")
@@ -67,7 +68,7 @@ def add(store: Store, meeting: str, *, now, source: str, author: str, rows: list
         "rows": json.dumps(rows, ensure_ascii=False), "warnings": json.dumps(warnings, ensure_ascii=False),
         "changes": json.dumps(changes, ensure_ascii=False, default=str), "break_at": break_at,
     })
-    store.set_meeting(meeting, agenda_version=number)
+    meetings.set_agenda_version(store, meeting, number)
     return get(store, meeting, number)
 
 

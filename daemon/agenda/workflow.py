@@ -25,12 +25,12 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
+from daemon import items, meetings
 from daemon.agenda import common, delivery, layout, versions
-from daemon.agenda.review import call_hooks
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
+from daemon.meetings import MeetingState
 from daemon.mail.compose import encoded_size
-from daemon.proposals import summary
 from daemon.schedule import NoMeeting
 from daemon.steps import Step
 from daemon.store import SYSTEM, iso
@@ -103,36 +103,36 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
     d = meeting.isoformat()
     if versions.current(ctx.store, d) is not None or ctx.now >= common.calendar(ctx).start(meeting):
         return
-    items = common.planned_items(ctx, d)
-    rows = layout.draft_rows([common.row_for(ctx, i) for i in items], ctx.config.schedule,
+    planned = common.planned_items(ctx, d)
+    rows = layout.draft_rows([common.row_for(ctx, i) for i in planned], ctx.config.schedule,
                              ctx.config.standing_items, ctx.language, common.followup_lines(ctx, d))
     break_at = ctx.config.schedule.break_start
     version = common.make_version(ctx, meeting, rows, source="draft", author=SYSTEM, changes=[],
                                   break_at=break_at.strftime("%H:%M") if break_at else None)
-    ctx.store.set_meeting(d, state="draft_sent")
+    meetings.transition(ctx.store, d, MeetingState.DRAFT_SENT)
     deadline = common.calendar(ctx).proposal_deadline(meeting)
     late = ctx.store.all(
         "SELECT * FROM items WHERE state = 'planned' AND late = 1 AND meeting > ? AND created_at >= ? ORDER BY id",
         [d, iso(deadline)])
     attachments = [common.version_attachment(ctx, d, version)]
-    documents, omitted = _item_documents(ctx, items, conf_limit=settings(ctx.config).max_mail_bytes
+    documents, omitted = _item_documents(ctx, planned, conf_limit=settings(ctx.config).max_mail_bytes
                                          - encoded_size(len(attachments[0].data)), own=[attachments[0].name])
     context = {
         "meeting": common.meeting_context(ctx, meeting), "version": version["version"],
         "rows": common.mail_rows(rows, ctx.language), "warnings": version["warnings"],
-        "late": late, "long": [i for i in items if i["long_document"]],
-        "carried": [i for i in items if i.get("carried_from")],
-        "decisions": [i for i in items if i["origin"] == "circulation"],
+        "late": late, "long": [i for i in planned if i["long_document"]],
+        "carried": [i for i in planned if i.get("carried_from")],
+        "decisions": [i for i in planned if i["origin"] == "circulation"],
         "omitted": omitted,
     }
     ctx.send("agenda_draft", common.reviewers(ctx), context, kind="agenda-draft", meeting=d,
              ref=f"v{version['version']}", attachments=attachments + documents)
-    ctx.event("agenda: draft sent", meeting=d, detail={"version": version["version"], "items": [i["id"] for i in items]})
+    ctx.event("agenda: draft sent", meeting=d, detail={"version": version["version"], "items": [i["id"] for i in planned]})
 
 
-def _item_documents(ctx: Ctx, items: list[dict], conf_limit: int, own: list[str]):
+def _item_documents(ctx: Ctx, planned: list[dict], conf_limit: int, own: list[str]):
     """(attachments to mail, names left out because they would make the mail too large)."""
-    rows = [a for i in items for a in ctx.store.attachments(i["id"])]
+    rows = [a for i in planned for a in ctx.store.attachments(i["id"])]
     total = sum(encoded_size(a["size"]) for a in rows)  # as they travel in the mail, base64-encoded
     if total > conf_limit:
         return [], [a["name"] for a in rows]
@@ -226,20 +226,20 @@ def carry_over(ctx: Ctx, meeting: date, why: str) -> None:
     """Move every planned item of ``meeting`` to the next meeting that can take it; tell each
     proposer and the chancellery."""
     d = meeting.isoformat()
-    items = common.planned_items(ctx, d)
-    if not items:
+    planned = common.planned_items(ctx, d)
+    if not planned:
         return
     target = target_meeting(ctx, meeting)
     t = target.isoformat()
     position = ctx.store.count("SELECT COALESCE(MAX(position), 0) FROM items WHERE meeting = ?", [t])
-    for offset, item in enumerate(items, start=1):
-        ctx.store.update_item(item["id"], ctx.now, meeting=t, position=position + offset,
-                              carried_from=item.get("carried_from") or d)
+    for offset, item in enumerate(planned, start=1):
+        items.plan(ctx, item["id"], t, source="agenda", position=position + offset,
+                   carried_from=item.get("carried_from") or d, announce_it=False)
         ctx.event(f"agenda: item carried over from {d} ({why})", item=item["id"], meeting=t)
-        call_hooks(ctx, item["id"], "amended")
+        items.announce(ctx, item["id"], "amended", source="agenda")
         proposer = ctx.config.member_by_address(item["proposer"])
         if proposer:
-            ctx.send("agenda_moved", [proposer], {"item": summary(ctx, item["id"]), "name": proposer.name,
+            ctx.send("agenda_moved", [proposer], {"item": items.summary(ctx, item["id"]), "name": proposer.name,
                                                   "from_date": meeting, "why": why},
                      kind="agenda-moved", item=item["id"], meeting=t)
     cal = common.calendar(ctx)
@@ -247,5 +247,5 @@ def carry_over(ctx: Ctx, meeting: date, why: str) -> None:
         delivery.send_cancellation(ctx, meeting, target, cal.skip_reason(meeting) or "")
     ctx.send("agenda_carried", ctx.chancellery(),
              {"from_date": meeting, "to_date": target, "why": why, "reason": cal.skip_reason(meeting) or "",
-              "items": [ctx.store.item(i["id"]) for i in items]},
+              "items": [ctx.store.item(i["id"]) for i in planned]},
              kind="agenda-notice", meeting=t)

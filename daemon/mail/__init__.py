@@ -1,19 +1,17 @@
-"""The small mail interface every backend implements.
+"""The small mail interface every backend implements, and its errors.
 
 A :class:`Mailbox` hands out the messages waiting in the shared inbox and moves
 each one to ``processed`` or ``quarantine`` once its effect is committed. A
-:class:`Transport` delivers one stored outgoing message. Backends: Maildir (the
-embedded default), IMAP/SMTP and Exchange; :func:`open_mailbox` and
-:func:`open_transport` pick one from the config.
+:class:`Transport` delivers one stored outgoing message. The backends (Maildir,
+the embedded default; IMAP/SMTP; Exchange) live in ``daemon.backends``, whose
+``open_mailbox`` and ``open_transport`` pick one from the config; this package
+imports none of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Protocol
-
-if TYPE_CHECKING:
-    from daemon.config import Config
+from typing import Iterator, Protocol
 
 FOLDERS = ("processed", "quarantine")
 
@@ -72,39 +70,3 @@ class Transport(Protocol):
     def check(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-def open_mailbox(config: "Config") -> Mailbox:
-    """The configured mailbox backend."""
-    name = config.mailbox.backend
-    if name == "maildir":
-        from daemon.mail.maildir import MaildirMailbox
-
-        return MaildirMailbox(config.mailbox.settings["root"], config.mailbox.settings, config.intake.poll_seconds)
-    if name == "imap":
-        from daemon.mail.imap import ImapMailbox
-
-        return ImapMailbox(config.mailbox)
-    if name == "exchange":
-        from daemon.mail.exchange import ExchangeMailbox
-
-        return ExchangeMailbox(config.mailbox, config.group.address)
-    raise MailError(f"mailbox.backend = {name!r} is not known; use maildir, imap or exchange")
-
-
-def open_transport(config: "Config") -> Transport:
-    """The configured transport backend."""
-    name = config.transport.backend
-    if name == "maildir":
-        from daemon.mail.maildir import MaildirTransport
-
-        return MaildirTransport(config.transport.settings["root"], config.transport.settings)
-    if name == "smtp":
-        from daemon.mail.smtp import SmtpTransport
-
-        return SmtpTransport(config.transport, mailbox=config.mailbox, own_address=config.group.address)
-    if name == "exchange":
-        from daemon.mail.exchange import ExchangeTransport
-
-        return ExchangeTransport(config.transport, config.group.address)
-    raise MailError(f"transport.backend = {name!r} is not known; use maildir, smtp or exchange")

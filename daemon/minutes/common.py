@@ -6,22 +6,42 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from enum import StrEnum
 
-from daemon.config import Member, StandingItem
+from daemon import followups
+from daemon.agenda.versions import final_version
+from daemon.config import Member
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
-from daemon.minutes import document, followups
+from daemon.minutes import document
 from daemon.minutes.content import OUTCOME_NAMES
 from daemon.minutes.settings import MinutesSettings, settings
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
+from daemon.store import iso
 from daemon.texts import kind_name, long_date
 
 # Outbox kinds of the minutes' mails.
 FORM_KINDS = ("minutes-form", "minutes-problems", "minutes-received", "minutes-change")
 SIGN_KINDS = ("minutes-sign", "minutes-sign-answer")
 FOLLOWUP_KINDS = ("minutes-followup",)
-STATES = ("form_sent", "signing", "changes_requested", "signed", "distributed")
+
+
+class MinutesState(StrEnum):
+    FORM_SENT = "form_sent"  # the secretary has the form
+    SIGNING = "signing"  # a version is out to the signatories
+    CHANGES_REQUESTED = "changes_requested"  # a signatory asked for a change; the secretary corrects
+    SIGNED = "signed"  # (kept for old stores: signed minutes are distributed at once)
+    DISTRIBUTED = "distributed"
+
+
+ALLOWED = {
+    MinutesState.FORM_SENT: {MinutesState.SIGNING},
+    MinutesState.SIGNING: {MinutesState.SIGNING, MinutesState.CHANGES_REQUESTED, MinutesState.DISTRIBUTED},
+    MinutesState.CHANGES_REQUESTED: {MinutesState.SIGNING},
+    MinutesState.SIGNED: {MinutesState.DISTRIBUTED},
+    MinutesState.DISTRIBUTED: set(),
+}
 WORDS = {
     "sv": {"standing": "Stående punkt", "agenda_kind": "På dagordningen: {kind}", "yes": "Ja", "no": "Nej",
            "chair": "Ordförande", "signatory": "Justerare", "appointed": "Justerare", "secretary": "Sekreterare",
@@ -107,11 +127,7 @@ def meeting_context(ctx: Ctx, meeting: date | str, secretary: Member | None = No
 
 
 def _final_agenda(ctx: Ctx, meeting: str) -> dict | None:
-    """The agenda as sent to the members (issue 3), if that module is installed and sent one."""
-    try:
-        from daemon.agenda import final_version
-    except ImportError:
-        return None
+    """The agenda as sent to the members, or None."""
     version = final_version(ctx.store, meeting)
     if version is None:
         return None
@@ -121,48 +137,20 @@ def _final_agenda(ctx: Ctx, meeting: str) -> dict | None:
     return {**version, "rows": rows}
 
 
-def _standing_position(s: StandingItem, count: int) -> int:
-    if s.position == "first":
-        return 0
-    if s.position == "last":
-        return count
-    return max(0, min(count, int(s.position) - 1))
-
-
 def form_rows(ctx: Ctx, meeting: str) -> tuple[list[dict], str]:
-    """The rows the form is pre-filled with (no breaks) and where they came from:
-    the final agenda's rows, or (no final agenda) the planned items and the standing items."""
+    """The rows the form is pre-filled with (the final agenda's, without the break) and
+    where they came from."""
     agenda = _final_agenda(ctx, meeting)
-    if agenda is not None:
-        rows = [{"id": r.get("id"), "type": "item" if r.get("id") else "standing", "title": r.get("title", ""),
-                 "presenter": r.get("presenter") or "", "kind": r.get("kind") or ""}
-                for r in agenda["rows"] if r.get("type") != "break" and (r.get("id") or r.get("title"))]
-        return rows, f"final agenda v{agenda.get('version')}"
-    items = ctx.store.all("SELECT * FROM items WHERE meeting = ? AND state = 'planned' ORDER BY position, id", [meeting])
-    rows = [{"id": i["id"], "type": "item", "title": i["title"], "presenter": i["presenter"], "kind": i["kind"]}
-            for i in items]
-    base = list(rows)
-    for s in ctx.config.standing_items:
-        row = {"id": None, "type": "standing", "title": s.title, "presenter": s.presenter, "kind": ""}
-        base.insert(_standing_position(s, len(base)), row)
-    return base, "planned items"
-
-
-def agenda_installed() -> bool:
-    try:
-        from daemon.agenda import final_version  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    rows = [{"id": r.get("id"), "type": "item" if r.get("id") else "standing", "title": r.get("title", ""),
+             "presenter": r.get("presenter") or "", "kind": r.get("kind") or ""}
+            for r in agenda["rows"] if r.get("type") != "break" and (r.get("id") or r.get("title"))]
+    return rows, f"final agenda v{agenda.get('version')}"
 
 
 def has_meeting_content(ctx: Ctx, meeting: str) -> bool:
-    """Whether a meeting was held with an agenda, so it needs minutes: with the agenda
-    workflow installed, when its final agenda went out (a meeting that started without
-    one has its items moved on by the agenda); without it, when items were planned for it."""
-    if agenda_installed():
-        return _final_agenda(ctx, meeting) is not None
-    return ctx.store.count("SELECT COUNT(*) FROM items WHERE meeting = ?", [meeting]) > 0
+    """Whether a meeting was held with an agenda, so it needs minutes: when its final
+    agenda went out (a meeting that started without one has its items moved on by the agenda)."""
+    return _final_agenda(ctx, meeting) is not None
 
 
 # --- the minutes rows --------------------------------------------------------------------
@@ -192,10 +180,17 @@ def pending(ctx: Ctx, version: dict) -> list[str]:
     return [e for e in version["signatories"] if e not in done]
 
 
-def set_state(ctx: Ctx, meeting: str, **changes) -> None:
-    from daemon.store import iso
+def transition(ctx: Ctx, meeting: str, to: MinutesState, **columns) -> None:
+    """Move the minutes of ``meeting`` to state ``to`` (with ``columns``); refuses a step they do not have."""
+    current = MinutesState(minutes_row(ctx, meeting)["state"])
+    if to not in ALLOWED[current]:
+        raise ValueError(f"the minutes of {meeting} cannot go from {current} to {to}")
+    ctx.store.db["minutes"].update(meeting, {"state": str(to), **columns, "updated_at": iso(ctx.now)})
 
-    ctx.store.db["minutes"].update(meeting, {**changes, "updated_at": iso(ctx.now)})
+
+def set_secretary(ctx: Ctx, meeting: str, email: str) -> None:
+    """Another secretary writes these minutes (``Sekreterare: …``)."""
+    ctx.store.db["minutes"].update(meeting, {"secretary": email, "updated_at": iso(ctx.now)})
 
 
 def sign_ref(meeting: str, version: int, sha: str) -> str:

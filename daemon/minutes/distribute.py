@@ -21,10 +21,12 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from daemon import followups, items
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
-from daemon.minutes import common, content as contentlib, document, followups
-from daemon.minutes.common import calendar, cfg, day, minutes_row, version_row
+from daemon.minutes import common, content as contentlib, document
+from daemon.minutes.common import MinutesState, calendar, cfg, day, minutes_row, version_row
+from daemon.minutes.seal import seal
 from daemon.minutes.settings import Audience
 from daemon.store import iso
 
@@ -65,7 +67,7 @@ def finalize(ctx: Ctx, meeting: str) -> None:
     opened = followups.create(ctx, meeting, content["rows"])
     _mark_handled(ctx, meeting, content, {c["from_id"] for c in carried if c.get("from_id")})
     _notify_responsible(ctx, meeting, opened)
-    common.set_state(ctx, meeting, state="distributed", signed_at=iso(signed_at), distributed_at=iso(ctx.now))
+    common.transition(ctx, meeting, MinutesState.DISTRIBUTED, signed_at=iso(signed_at), distributed_at=iso(ctx.now))
     ctx.event(f"minutes: version {version['version']} signed and distributed", meeting=meeting, detail={
         "sha256": version["content_sha256"], "audiences": [d["audience"] for d in deliveries],
         "carried": carried, "followups": [followups.ref(f["id"]) for f in opened]})
@@ -88,10 +90,8 @@ def _make_pdf(ctx: Ctx, content: dict, number: int, signing: list[dict], signed_
     context = common.document_context(ctx, content, version=number, signing=signing, signed_at=signed_at,
                                       omitted=omitted, sealed=sealed)
     docx = document.render(ctx.config.templates_dir, ctx.language, document.DOCUMENT, context)
-    pdf = document.to_pdfa(docx, name.removesuffix(".pdf") + ".docx")
+    pdf = document.to_pdfa(ctx.store, docx, name.removesuffix(".pdf") + ".docx")
     if sealed:
-        from daemon.minutes.seal import seal
-
         pdf = seal(pdf, cfg(ctx), at=ctx.now, location=ctx.config.group.organisation,
                    contact=ctx.config.group.address)
     return pdf, ctx.store.files.put(pdf), omitted
@@ -149,11 +149,7 @@ def _publish(folder: Path, name: str, data: bytes) -> Path:
 
 def carry_over(ctx: Ctx, meeting: str, content: dict) -> list[dict]:
     """Put every item that comes back on the meeting it names (see the module's doc)."""
-    from daemon import workflows
-    from daemon.proposals import next_position
-
     cal = calendar(ctx)
-    has_carried_from = "carried_from" in ctx.store.db["items"].columns_dict
     lang = ctx.language
     out = []
     for r in content["rows"]:
@@ -165,32 +161,25 @@ def carry_over(ctx: Ctx, meeting: str, content: dict) -> list[dict]:
         t = target.isoformat()
         late = int(cal.proposal_deadline(target) <= ctx.now)
         item = ctx.store.item(r["id"]) if r.get("id") else None
-        extra = {"carried_from": meeting} if has_carried_from else {}
         if item and item["state"] == "planned" and item["meeting"] == meeting:
-            ctx.store.update_item(item["id"], ctx.now, meeting=t, state="planned", origin="carried", late=late,
-                                  position=next_position(ctx, t), **extra)
+            items.plan(ctx, item["id"], t, source="minutes", origin="carried", late=bool(late), carried_from=meeting,
+                       announce_it=False)
             item_id, moved = item["id"], True
         else:
-            year = ctx.local_now.year
-            item_id, seq = ctx.store.next_item_id(ctx.config.group.short, year)
             intro = (f"Återkommer från mötet {meeting}" if lang == "sv" else f"Comes back from the meeting on {meeting}")
             description = f"{intro} ({r['id'] or '§ ' + str(r['no'])})." + (f"\n{r['next_step']}" if r["next_step"] else "")
             owner = ctx.config.member_by_address(r.get("responsible_email") or "") or \
                 ctx.config.member_by_address(content["secretary"]["email"])
-            ctx.store.db["items"].insert({
-                "id": item_id, "year": year, "seq": seq, "title": r["title"], "description": description,
-                "presenter": r.get("responsible") or r.get("presenter") or content["secretary"]["name"],
-                "proposer": owner.email if owner else content["secretary"]["email"],
-                "minutes": item["minutes"] if item else ctx.config.intake.default_minutes,
-                "kind": item["kind"] if item else ctx.config.intake.default_kind, "written_procedure": 0,
-                "meeting": t, "position": next_position(ctx, t), "state": "planned", "late": late,
-                "origin": "carried", "created_at": iso(ctx.now), "updated_at": iso(ctx.now), **extra,
-            })
+            item_id = items.create(
+                ctx, title=r["title"], description=description,
+                presenter=r.get("responsible") or r.get("presenter") or content["secretary"]["name"],
+                proposer=owner.email if owner else content["secretary"]["email"], meeting=t, origin="carried",
+                source="minutes", minutes=item["minutes"] if item else None, kind=item["kind"] if item else None,
+                late=bool(late), carried_from=meeting, announce_it=False)
             moved = False
         ctx.event(f"minutes: item comes back on {t}", item=item_id, meeting=t,
                   detail={"from": meeting, "row": r["no"], "moved": moved})
-        for hook in workflows.ITEM_HOOKS:
-            hook(ctx, item_id, "carried")
+        items.announce(ctx, item_id, "carried", source="minutes")
         out.append({"item_id": item_id, "from_id": r["id"] if moved else None, "title": r["title"], "meeting": t,
                     "moved": moved})
     return out
@@ -202,7 +191,7 @@ def _mark_handled(ctx: Ctx, meeting: str, content: dict, carried: set[str]) -> N
         if r.get("id") and r["id"] not in carried:
             item = ctx.store.item(r["id"])
             if item and item["state"] == "planned" and item["meeting"] == meeting:
-                ctx.store.update_item(r["id"], ctx.now, state="handled")
+                items.handled(ctx, r["id"])
 
 
 def _notify_responsible(ctx: Ctx, meeting: str, opened: list[dict]) -> None:

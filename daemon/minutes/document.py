@@ -17,8 +17,9 @@ from pathlib import Path
 import jinja2
 from docxtpl import DocxTemplate
 
-from daemon import officezip, pdf
-from daemon.minutes.content import SIGNATORY_LABELS, RawForm, norm
+from daemon import documents, officezip
+from daemon.minutes.formcheck import SIGNATORY_LABELS, RawForm, norm
+from daemon.store import Store
 from daemon.texts import TemplateProblem
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -89,9 +90,10 @@ def render(templates_dir: Path, language: str, name: str, context: dict) -> byte
     return out.getvalue()
 
 
-def to_pdfa(docx: bytes, filename: str) -> bytes:
-    """PDF/A-2b (tagged) of a .docx, through LibreOffice."""
-    return pdf.to_pdf(docx, filename, filter_options=PDFA_OPTIONS)
+def to_pdfa(store: Store, docx: bytes, filename: str) -> bytes:
+    """PDF/A-2b (tagged) of a .docx klg rendered, through LibreOffice outside the store's
+    transaction (``daemon.documents``); ConversionError when there is none."""
+    return documents.pdf(store, docx, filename, PDFA_OPTIONS)
 
 
 # --- reading a filled form --------------------------------------------------------

@@ -18,15 +18,17 @@ import re
 from datetime import date
 
 from daemon import fields as fieldlib
+from daemon import meetings
 from daemon.config import Member
+from daemon import followups
 from daemon.context import Ctx
-from daemon.intake import Outcome, explain
+from daemon.answers import Outcome, explain
 from daemon.mail.compose import OutAttachment
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
-from daemon.minutes import common, content as contentlib, document, followups
-from daemon.minutes.common import calendar, day, minutes_row, version_row
-from daemon.pdf import ConversionError
+from daemon.minutes import common, document, formcheck
+from daemon.minutes.common import MinutesState, calendar, day, minutes_row, version_row
+from daemon.minutes.mails import new_version, send_change_request, send_form
 from daemon.secretary import secretary_for
 from daemon.store import iso
 
@@ -102,7 +104,7 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
     def next_meeting(d: date, inclusive: bool) -> date:
         return cal.next_meeting(d, inclusive=inclusive)
 
-    checked = contentlib.check(
+    checked = formcheck.check(
         raw, config=ctx.config, meeting=day(meeting), today=ctx.today, form_rows=form["rows"],
         form_followups=form["followups"], secretary=secretary, next_meeting=next_meeting,
         item_exists=lambda i: ctx.store.item(i) is not None, language=ctx.language)
@@ -121,38 +123,6 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
     return Outcome("minutes-form", detail=f"version {version['version']}")
 
 
-def new_version(ctx: Ctx, meeting: str, content: dict, *, author: Member, source: ParsedMail, returned: bytes) -> dict:
-    """Store the next version of the minutes, void the earlier approvals, and send it for signing."""
-    from daemon.minutes.workflow import send_for_signing
-
-    row = minutes_row(ctx, meeting)
-    number = row["version"] + 1
-    sha = contentlib.content_hash(content)
-    signing = common.signing_rows(ctx, content, {})
-    docx = document.render(ctx.config.templates_dir, ctx.language, document.DOCUMENT,
-                           common.document_context(ctx, content, version=number, signing=signing, signed_at=None))
-    name = common.words(ctx)["version_file"].format(short=ctx.config.group.short, date=meeting, n=number)
-    try:
-        pdf_sha = ctx.store.files.put(document.to_pdfa(docx, name + ".docx"))
-    except ConversionError as exc:  # the .docx still goes out; the signed PDF is made (and retried) later
-        pdf_sha = None
-        ctx.event(f"minutes: no PDF of version {number}: {exc}", meeting=meeting)
-    if row["version"]:
-        ctx.store.db.execute("UPDATE minutes_versions SET superseded_at = ? WHERE meeting = ? AND superseded_at IS NULL",
-                             [iso(ctx.now), meeting])
-    ctx.store.db["minutes_versions"].insert({
-        "meeting": meeting, "version": number, "created_at": iso(ctx.now), "author": author.email,
-        "source_message": source.message_id, "returned_sha256": ctx.store.files.put(returned),
-        "content": contentlib.canonical(content).decode("utf-8"), "content_sha256": sha,
-        "docx_sha256": ctx.store.files.put(docx), "pdf_sha256": pdf_sha,
-        "signatories": json.dumps([s["email"] for s in content["signatories"]]),
-    })
-    common.set_state(ctx, meeting, state="signing", version=number)
-    ctx.event(f"minutes: version {number} received and sent for signing", actor=author.email, meeting=meeting,
-              detail={"sha256": sha, "signatories": [s["email"] for s in content["signatories"]]})
-    version = version_row(ctx, meeting, number)
-    send_for_signing(ctx, version)
-    return version
 
 
 # --- signatories ------------------------------------------------------------------------------
@@ -235,7 +205,7 @@ def _request_change(ctx: Ctx, mail: ParsedMail, member: Member, version: dict, t
     rowid = ctx.store.db["minutes_requests"].insert({
         "meeting": meeting, "version": number, "signatory": member.email, "at": iso(ctx.now), "text": text[:5000],
         "message_id": mail.message_id}).last_pk
-    common.set_state(ctx, meeting, state="changes_requested")
+    common.transition(ctx, meeting, MinutesState.CHANGES_REQUESTED)
     ctx.event(f"minutes: {member.name} asks for a change in version {number}", actor=member.email, meeting=meeting,
               detail={"text": text[:500]})
     request = ctx.store.one("SELECT * FROM minutes_requests WHERE id = ?", [rowid])
@@ -246,20 +216,6 @@ def _request_change(ctx: Ctx, mail: ParsedMail, member: Member, version: dict, t
     return Outcome("minutes-change-request", detail=f"v{number} by {member.email}")
 
 
-def send_change_request(ctx: Ctx, meeting: str, request: dict, *, reminder: bool = False) -> str:
-    """Give the secretary a signatory's change request, with the form as last returned to edit."""
-    row = minutes_row(ctx, meeting)
-    version = version_row(ctx, meeting, request["version"])
-    secretary = ctx.config.member_by_address(row["secretary"]) or secretary_for(ctx, day(meeting))
-    base = common.words(ctx)["form_file"].format(short=ctx.config.group.short, date=meeting)
-    form = OutAttachment(base.replace(".docx", f" v{version['version']}.docx"),
-                         ctx.store.files.get(version["returned_sha256"]), document.DOCX_TYPE)
-    return ctx.send("minutes_change", [secretary], {
-        "meeting": common.meeting_context(ctx, meeting, secretary), "name": secretary.name,
-        "by": common.member_name(ctx, request["signatory"]), "text": request["text"], "version": version["version"],
-        "reminder": reminder,
-    }, kind="minutes-change", meeting=meeting, ref=f"minutes-change:{meeting}:v{version['version']}",
-        attachments=[form, *common.version_attachments(ctx, version)[1:]])
 
 
 # --- follow-ups ----------------------------------------------------------------------------------
@@ -298,7 +254,7 @@ def swap_secretary(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> 
     meeting = thread.get("meeting")
     if not name or not meeting:
         return None
-    new = contentlib.resolve_member(ctx.config, str(name))
+    new = formcheck.resolve_member(ctx.config, str(name))
     if new is None:
         _answer(ctx, mail, member, "secretary_unknown", meeting,
                 {"wanted": name, "members": [m.name for m in ctx.config.members]}, kind="minutes-secretary")
@@ -309,14 +265,12 @@ def swap_secretary(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> 
                 {"secretary": common.member_name(ctx, row["secretary"])}, kind="minutes-secretary")
         return Outcome("minutes-secretary", detail="minutes already returned")
     old = ctx.config.member_by_address(row["secretary"]) if row else secretary_for(ctx, day(meeting))
-    ctx.store.set_meeting(meeting, secretary=new.email)
+    meetings.set_secretary(ctx.store, meeting, new.email)
     ctx.event(f"minutes: secretary of {meeting} is now {new.name}", actor=member.email, meeting=meeting,
               detail={"before": old.email if old else None})
     resent = False
     if row and old and old.email != new.email:
-        common.set_state(ctx, meeting, secretary=new.email)
-        from daemon.minutes.workflow import send_form
-
+        common.set_secretary(ctx, meeting, new.email)
         send_form(ctx, meeting, secretary=new, swapped_by=member.name)
         resent = True
     recipients = [mail.sender, new.email, *([old.email] if old else [])]
@@ -326,33 +280,12 @@ def swap_secretary(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> 
     return Outcome("minutes-secretary", detail=f"{new.email}")
 
 
-def on_agenda_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcome:
-    """A reply to the final agenda: the secretary swap, or a reply nothing waits for."""
-    outcome = swap_secretary(ctx, mail, member, thread)
-    if outcome is not None:
-        return outcome
-    explain(ctx, mail, member, "not_a_reply_we_expect", {})
-    return Outcome("unexpected-reply", "quarantine", detail=f"reply to {thread.get('kind')}")
-
-
-def with_secretary_swap(handler):
-    """Wrap another reply handler (e.g. the agenda's) so a ``Sekreterare:`` line is handled here first."""
-
-    def wrapped(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcome:
-        return swap_secretary(ctx, mail, member, thread) or handler(ctx, mail, member, thread)
-
-    wrapped.__doc__ = f"The secretary swap, then {getattr(handler, '__name__', 'the wrapped handler')}."
-    return wrapped
-
-
 # --- new mail that belongs to the minutes ----------------------------------------------------------
 
 
 def on_command(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome | None:
     """A mail without thread headers whose subject carries ``[KLG 2026-12-01]``: taken as a reply
     to the newest minutes mail the sender got for that meeting (a client that drops References)."""
-    from daemon import workflows
-
     m = MEETING_TAG.search(mail.subject)
     if not m or m[1].upper() != ctx.config.group.short:
         return None
@@ -364,5 +297,8 @@ def on_command(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome | None:
         [m[2], *kinds, *[f'%"{a}"%' for a in member.addresses]])
     if thread is None:
         return None
-    handler = workflows.REPLY_HANDLERS.get(thread["kind"])
-    return handler(ctx, mail, member, thread) if handler else None
+    if thread["kind"] in common.SIGN_KINDS:
+        return on_sign_reply(ctx, mail, member, thread)
+    if thread["kind"] in common.FOLLOWUP_KINDS:
+        return on_followup_reply(ctx, mail, member, thread)
+    return on_form_reply(ctx, mail, member, thread)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from daemon.config import Config, read_secret
-from daemon.minutes.settings import MinutesSettings
+from daemon.minutes.settings import MinutesSettings, settings
 
 FIELD_NAME = "Forsegling"
 
@@ -239,10 +240,6 @@ def add_cli(subparsers) -> None:
 
 def cmd_verify(config: Config, args) -> int:
     """Exit 0 when every signature is intact and trusted, 1 otherwise."""
-    import sys
-
-    from daemon.minutes.settings import settings
-
     try:
         data = args.file.read_bytes()
     except OSError as exc:

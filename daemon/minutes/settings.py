@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.config import EMAIL_RE, Config, ConfigError
+from daemon.config_reader import ConfigReader
 
 DEFAULT_FILE_NAME = {"sv": "Minnesanteckningar {short} {date}.pdf", "en": "Minutes {short} {date}.pdf"}
 LABELS = {
@@ -83,40 +84,37 @@ def settings(config: Config) -> MinutesSettings:
     return value
 
 
-def _number(raw: dict, key: str, default: float, problems: list[str], fix: str) -> float:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        problems.append(f"minutes.{key} = {value!r}: {fix}")
+def _number(r: ConfigReader, raw: dict, key: str, default: float, fix: str) -> float:
+    value = r.get(raw, key, "minutes", (int, float), default, fix)
+    if value < 0:
+        r.bad(f"minutes.{key}", value, fix)
         return default
     return float(value)
 
 
 def _parse(config: Config) -> tuple[MinutesSettings, list[str]]:
-    raw = config.section("minutes")
-    problems: list[str] = []
+    r = ConfigReader()
     base = config.path.parent
     lang = config.group.language
-    for key in sorted(set(raw) - KNOWN):
-        if key == "seal_password":
-            problems.append('minutes.seal_password = "***": secrets never go in the file: set seal_password_env = '
-                            '"VARIABLE" or seal_password_credential = "name" (systemd LoadCredential=)')
-            continue
-        problems.append(f"minutes.{key} is not a known key: remove it (known: {', '.join(sorted(KNOWN))})")
+    raw = r.table(config.raw, "minutes", "", KNOWN | {"seal_password"})
+    if "seal_password" in raw:
+        r.problems.append('minutes.seal_password = "***": secrets never go in the file: set seal_password_env = '
+                          '"VARIABLE" or seal_password_credential = "name" (systemd LoadCredential=)')
 
-    delay = _number(raw, "form_delay_minutes", 0, problems, "expected whole minutes after the meeting's end, e.g. 0")
-    return_hours = _number(raw, "return_reminder_hours", 48, problems, "expected hours, e.g. 48, or 0 for no reminder")
-    hours = _number(raw, "reminder_hours", 24, problems, "expected hours, e.g. 24, or 0 for no reminder")
+    delay = _number(r, raw, "form_delay_minutes", 0, "expected whole minutes after the meeting's end, e.g. 0")
+    return_hours = _number(r, raw, "return_reminder_hours", 48, "expected hours, e.g. 48, or 0 for no reminder")
+    hours = _number(r, raw, "reminder_hours", 24, "expected hours, e.g. 24, or 0 for no reminder")
 
     file_name = raw.get("file_name", DEFAULT_FILE_NAME[lang])
     if not isinstance(file_name, str) or not file_name.endswith(".pdf") or "/" in file_name or "\\" in file_name:
-        problems.append(f"minutes.file_name = {file_name!r}: expected a file name ending in .pdf, without folders, "
-                        'e.g. "Minnesanteckningar {short} {date}.pdf"')
+        r.bad("minutes.file_name", file_name, "expected a file name ending in .pdf, without folders, "
+                                              'e.g. "Minnesanteckningar {short} {date}.pdf"')
         file_name = DEFAULT_FILE_NAME[lang]
     else:
         try:
             file_name.format(short="KLG", date="2026-12-01")
         except (KeyError, IndexError, ValueError):
-            problems.append(f"minutes.file_name = {file_name!r}: only {{short}} and {{date}} may stand in braces")
+            r.bad("minutes.file_name", file_name, "only {short} and {date} may stand in braces")
             file_name = DEFAULT_FILE_NAME[lang]
 
     pkcs12 = raw.get("seal_pkcs12")
@@ -124,44 +122,42 @@ def _parse(config: Config) -> tuple[MinutesSettings, list[str]]:
     secret_keys = {k: raw[k] for k in ("seal_password_env", "seal_password_credential") if k in raw}
     if pkcs12 is not None:
         if not isinstance(pkcs12, str) or not pkcs12.strip():
-            problems.append(f"minutes.seal_pkcs12 = {pkcs12!r}: expected the path of a PKCS#12 file (.p12/.pfx)")
+            r.bad("minutes.seal_pkcs12", pkcs12, "expected the path of a PKCS#12 file (.p12/.pfx)")
         else:
             seal_path = (base / pkcs12).resolve()
             if not seal_path.exists():
-                problems.append(f"minutes.seal_pkcs12 = {pkcs12!r}: no such file ({seal_path}); give the path of the "
-                                "seal's PKCS#12 file, or remove the key to distribute unsealed PDF/A")
+                r.bad("minutes.seal_pkcs12", pkcs12, f"no such file ({seal_path}); give the path of the "
+                                                     "seal's PKCS#12 file, or remove the key to distribute unsealed PDF/A")
         if not secret_keys:
-            problems.append("minutes.seal_password_env is missing: name the environment variable holding the PKCS#12 "
-                            'password (seal_password_env = "KLG_SEAL_PASSWORD") or a systemd credential '
-                            '(seal_password_credential = "seal-password")')
+            r.missing("minutes.seal_password_env", "name the environment variable holding the PKCS#12 "
+                      'password (seal_password_env = "KLG_SEAL_PASSWORD") or a systemd credential '
+                      '(seal_password_credential = "seal-password")')
     elif secret_keys:
-        problems.append("minutes.seal_pkcs12 is missing: a seal password is configured but no PKCS#12 file; add "
-                        "seal_pkcs12 = \"path\" or remove the password key")
+        r.missing("minutes.seal_pkcs12", "a seal password is configured but no PKCS#12 file; add "
+                  "seal_pkcs12 = \"path\" or remove the password key")
     trust_raw = raw.get("seal_trust", [])
     if isinstance(trust_raw, str):
         trust_raw = [trust_raw]
     trust: list[Path] = []
     if not isinstance(trust_raw, list):
-        problems.append(f"minutes.seal_trust = {trust_raw!r}: expected a list of certificate files (PEM or DER)")
+        r.bad("minutes.seal_trust", trust_raw, "expected a list of certificate files (PEM or DER)")
     else:
         for i, t in enumerate(trust_raw):
             path = (base / t).resolve() if isinstance(t, str) else None
             if path is None or not path.is_file():
-                problems.append(f"minutes.seal_trust[{i}] = {t!r}: not a file; give the path of a CA certificate "
-                                "(PEM or DER) that `klg verify` should trust")
+                r.bad(f"minutes.seal_trust[{i}]", t, "not a file; give the path of a CA certificate "
+                                                     "(PEM or DER) that `klg verify` should trust")
             else:
                 trust.append(path)
-    reason = raw.get("seal_reason", "Justerade minnesanteckningar" if lang == "sv" else "Signed minutes")
-    if not isinstance(reason, str):
-        problems.append(f"minutes.seal_reason = {reason!r}: expected a short text")
-        reason = "Justerade minnesanteckningar"
+    reason = r.get(raw, "seal_reason", "minutes", str,
+                   "Justerade minnesanteckningar" if lang == "sv" else "Signed minutes", "expected a short text")
 
-    audiences = _audiences(config, raw.get("audiences"), problems)
+    audiences = _audiences(config, raw.get("audiences"), r)
     return MinutesSettings(
         form_delay_minutes=int(delay), return_reminder_hours=return_hours, reminder_hours=hours, file_name=file_name,
         seal_pkcs12=seal_path, seal_password=secret_keys, seal_trust=tuple(trust), seal_reason=reason,
         audiences=audiences,
-    ), problems
+    ), r.problems
 
 
 def default_audiences(config: Config) -> tuple[Audience, ...]:
@@ -174,36 +170,29 @@ def default_audiences(config: Config) -> tuple[Audience, ...]:
     )
 
 
-def _audiences(config: Config, raw, problems: list[str]) -> tuple[Audience, ...]:
+def _audiences(config: Config, raw, r: ConfigReader) -> tuple[Audience, ...]:
     if raw is None:
         return default_audiences(config)
     if not isinstance(raw, list) or not raw:
-        problems.append(f"minutes.audiences = {raw!r}: expected [[minutes.audiences]] tables with name and addresses "
-                        "or folder")
+        r.bad("minutes.audiences", raw, "expected [[minutes.audiences]] tables with name and addresses or folder")
         return default_audiences(config)
     labels = LABELS[config.group.language]
     out: list[Audience] = []
     seen: set[str] = set()
-    for i, a in enumerate(raw):
-        key = f"minutes.audiences[{i}]"
-        if not isinstance(a, dict):
-            problems.append(f"{key} = {a!r}: expected a table with name and addresses or folder")
-            continue
-        for k in sorted(set(a) - AUDIENCE_KEYS):
-            problems.append(f"{key}.{k} is not a known key: remove it (known: {', '.join(sorted(AUDIENCE_KEYS))})")
+    for key, a in r.each(raw, "minutes.audiences", AUDIENCE_KEYS, "expected a table with name and addresses or folder"):
         name = a.get("name")
         if not isinstance(name, str) or not name.strip():
-            problems.append(f"{key}.name is missing: name the audience, e.g. \"council\"")
+            r.missing(f"{key}.name", "name the audience, e.g. \"council\"")
             continue
         if name in seen:
-            problems.append(f"{key}.name = {name!r}: listed twice; give each audience its own name")
+            r.bad(f"{key}.name", name, "listed twice; give each audience its own name")
         seen.add(name)
         addresses = a.get("addresses")
         folder = a.get("folder")
         if addresses is not None and folder is not None:
-            problems.append(f"{key}: has both addresses and folder; an audience gets mail or a file, split it in two")
+            r.problems.append(f"{key}: has both addresses and folder; an audience gets mail or a file, split it in two")
         if folder is not None and (not isinstance(folder, str) or not folder.strip()):
-            problems.append(f"{key}.folder = {folder!r}: expected a folder path")
+            r.bad(f"{key}.folder", folder, "expected a folder path")
             folder = None
         if name == "intranet" and addresses is None and folder is None:
             folder = str(config.data_dir / "intranet")
@@ -211,16 +200,16 @@ def _audiences(config: Config, raw, problems: list[str]) -> tuple[Audience, ...]
         if addresses is None:
             addr = None if (name == "members" or folder is not None) else ()
         elif not isinstance(addresses, list) or not all(isinstance(x, str) for x in addresses):
-            problems.append(f"{key}.addresses = {addresses!r}: expected a list of e-mail addresses")
+            r.bad(f"{key}.addresses", addresses, "expected a list of e-mail addresses")
             addr = ()
         else:
             bad = [x for x in addresses if not EMAIL_RE.match(x.strip())]
             for x in bad:
-                problems.append(f"{key}.addresses: {x!r} is not an e-mail address; write it like ksau@kommun.se")
+                r.problems.append(f"{key}.addresses: {x!r} is not an e-mail address; write it like ksau@kommun.se")
             addr = tuple(x.strip().lower() for x in addresses if x not in bad)
         omit = a.get("omit_not_communicated", name in ("union", "intranet"))
         if not isinstance(omit, bool):
-            problems.append(f"{key}.omit_not_communicated = {omit!r}: expected true or false")
+            r.bad(f"{key}.omit_not_communicated", omit, "expected true or false")
             omit = True
         label = a.get("label", labels.get(name, name))
         out.append(Audience(name, str(label), addr, (config.path.parent / folder).resolve() if folder else None, omit))

@@ -24,6 +24,8 @@ import json
 from datetime import timedelta
 from itertools import groupby
 
+from daemon.circulation import records
+from daemon.circulation.records import CirculationState
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.steps import Step
@@ -74,8 +76,7 @@ def release(ctx: Ctx, item_id: str, by: Member) -> None:
     """The item's held circulation is started by hand: close the held row."""
     row = held(ctx, item_id)
     if row:
-        ctx.store.db["circulations"].update(row["id"], {"state": "released", "closed_at": iso(ctx.now),
-                                                        "closed_by": by.email})
+        records.transition(ctx, row, CirculationState.RELEASED, closed_at=iso(ctx.now), closed_by=by.email)
 
 
 def may_release(member: Member, item_id: str, ctx: Ctx) -> bool:

@@ -1,6 +1,6 @@
-"""What the IMAP and SMTP backends share: validating the connection settings,
-TLS contexts, secrets, XOAUTH2 access tokens, and turning a network or login
-error into one line an operator can act on.
+"""What the IMAP and SMTP backends share at run time: TLS contexts, secrets,
+XOAUTH2 access tokens, and turning a network or login error into one line an
+operator can act on. (Their settings are validated in ``daemon.backends.settings``.)
 
 XOAUTH2 tokens come from exactly one of:
 
@@ -17,7 +17,6 @@ XOAUTH2 tokens come from exactly one of:
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import socket
 import ssl
@@ -27,73 +26,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
+from daemon.config import read_secret
 from daemon.mail import MailError
-
-log = logging.getLogger("klg.mail")
-
-SECURITY = ("tls", "starttls", "none")
-AUTH = ("password", "xoauth2", "none")
-TOKEN_SOURCES = ("token_env", "token_credential", "token_command", "token_url")
-
-
-def _bad(problems: list[str], key: str, value: Any, fix: str) -> None:
-    problems.append(f"{key} = {value!r}: {fix}")
-
-
-def validate_connection(settings: dict[str, Any], section: str, default_ports: dict[str, int],
-                        known: set[str]) -> list[str]:
-    """Problems with the connection keys of ``[section]``; one line each, naming key, value and fix."""
-    p: list[str] = []
-    s = settings
-    for key in sorted(set(s) - known):
-        _bad(p, f"{section}.{key}", s[key], f"unknown key; the keys are {', '.join(sorted(known))}")
-    host = s.get("host")
-    if not isinstance(host, str) or not host.strip():
-        p.append(f"{section}.host is missing: add the server's name, e.g. host = \"mail.kommun.se\"")
-    security = s.get("security", "tls")
-    if security not in SECURITY:
-        _bad(p, f"{section}.security", security, 'use "tls" (implicit TLS), "starttls" or "none" (loopback only)')
-    port = s.get("port", default_ports.get(security, default_ports["tls"]))
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        _bad(p, f"{section}.port", port, f"use a port number, usually {default_ports.get(security, default_ports['tls'])}")
-    auth = s.get("auth", "password")
-    if auth not in AUTH:
-        _bad(p, f"{section}.auth", auth, 'use "password", "xoauth2" (Microsoft 365, Google) or "none"')
-    if auth in ("password", "xoauth2") and not isinstance(s.get("username"), str):
-        p.append(f"{section}.username is missing: add the login name, usually the shared mailbox's address")
-    if auth == "password" and not (s.get("password_env") or s.get("password_credential")):
-        p.append(f"{section}.password_env is missing: name the environment variable holding the password "
-                 f"(or use password_credential with systemd LoadCredential=)")
-    if auth == "xoauth2":
-        sources = [k for k in TOKEN_SOURCES if s.get(k)]
-        if len(sources) != 1:
-            p.append(f"{section}: auth = \"xoauth2\" needs exactly one token source, found "
-                     f"{', '.join(sources) or 'none'}: set token_url (+ client_id, client_secret_env, scope), "
-                     f"token_command, token_env or token_credential")
-        if s.get("token_url"):
-            for key in ("client_id", "scope"):
-                if not isinstance(s.get(key), str) or not s.get(key):
-                    p.append(f"{section}.{key} is missing: the client-credentials grant at token_url needs it")
-            if not (s.get("client_secret_env") or s.get("client_secret_credential")):
-                p.append(f"{section}.client_secret_env is missing: name the variable holding the app's client secret "
-                         f"(or use client_secret_credential)")
-        command = s.get("token_command")
-        if command is not None and not (isinstance(command, str) and command.strip()
-                                        or isinstance(command, list) and all(isinstance(x, str) for x in command) and command):
-            _bad(p, f"{section}.token_command", command, 'use a command line such as "/usr/local/bin/klg-token imap"')
-    ca = s.get("tls_ca_file")
-    if ca is not None and not (isinstance(ca, str) and Path(ca).is_file()):
-        _bad(p, f"{section}.tls_ca_file", ca, "name a PEM file with the CA that signed the server's certificate")
-    if security == "none" and auth != "none" and isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1"):
-        _bad(p, f"{section}.security", security, "passwords and tokens never travel unencrypted: use tls or starttls")
-    for key, low, high in (("timeout_seconds", 1, 600),):
-        value = s.get(key, 30)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            _bad(p, f"{section}.{key}", value, f"use a number of seconds between {low} and {high}")
-    return p
 
 
 def tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
@@ -105,8 +41,6 @@ def tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
 
 def secret(settings: dict[str, Any], section: str, key: str) -> str:
     """The secret ``key`` from ``<key>_env``/``<key>_credential``, or MailError naming what is unset."""
-    from daemon.config import read_secret
-
     value = read_secret(settings, key)
     if value:
         return value
@@ -199,6 +133,19 @@ class TokenSource:
         if not token:
             raise MailError(f"the token endpoint {url} answered without access_token: check token_url")
         return token, float(body.get("expires_in", 3600))
+
+
+def login_failure(protocol: str, host: str, s: dict[str, Any], exc: BaseException | str) -> str:
+    """The one line for a refused login, by auth kind."""
+    detail = " ".join(str(exc).split())[:120]
+    if s.get("auth") == "xoauth2":
+        return (f"{protocol} {host}: XOAUTH2 login as {s.get('username')!r} refused ({detail}): the token was not "
+                f"accepted for this mailbox; check the app's permission and scope (Microsoft 365: "
+                f"IMAP.AccessAsApp/SMTP.SendAsApp granted, the app given access to the mailbox with "
+                f"Add-MailboxPermission; Google: scope https://mail.google.com/)")
+    where = s.get("password_env") or s.get("password_credential")
+    return (f"{protocol} {host}: login as {s.get('username')!r} refused ({detail}): wrong user name or password; "
+            f"check username and the password in {where!r}")
 
 
 def describe(exc: BaseException, what: str, settings: dict[str, Any]) -> str:

@@ -31,36 +31,19 @@ import ssl
 import time
 from typing import Any
 
+from daemon.backends import settings as backend_settings
+from daemon.backends.imap_connection import ImapConnection, folder_name, server_separator
+from daemon.backends.netconf import TokenSource, describe, login_failure, secret, tls_context, xoauth2_string
+from daemon.backends.settings import SMTP_PORTS
+from daemon.config import ConfigError
 from daemon.faults import crash_point
 from daemon.mail import MailError, PermanentFailure, TemporaryFailure
 from daemon.mail.message import message_id_of
-from daemon.mail.netconf import TokenSource, describe, secret, tls_context, validate_connection, xoauth2_string
 
 log = logging.getLogger("klg.mail.smtp")
 
-PORTS = {"tls": 465, "starttls": 587, "none": 25}
-KEYS = {
-    "host", "port", "security", "tls_ca_file", "username", "auth", "password_env", "password_credential",
-    "token_env", "token_credential", "token_command", "token_url", "client_id", "client_secret_env",
-    "client_secret_credential", "scope", "timeout_seconds", "sent_folder", "helo_name", "copy_to_self",
-}
 QUIET_SECONDS = 20  # a connection unused this long is checked with NOOP before use
 DOWN_SECONDS = 5  # after a failed connection, the rest of the queue waits this long without trying
-
-
-def validate(settings: dict[str, Any], section: str = "transport") -> list[str]:
-    """Every problem with the ``[transport]`` settings of the SMTP backend, one line each."""
-    settings = {"auth": "password", **settings}
-    p = validate_connection(settings, section, PORTS, KEYS)
-    sent = settings.get("sent_folder")
-    if sent is not None and (not isinstance(sent, str) or not sent.strip()):
-        p.append(f"{section}.sent_folder = {sent!r}: name an IMAP folder such as \"Sent\", or leave the key out")
-    if not isinstance(settings.get("copy_to_self", False), bool):
-        p.append(f"{section}.copy_to_self = {settings['copy_to_self']!r}: write true or false")
-    helo = settings.get("helo_name")
-    if helo is not None and (not isinstance(helo, str) or not helo.strip() or " " in helo):
-        p.append(f"{section}.helo_name = {helo!r}: use this machine's DNS name, e.g. \"klg.kommun.se\"")
-    return p
 
 
 class SmtpTransport:
@@ -68,18 +51,16 @@ class SmtpTransport:
 
     def __init__(self, backend: Any, mailbox: Any = None, own_address: str | None = None):
         settings = dict(backend.settings)
-        problems = validate(settings)
+        problems = backend_settings.smtp(settings)
         if settings.get("sent_folder") and (mailbox is None or getattr(mailbox, "backend", None) != "imap"):
             problems.append("transport.sent_folder needs [mailbox] backend = \"imap\": the copy is stored over that "
                             "IMAP account; remove sent_folder or use the IMAP mailbox")
         if problems:
-            from daemon.config import ConfigError
-
             raise ConfigError("[transport]", problems)
         self.settings = settings
         self.security = settings.get("security", "tls")
         self.host = settings["host"]
-        self.port = int(settings.get("port", PORTS[self.security]))
+        self.port = int(settings.get("port", SMTP_PORTS[self.security]))
         self.timeout = float(settings.get("timeout_seconds", 30))
         self.auth = settings.get("auth", "password")
         self.tokens = TokenSource(settings, "transport")
@@ -127,8 +108,6 @@ class SmtpTransport:
             raise
         except smtplib.SMTPAuthenticationError as exc:
             _quit(smtp)
-            from daemon.mail.imap import login_failure
-
             raise MailError(login_failure("SMTP", self.host, self.settings, _smtp_text(exc))) from None
         except smtplib.SMTPNotSupportedError:
             _quit(smtp)
@@ -232,8 +211,6 @@ class SmtpTransport:
         return True if found else None
 
     def _sent_folder_client(self):
-        from daemon.mail.imap import ImapConnection, folder_name, server_separator
-
         if self._sent_client is None:
             self._sent_copy = self._sent_copy or ImapConnection(self._mailbox_settings, "mailbox")
             client = self._sent_copy.open()
@@ -341,8 +318,6 @@ class SmtpTransport:
         smtp = self._open()
         _quit(smtp)
         if self.sent_folder:
-            from daemon.mail.imap import ImapConnection
-
             client = ImapConnection(self._mailbox_settings, "mailbox").open()
             try:
                 if not client.folder_exists(self.sent_folder):

@@ -1,17 +1,19 @@
 """The ``[mailbox]`` / ``[transport]`` keys of the Exchange backend, checked
 when the config is loaded (without importing exchangelib, which is slow).
 
-``check_settings`` is called by ``daemon.config`` for a section whose backend
-is ``exchange``; it returns the settings with paths resolved and appends one
+``check_settings`` is called by ``daemon.backends.settings`` for a section whose
+backend is ``exchange``; it returns the settings with paths resolved and appends one
 line per problem (key, bad value, fix) to ``problems``. ``[transport]`` takes
 the connection keys of an Exchange ``[mailbox]`` unless it sets its own.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
+
+from daemon.config import EMAIL_RE
+from daemon.config_reader import unknown_keys
 
 AUTHS = ("ntlm", "basic", "oauth2")
 ACCESS = ("delegate", "impersonation")
@@ -27,7 +29,6 @@ CONNECTION_KEYS = (
 )
 KNOWN_KEYS = set(CONNECTION_KEYS) | {"folders_under", "processed_folder", "quarantine_folder", "create_folders",
                                      "save_sent"}
-EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 
 def check_settings(settings: dict[str, Any], section: str, base: Path, problems: list[str],
@@ -51,8 +52,7 @@ def check_settings(settings: dict[str, Any], section: str, base: Path, problems:
     def bad(key: str, value: Any, fix: str) -> None:
         problems.append(f"{section}.{key} = {value!r}: {fix}")
 
-    for key in sorted(set(s) - KNOWN_KEYS):
-        bad(key, s[key], f"not a key of the exchange backend; known keys: {', '.join(sorted(KNOWN_KEYS))}")
+    problems += unknown_keys(s, section, KNOWN_KEYS)
 
     server, endpoint = s.get("server"), s.get("service_endpoint")
     if server and endpoint:

@@ -1,0 +1,100 @@
+"""Waiting for new IMAP mail with IDLE (RFC 2177).
+
+IDLE is entered after a search that found nothing, and left when a wait times
+out: the server syncs on DONE, which announces mail that arrived between the
+search and the start of IDLE (servers such as Dovecot do not sync when IDLE
+starts). A long wait re-issues IDLE every ``idle_minutes`` (well under the 29
+minutes after which servers may drop an idle client); re-issuing also proves
+the connection alive, within ``timeout_seconds``. imapclient's ``idle_check``
+swallows EOF, so an early, empty return is treated as a possibly dead
+connection and probed. A server without IDLE is polled.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+
+from imapclient.exceptions import IMAPClientError
+
+from daemon.backends.imap_moving import ImapMover
+from daemon.backends.imap_session import NEW_MAIL, ImapSession
+from daemon.mail import MailError
+
+log = logging.getLogger("klg.mail.imap")
+
+
+class ImapWaiter:
+    """The wait of an :class:`~daemon.backends.imap.ImapMailbox`."""
+
+    def __init__(self, session: ImapSession, mover: ImapMover, idle_seconds: float):
+        self.session = session
+        self.mover = mover
+        self.idle_seconds = idle_seconds
+
+    def wait(self, timeout: float) -> None:
+        """Block until new mail may have arrived or ``timeout`` seconds passed, in
+        IDLE when the server has it (left at the timeout, re-issued every idle_minutes meanwhile).
+        A connection lost while waiting is replaced at once; MailError only if
+        that fails (the engine then pauses and the backoff applies)."""
+        s = self.session
+        try:
+            self._wait(timeout)
+        except MailError as lost:
+            if s.client is not None or s.failures:
+                raise
+            log.warning("%s; reconnecting", lost)
+            s.ready()  # raises MailError if the server is still away
+
+    def _wait(self, timeout: float) -> None:
+        s = self.session
+        deadline = time.monotonic() + timeout
+        try:
+            if not s.ready():
+                time.sleep(max(0.0, min(deadline, s.next_attempt) - time.monotonic()))
+                return
+            self.mover.flush()
+            if s.dirty:
+                return
+            if not s.can_idle:
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                s.dirty = True
+                return
+            if not s.idling:
+                if s.client.search(["UNDELETED"]):  # arrived after the last search, before IDLE
+                    s.dirty = True
+                    return
+                s.start_idle()
+            while True:
+                now = time.monotonic()
+                if now - s.idle_since >= self.idle_seconds:
+                    s.end_idle()  # re-issue; also proves the connection alive
+                    if s.dirty:
+                        return
+                    s.start_idle()
+                    continue
+                remaining = deadline - now
+                if remaining <= 0:
+                    # Leave IDLE at every timeout: DONE makes the server sync, and mail that came
+                    # between the search above and IDLE's start is only announced by a sync
+                    # (Dovecot at its next keepalive, about 20 s; other servers perhaps not before
+                    # IDLE is re-issued). So it waits at most one wait(), not idle_minutes.
+                    s.end_idle()
+                    return
+                span = min(remaining, self.idle_seconds - (now - s.idle_since))
+                responses = s.client.idle_check(timeout=span)
+                if any(r[0] == b"BYE" for r in responses if isinstance(r, tuple) and r):
+                    raise s.drop(MailError(f"IMAP {s.conn.host} closed the connection (BYE); reconnecting"))
+                if any(isinstance(r, tuple) and len(r) > 1 and r[1] in NEW_MAIL for r in responses):
+                    s.dirty = True
+                    return
+                if not responses and time.monotonic() - now < span - 0.05:
+                    # idle_check returns early and empty on EOF: probe the connection
+                    s.end_idle()
+                    s.start_idle()
+        except MailError:
+            s.drop()
+            raise
+        except (OSError, IMAPClientError, ssl.SSLError) as exc:
+            raise s.drop(exc) from None
