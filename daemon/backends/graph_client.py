@@ -32,6 +32,8 @@ from daemon.backends.graph_settings import secret
 from daemon.mail import MailError
 
 log = logging.getLogger("klg.mail.graph")
+# httpx logs every request's URL at INFO; an upload session's URL carries its token
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CONCURRENT = 4  # Outlook's limit per app and mailbox: "Four concurrent requests"
 RETRY_STATUS = (429, 503, 504)
@@ -152,7 +154,8 @@ class GraphClient:
                 self.renewed += 1
                 continue
             if status in RETRY_STATUS:
-                wait = _retry_after(response) or backoff
+                asked = _retry_after(response)
+                wait = backoff if asked is None else asked
                 backoff = min(backoff * 2, 60)
                 if time.monotonic() + wait <= deadline:
                     log.info("graph: %d %s while %s; waiting %.0f s as asked", status, code, what, wait)
