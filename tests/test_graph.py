@@ -10,7 +10,7 @@ from email.utils import make_msgid
 
 import pytest
 
-from daemon import cli, intake
+from daemon import intake
 from daemon.backends import open_mailbox, open_transport
 from daemon.engine import Engine
 from daemon.mail import TemporaryFailure

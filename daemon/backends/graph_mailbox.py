@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from daemon.backends.graph_client import GraphClient
 from daemon.backends.graph_errors import GraphError

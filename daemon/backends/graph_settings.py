@@ -63,9 +63,8 @@ def check_settings(settings: dict[str, Any], section: str, base: Path, problems:
     for key, example in (("tenant_id", "the directory (tenant) id or the tenant's domain, e.g. \"kommun.onmicrosoft.com\""),
                          ("client_id", "the application (client) id of the app registration")):
         value = s.get(key)
-        if not isinstance(value, str) or not value.strip():
-            if not (key == "tenant_id" and s.get("token_url")):
-                problems.append(f"{section}.{key} is missing: set it to {example}")
+        if (not isinstance(value, str) or not value.strip()) and not (key == "tenant_id" and s.get("token_url")):
+            problems.append(f"{section}.{key} is missing: set it to {example}")
     mailbox = s.setdefault("mailbox", group_address)
     if not isinstance(mailbox, str) or not EMAIL_RE.match(mailbox):
         bad("mailbox", mailbox, 'the shared mailbox\'s address, e.g. "klg@kommun.se"')
