@@ -105,8 +105,10 @@ def check_settings(settings: dict[str, Any], section: str, base: Path, problems:
             bad(key, value, "name a file, or remove the key")
             continue
         path = (base / value).resolve()
-        if not path.is_file():
-            bad(key, value, f"{path} does not exist: put the file there or correct the path")
+        # The credential files are read at sign-in, where a missing one is explained: they are often
+        # in a folder only the service user may open, and `klg status` run by another user must load.
+        if key == "tls_ca_file" and not path.is_file():
+            bad(key, value, f"{path} does not exist: put the CA's PEM file there or correct the path")
         s[key] = str(path)
 
     if section == "mailbox":
