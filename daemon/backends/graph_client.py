@@ -30,6 +30,7 @@ import requests
 from daemon.backends.graph_errors import GraphError, SignInError, graph_failure, sign_in_failure, unreachable
 from daemon.backends.graph_settings import secret
 from daemon.mail import MailError
+from daemon.systemd import keepalive
 
 log = logging.getLogger("klg.mail.graph")
 # httpx logs every request's URL at INFO; an upload session's URL carries its token
@@ -38,6 +39,9 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 CONCURRENT = 4  # Outlook's limit per app and mailbox: "Four concurrent requests"
 RETRY_STATUS = (429, 503, 504)
 FIRST_BACKOFF = 1.0
+# One MSAL token cache per app and tenant in this process: the mailbox and the transport (and a
+# backend opened again after an error) share the token instead of each fetching its own.
+_CACHES: dict[tuple[str, str], msal.TokenCache] = {}
 
 
 class GraphClient:
@@ -84,9 +88,10 @@ class GraphClient:
             session.trust_env = not s.get("tls_ca_file")
             authority = s["token_url"].rstrip("/").removesuffix("/oauth2/v2.0/token")
             try:
+                cache = _CACHES.setdefault((authority, s["client_id"]), msal.TokenCache())
                 self._app = msal.ConfidentialClientApplication(
                     s["client_id"], client_credential=self._credential(), authority=authority,
-                    instance_discovery=False, http_client=session, timeout=self.timeout)
+                    instance_discovery=False, http_client=session, timeout=self.timeout, token_cache=cache)
             except MailError:
                 raise
             except ValueError as exc:  # MSAL: the authority's OpenID configuration could not be had
@@ -159,6 +164,7 @@ class GraphClient:
                 backoff = min(backoff * 2, 60)
                 if time.monotonic() + wait <= deadline:
                     log.info("graph: %d %s while %s; waiting %.0f s as asked", status, code, what, wait)
+                    keepalive()
                     time.sleep(wait)
                     continue
                 raise GraphError(graph_failure(self.settings, what, status, code, message), status, code, wait)

@@ -38,6 +38,7 @@ from daemon.backends.graph_errors import GraphError
 from daemon.config import Backend
 from daemon.mail import MailError, PermanentFailure, TemporaryFailure
 from daemon.mail.message import message_id_of
+from daemon.systemd import keepalive
 
 log = logging.getLogger("klg.mail.graph")
 
@@ -146,6 +147,7 @@ class GraphTransport:
                                           headers={"Content-Range": f"bytes {start}-{end}/{total}",
                                                    "Content-Type": "application/octet-stream"})
             start = end + 1
+            keepalive()  # a 150 MB attachment is some fifty requests
             ranges = (response.json().get("nextExpectedRanges") if response is not None and response.content
                       else None)
             if ranges:  # the server says where it wants to go on (after a retried chunk, say)
