@@ -123,16 +123,17 @@ class GraphMailbox:
         those a delta round finds, each as its raw MIME."""
         state = self._load()
         inbox = self.inbox()
-        if state.get("inbox") != inbox:
-            state.clear()
-            state.update({"inbox": inbox, "pending": []})
+        if state.get("inbox") != inbox or state.get("graph_url") != self.settings["graph_url"]:
+            state.clear()  # another mailbox or another cloud: its delta link and ids mean nothing here
+            state.update({"inbox": inbox, "graph_url": self.settings["graph_url"], "pending": []})
         pending = {mid: received for mid, received in state["pending"]}
         for row in self._delta(state, inbox):
             if "@removed" in row:
                 pending.pop(row["id"], None)
             else:
                 pending.setdefault(row["id"], row.get("receivedDateTime") or "")
-        state["pending"] = sorted(pending.items(), key=lambda kv: (kv[1], kv[0]))
+        # by time received; within a second, in the order Graph listed them (sorted is stable)
+        state["pending"] = sorted(pending.items(), key=lambda kv: kv[1])
         self._save()
         for mid, _ in list(state["pending"]):
             response = self.graph.request("GET", f"/messages/{mid}/$value", "reading a message", missing_ok=True)

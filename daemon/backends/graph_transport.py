@@ -87,11 +87,14 @@ class GraphTransport:
     def delivered(self, message_id: str) -> bool | None:
         """After an interrupted attempt: True if Sent Items holds a mail with this
         Message-ID (Graph saved it when it took the mail), False if not."""
+        return bool(self._find("sentitems", message_id))
+
+    def _find(self, folder: str, message_id: str) -> list[dict]:
         wanted = f"<{message_id.strip().strip('<>')}>"
-        rows, _ = self.graph.pages("/mailFolders/sentitems/messages", f"looking for {wanted} in Sent Items",
+        rows, _ = self.graph.pages(f"/mailFolders/{folder}/messages", f"looking for {wanted} in {folder}",
                                    params={"$filter": f"internetMessageId eq '{wanted.replace(chr(39), chr(39) * 2)}'",
                                            "$select": "id,internetMessageId", "$top": "10"})
-        return bool(rows)
+        return rows
 
     def check(self) -> None:
         """Sign in and open Sent Items, where the sent copies are looked for."""
@@ -121,10 +124,26 @@ class GraphTransport:
     def _send_large(self, raw: bytes) -> None:
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
         big, small = _take_attachments(msg)
+        message_id = message_id_of(raw)
+        if message_id:  # the half-made draft of an interrupted attempt goes first
+            for row in self._find("drafts", message_id):
+                self.graph.request("DELETE", f"/messages/{row['id']}", "removing an unfinished draft", missing_ok=True)
         draft = self.graph.json("POST", "/messages", "creating a draft for a large mail",
                                 content=base64.b64encode(msg.as_bytes(policy=email.policy.compat32)),
                                 headers={"Content-Type": "text/plain"})
-        mid = draft["id"]
+        try:
+            self._complete_draft(draft["id"], big, small)
+        except GraphError as exc:
+            if exc.status == 0:  # the answer to the send may be lost: the draft may be sent; leave it be
+                raise
+            try:
+                self.graph.request("DELETE", f"/messages/{draft['id']}", "removing an unfinished draft",
+                                   missing_ok=True)
+            except MailError as again:
+                log.warning("graph: the unfinished draft of %s stays in Drafts: %s", message_id, again)
+            raise
+
+    def _complete_draft(self, mid: str, big: list, small: list) -> None:
         for name, content_type, data in small:
             self.graph.request("POST", f"/messages/{mid}/attachments", f"attaching {name!r}",
                                json={"@odata.type": "#microsoft.graph.fileAttachment", "name": name,
