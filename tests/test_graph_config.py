@@ -153,3 +153,26 @@ def test_the_transport_inherits_the_mailbox_connection(tmp_path, m365, tls):
     assert config.transport.settings["client_id"] == app.client_id
     assert config.transport.settings["mailbox"] == GROUP == config.mailbox.settings["mailbox"]
     assert config.transport.settings["token_url"] == m365.token_url
+
+
+def test_a_client_secret_from_a_systemd_credential_signs_in(tmp_path, m365, tls, capsys, monkeypatch):
+    app = m365.add_app(secret=SECRET)
+    m365.add_mailbox(GROUP, grant=[app])
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "klg-graph").write_text(SECRET)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    inst = graph_instance(tmp_path / "klg", m365, tls, app.client_id)
+    inst.edit_config(f'client_secret_env = "{SECRET_ENV}"', 'client_secret_credential = "klg-graph"')
+
+    code, out, err = check_config(inst, capsys)
+
+    assert (code, err) == (0, []) and out[-1] == "transport (graph): connection works"
+
+
+def test_a_missing_private_key_file_is_named_at_sign_in(tmp_path, m365, tls, capsys):
+    cert = make_app_certificate(tmp_path / "app")
+    app = m365.add_app(certificate=cert[0])
+    m365.add_mailbox(GROUP, grant=[app])
+    inst = graph_instance(tmp_path / "klg", m365, tls, app.client_id, certificate=(cert[0], tmp_path / "nokey.pem"))
+    line = _one_line(*check_config(inst, capsys)[::2])
+    assert line.startswith(f"mailbox.private_key_file = '{tmp_path / 'nokey.pem'}' cannot be read")
