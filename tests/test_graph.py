@@ -5,6 +5,7 @@ documented API, not Microsoft 365: none can run here."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -304,3 +305,25 @@ def test_envelope_recipients_missing_from_the_headers_are_sent_as_bcc(inst, m365
         transport.close()
     assert len(m365.received(MARIA)) == 1 and len(m365.received(CHANCELLERY)) == 1
     assert m365.received(CHANCELLERY)[0]["Bcc"] is None
+
+
+def test_no_more_than_four_requests_at_a_time_reach_the_mailbox(inst, m365):
+    """Eight sends at once from two transports: Graph's "four concurrent requests" per app and
+    mailbox is kept by klg itself, so none is refused for concurrency and all go out once."""
+    m365.gate = threading.Event()  # the responder holds each request in its slot until the gate opens
+    transports = [open_transport(inst.config), open_transport(inst.config)]
+    for t in transports:
+        t.graph.token()  # signed in before the race
+    threads = [threading.Thread(target=transports[n % 2].send, args=(_mail(MARIA, f"Kallelse {n}").replace(
+        b"kallelse-2026-12-01", f"kallelse-{n}".encode()), GROUP, [MARIA])) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    threading.Event().wait(1.0)
+    m365.gate.set()
+    for thread in threads:
+        thread.join(30)
+    for t in transports:
+        t.close()
+    assert len(m365.received(MARIA)) == 8
+    assert max(m365.throttle.peak.values()) == 4
+    assert not [e for e in m365.log if e["status"] == 429]

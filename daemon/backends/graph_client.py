@@ -42,6 +42,9 @@ FIRST_BACKOFF = 1.0
 # One MSAL token cache per app and tenant in this process: the mailbox and the transport (and a
 # backend opened again after an error) share the token instead of each fetching its own.
 _CACHES: dict[tuple[str, str], msal.TokenCache] = {}
+# Graph counts concurrent requests per app and mailbox, so the mailbox and the transport share slots.
+_SLOTS: dict[tuple[str, str, str], threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
 
 
 class GraphClient:
@@ -54,7 +57,9 @@ class GraphClient:
         self.user = f"{settings['graph_url']}/users/{quote(self.mailbox)}"
         self.timeout = float(settings.get("timeout_seconds", 60))
         self.max_wait = float(settings.get("max_wait_seconds", 120))
-        self._slots = threading.BoundedSemaphore(CONCURRENT)
+        with _SLOTS_LOCK:
+            self._slots = _SLOTS.setdefault((settings["graph_url"], settings["client_id"], self.mailbox.lower()),
+                                            threading.BoundedSemaphore(CONCURRENT))
         self._lock = threading.Lock()
         self._app: msal.ConfidentialClientApplication | None = None
         self._http: httpx.Client | None = None
