@@ -176,3 +176,32 @@ def test_a_missing_private_key_file_is_named_at_sign_in(tmp_path, m365, tls, cap
     inst = graph_instance(tmp_path / "klg", m365, tls, app.client_id, certificate=(cert[0], tmp_path / "nokey.pem"))
     line = _one_line(*check_config(inst, capsys)[::2])
     assert line.startswith(f"mailbox.private_key_file = '{tmp_path / 'nokey.pem'}' cannot be read")
+
+
+def test_a_private_key_that_is_not_the_certificates_is_named(tmp_path, m365, tls, capsys):
+    cert = make_app_certificate(tmp_path / "app")
+    other = make_app_certificate(tmp_path / "other")
+    app = m365.add_app(certificate=cert[0])
+    m365.add_mailbox(GROUP, grant=[app])
+    inst = graph_instance(tmp_path / "klg", m365, tls, app.client_id, certificate=(cert[0], other[1]))
+    line = _one_line(*check_config(inst, capsys)[::2])
+    assert line == ("the private key in mailbox.private_key_file does not belong to the certificate in "
+                    "mailbox.certificate_file: give the key the certificate was made with")
+
+
+def test_an_untrusted_tls_certificate_is_named(tmp_path, m365, tls, capsys):
+    app = m365.add_app(secret=SECRET)
+    m365.add_mailbox(GROUP, grant=[app])
+    inst = graph_instance(tmp_path / "klg", m365, tls, app.client_id)
+    inst.edit_config(f'tls_ca_file = "{tls[0]}"', "")
+    line = _one_line(*check_config(inst, capsys)[::2])
+    assert "is not trusted while signing in (certificate verify failed)" in line and "tls_ca_file" in line
+
+
+def test_a_tenant_that_does_not_exist_is_named(tmp_path, m365, tls, capsys):
+    app = m365.add_app(secret=SECRET)
+    m365.add_mailbox(GROUP, grant=[app])
+    inst = graph_instance(tmp_path / "klg", m365, tls, app.client_id)
+    inst.edit_config(f"{m365.identity.tenant_id}/oauth2", "nosuchtenant/oauth2")
+    line = _one_line(*check_config(inst, capsys)[::2])
+    assert line.startswith("the tenant at ") and "nosuchtenant does not answer as a Microsoft Entra tenant" in line

@@ -26,6 +26,8 @@ from urllib.parse import quote
 import httpx
 import msal
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from daemon.backends.graph_errors import GraphError, SignInError, graph_failure, sign_in_failure, unreachable
 from daemon.backends.graph_settings import secret
@@ -77,6 +79,7 @@ class GraphClient:
             except OSError as exc:
                 raise MailError(f"{self.section}.certificate_file = {s['certificate_file']!r} cannot be read "
                                 f"({exc.strerror}): make it readable by the service user") from None
+            _check_pair(self.section, s, key, certificate)
             return {"private_key": key, "public_certificate": certificate}
         value = secret(s, self.section, "client_secret")
         if not value:
@@ -114,6 +117,10 @@ class GraphClient:
                 result = app.acquire_token_for_client(scopes=[self.settings["scope"]])
             except requests.RequestException as exc:
                 raise SignInError(unreachable(self.settings["token_url"], "signing in", exc)) from None
+            except ValueError as exc:  # MSAL's own refusal of what it was given
+                raise SignInError(f"MSAL could not sign in app {self.settings['client_id']} "
+                                  f"({' '.join(str(exc).split())[:160]}): check client_id, tenant_id and the "
+                                  f"credential") from None
         if "access_token" not in result:
             raise SignInError(sign_in_failure(self.settings, result))
         return result["access_token"]
@@ -201,6 +208,28 @@ class GraphClient:
         if self._http is not None:
             self._http.close()
             self._http = None
+
+
+def _check_pair(section: str, s: dict[str, Any], key: str, certificate: str) -> None:
+    """MailError unless ``key`` is a PEM private key and ``certificate`` the PEM certificate of its public key
+    (MSAL would fail on either only when it signs, with a traceback)."""
+    where = next((f"{section}.private_key{x}" for x in ("_file", "_env", "_credential") if s.get("private_key" + x)),
+                 f"{section}.private_key")
+    try:
+        private = serialization.load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError):
+        raise MailError(f"{where} does not hold an unencrypted PEM private key: export the key as PEM "
+                        f"(-----BEGIN PRIVATE KEY-----) without a passphrase") from None
+    try:
+        cert = x509.load_pem_x509_certificate(certificate.encode())
+    except ValueError:
+        raise MailError(f"{section}.certificate_file = {s['certificate_file']!r} is not a PEM certificate: give the "
+                        f"certificate (-----BEGIN CERTIFICATE-----) uploaded to the app registration") from None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (private.public_key().public_bytes(serialization.Encoding.DER, public)
+            != cert.public_key().public_bytes(serialization.Encoding.DER, public)):
+        raise MailError(f"the private key in {where} does not belong to the certificate in "
+                        f"{section}.certificate_file: give the key the certificate was made with")
 
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:

@@ -99,8 +99,9 @@ def graph_failure(settings: dict[str, Any], what: str, status: int, code: str, m
 
 def unreachable(url: str, what: str, exc: BaseException) -> str:
     """One line for a network failure (refused, DNS, TLS, timeout) on the way to ``url``."""
-    text = " ".join(str(exc).split())[:160] or type(exc).__name__
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return (f"the TLS certificate of {url} is not trusted while {what} ({text}): a TLS-inspecting proxy needs "
-                f"its CA in tls_ca_file")
+    full = " ".join(str(exc).split())
+    text = full[:160] or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in full or "certificate verify failed" in full.lower():
+        return (f"the TLS certificate of {url} is not trusted while {what} (certificate verify failed): a "
+                f"TLS-inspecting proxy needs its CA in tls_ca_file; otherwise check the address")
     return f"{url} could not be reached while {what} ({type(exc).__name__}: {text}): check the address and the network path"
