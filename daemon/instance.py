@@ -18,7 +18,7 @@ DEFAULTS = Path(__file__).resolve().parent / "defaults"
 # templates/ at the top of the repository; daemon/templates links to it, and a
 # built wheel carries a copy there (pyproject.toml, package-data)
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-BACKENDS = ("maildir", "imap", "exchange")
+BACKENDS = ("maildir", "imap", "exchange", "graph")
 
 
 def instance_config(backend: str, root: str = "mailboxes", data: str = "data", templates: str | None = "templates") -> str:

@@ -10,7 +10,7 @@ makes it:
   certificate-signed client assertion, verified against the registered certificate), the OpenID
   configuration MSAL reads first, and the AADSTS errors of a wrong or expired credential;
 - ``tests/graph/mail.py``      mail folders, child folders, messages with $select/$filter/$orderby/
-  $top and paging, delta with nextLink/deltaLink and @removed, $value, move;
+  $top and paging, delta with nextLink/deltaLink and @removed, $value, move, delete;
 - ``tests/graph/send.py``      sendMail with MIME, drafts (JSON or MIME), attachments, upload sessions
   with their chunk rules, send;
 - ``tests/graph/limits.py``    Outlook's per-mailbox limits (4 concurrent requests, 10,000 requests

@@ -104,14 +104,14 @@ def test_every_problem_is_told_at_once(inst, capsys):
 
 @pytest.mark.parametrize("path", [
     REPO / "config" / "klg.toml", REPO / "config" / "imap-example.toml", REPO / "config" / "exchange-example.toml",
-    REPO / "daemon" / "defaults" / "klg.toml",
+    REPO / "config" / "graph-example.toml", REPO / "daemon" / "defaults" / "klg.toml",
 ])
 def test_every_shipped_config_loads(path):
     config = load_config(path)
-    assert config.members and config.mailbox.backend in ("maildir", "imap", "exchange")
+    assert config.members and config.mailbox.backend in ("maildir", "imap", "exchange", "graph")
 
 
-@pytest.mark.parametrize("backend", ["maildir", "imap", "exchange"])
+@pytest.mark.parametrize("backend", ["maildir", "imap", "exchange", "graph"])
 def test_every_config_klg_init_writes_loads(tmp_path, backend):
     (tmp_path / "klg.toml").write_text(instance_config(backend, templates=str(REPO / "templates")), encoding="utf-8")
     assert load_config(tmp_path / "klg.toml").mailbox.backend == backend

@@ -6,7 +6,10 @@
   ``imap_moving``, ``imap_idle``) and ``smtp``, sharing ``netconf``;
 - ``exchange_account``, ``exchange_mailbox``, ``exchange_transport``,
   ``exchange_errors``: Exchange on-premises through EWS;
-- ``settings`` (and ``exchange_settings``): the validation of ``[mailbox]`` and
+- ``graph_client``, ``graph_mailbox``, ``graph_transport``, ``graph_errors``:
+  Microsoft 365 through Microsoft Graph (``graph_settings`` checks its keys);
+- ``envelope``: recipients into the headers, for Exchange and Graph;
+- ``settings`` (and ``exchange_settings``, ``graph_settings``): the validation of ``[mailbox]`` and
   ``[transport]``, run by ``daemon.checks.load_config``.
 """
 
@@ -34,7 +37,11 @@ def open_mailbox(config: Config) -> Mailbox:
         from daemon.backends.exchange_mailbox import ExchangeMailbox  # noqa: PLC0415 -- start-up wiring: exchangelib is slow
 
         return ExchangeMailbox(config.mailbox, config.group.address)
-    raise MailError(f"mailbox.backend = {name!r} is not known; use maildir, imap or exchange")
+    if name == "graph":
+        from daemon.backends.graph_mailbox import GraphMailbox  # noqa: PLC0415 -- start-up wiring: msal and httpx are slow
+
+        return GraphMailbox(config.mailbox, config.data_dir)
+    raise MailError(f"mailbox.backend = {name!r} is not known; use maildir, imap, exchange or graph")
 
 
 def open_transport(config: Config) -> Transport:
@@ -50,4 +57,8 @@ def open_transport(config: Config) -> Transport:
         from daemon.backends.exchange_transport import ExchangeTransport  # noqa: PLC0415 -- start-up wiring: exchangelib is slow
 
         return ExchangeTransport(config.transport, config.group.address)
-    raise MailError(f"transport.backend = {name!r} is not known; use maildir, smtp or exchange")
+    if name == "graph":
+        from daemon.backends.graph_transport import GraphTransport  # noqa: PLC0415 -- start-up wiring: msal and httpx are slow
+
+        return GraphTransport(config.transport)
+    raise MailError(f"transport.backend = {name!r} is not known; use maildir, smtp, exchange or graph")

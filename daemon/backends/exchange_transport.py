@@ -9,13 +9,11 @@ refused).
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import email.utils
 import logging
 
 from exchangelib import Message
 
+from daemon.backends.envelope import with_bcc
 from daemon.backends.exchange_account import ExchangeAccount
 from daemon.backends.exchange_errors import PERMANENT_SEND_ERRORS, one_line
 from daemon.config import Backend
@@ -35,7 +33,7 @@ class ExchangeTransport:
         """CreateItem with our MIME (SendAndSaveCopy into Sent Items, or SendOnly).
         Exchange takes the recipients from the MIME headers; envelope recipients
         missing there are added as Bcc. Returns [] (refusals come back as bounces)."""
-        raw = _with_bcc(raw, recipients)
+        raw = with_bcc(raw, recipients)
         try:
             account = self.ex.account()
             message = Message(account=account, mime_content=raw)
@@ -61,14 +59,3 @@ class ExchangeTransport:
         """Close the connection; the next use opens a new one."""
         self.ex.close()
 
-
-def _with_bcc(raw: bytes, recipients: list[str]) -> bytes:
-    """``raw`` with a Bcc header for envelope recipients its To/Cc/Bcc do not name
-    (Exchange delivers to the MIME's recipients). Unchanged in the usual case."""
-    head = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-    named = {addr.lower() for _, addr in email.utils.getaddresses(
-        [v for h in ("To", "Cc", "Bcc") for v in head.get_all(h, [])])}
-    extra = [r for r in recipients if r.lower() not in named]
-    if not extra:
-        return raw
-    return f"Bcc: {', '.join(extra)}\r\n".encode() + raw

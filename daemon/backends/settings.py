@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from daemon.backends.exchange_settings import check_settings as exchange
+from daemon.backends.graph_settings import check_settings as graph
 from daemon.config import Backend, Config
 from daemon.config_reader import unknown_keys
 
-MAILBOXES = ("maildir", "imap", "exchange")
-TRANSPORTS = ("maildir", "smtp", "exchange")
+MAILBOXES = ("maildir", "imap", "exchange", "graph")
+TRANSPORTS = ("maildir", "smtp", "exchange", "graph")
 MAILDIR_KEYS = {"mailbox": ("root", "inbox", "processed", "quarantine"), "transport": ("root", "folder")}
 
 # IMAP and SMTP: the connection keys they share, and each one's own
@@ -43,18 +44,21 @@ SMTP_KEYS = (*CONNECTION_KEYS, "sent_folder", "helo_name", "copy_to_self")
 
 def check(config: Config) -> tuple[Backend, Backend, list[str]]:
     """The config's ``[mailbox]`` and ``[transport]`` as their backends will use
-    them (Exchange fills in its defaults, and a ``[transport]`` takes the
-    connection of an Exchange ``[mailbox]``), and every problem with them."""
+    them (Exchange and Graph fill in their defaults, and a ``[transport]`` takes
+    the connection of an Exchange or Graph ``[mailbox]`` of the same backend),
+    and every problem with them."""
     base = config.path.parent
     problems: list[str] = []
-    mailbox = _check(config.mailbox, "mailbox", MAILBOXES, base, problems)
-    inherit = mailbox.settings if mailbox.backend == "exchange" else None
-    transport = _check(config.transport, "transport", TRANSPORTS, base, problems, inherit)
+    address = config.group.address
+    mailbox = _check(config.mailbox, "mailbox", MAILBOXES, base, problems, address)
+    same = mailbox.backend in ("exchange", "graph") and config.transport.backend == mailbox.backend
+    inherit = mailbox.settings if same else None
+    transport = _check(config.transport, "transport", TRANSPORTS, base, problems, address, inherit)
     return mailbox, transport, problems
 
 
 def _check(backend: Backend, section: str, allowed: tuple[str, ...], base: Path, problems: list[str],
-           inherit: dict[str, Any] | None = None) -> Backend:
+           address: str, inherit: dict[str, Any] | None = None) -> Backend:
     name = backend.backend
     if name not in allowed:
         problems.append(f"{section}.backend = {name!r}: use one of {', '.join(allowed)}")
@@ -67,6 +71,8 @@ def _check(backend: Backend, section: str, allowed: tuple[str, ...], base: Path,
         problems += smtp(backend.settings, section)
     elif name == "exchange":
         return replace(backend, settings=exchange(backend.settings, section, base, problems, inherit))
+    elif name == "graph":
+        return replace(backend, settings=graph(backend.settings, section, base, problems, address, inherit))
     return backend
 
 

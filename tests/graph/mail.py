@@ -8,6 +8,7 @@ Sources:
              ``@odata.nextLink``, ``$select``, ``$orderby=receivedDateTime [asc|desc]``, ``$filter`` (here:
              internetMessageId eq '<...>', receivedDateTime ge/gt/le/lt, subject eq).
 - [VALUE]    "Get MIME content of a message": GET .../messages/{id}/$value returns the MIME as sent.
+- [DELETE]   "Delete message" (message-delete.md): DELETE .../messages/{id}, 204 No Content.
 - [MOVE]     "message: move" (message-move.md): body ``destinationId`` (an id or a well-known name);
              201 Created with the message, which has a new id in the destination.
 - [DELTA]    "message: delta" (message-delta.md) and "Get incremental changes to messages in a folder"
@@ -113,6 +114,12 @@ def get_message(call: Call, ref: str) -> Reply:
 
 def get_value(call: Call, ref: str) -> Reply:  # [VALUE]
     return Reply(200, call.item(ref).raw, content_type="text/plain")
+
+
+def delete_message(call: Call, ref: str) -> Reply:  # [DELETE]
+    with call.store.lock:
+        call.item(ref).file.unlink()
+    return Reply(204, None)
 
 
 def move(call: Call, ref: str) -> Reply:  # [MOVE]

@@ -49,6 +49,7 @@ ROUTES = [
     ("POST", ("messages",), send.create_message, WRITE),
     ("GET", ("messages", "*"), mail.get_message, READ),
     ("GET", ("messages", "*", "$value"), mail.get_value, READ),
+    ("DELETE", ("messages", "*"), mail.delete_message, WRITE),
     ("POST", ("messages", "*", "move"), mail.move, WRITE),
     ("POST", ("messages", "*", "attachments"), send.add_attachment, WRITE),
     ("POST", ("messages", "*", "attachments", "createuploadsession"), send.create_upload_session, WRITE),
