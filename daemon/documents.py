@@ -144,13 +144,15 @@ def _converting(data: bytes, name: str, options: str) -> Callable[[], bytes]:
     return convert
 
 
-def pdf_job(data: bytes, name: str, options: str = "") -> Job:
-    """The job that turns a document klg rendered (``name``, e.g. the agenda's .docx) into PDF."""
+def pdf_job(data: bytes, name: str, options: str | None = None) -> Job:
+    """The job that turns a document klg rendered (``name``, e.g. the agenda's .docx) into PDF:
+    accessible PDF/A-2b (``pdf.export_options``) unless ``options`` says otherwise."""
+    options = pdflib.export_options() if options is None else options
     key = f"pdf:{fingerprint(data)}" + (f":{options}" if options else "")
     return Job(key, f"{name} as PDF", _converting(data, name, options))
 
 
-def pdf(store: Store, data: bytes, name: str, options: str = "") -> bytes:
+def pdf(store: Store, data: bytes, name: str, options: str | None = None) -> bytes:
     """The PDF of a document klg rendered; ConversionError naming the cause when there is none."""
     try:
         return need(store, pdf_job(data, name, options))

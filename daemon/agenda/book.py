@@ -56,7 +56,7 @@ def job(store: Store, name: str, sha256: str) -> documents.Job:
             if data[:5] != b"%PDF-":
                 if PurePath(name).suffix.lower() not in CONVERTIBLE:
                     raise documents.Failed("not a document type LibreOffice converts")
-                data = pdflib.to_pdf(data, name)
+                data = pdflib.to_pdf(data, name, filter_options=pdflib.export_options())
             return pdfclean.clean(data)
         except pdflib.ConversionError as exc:
             # not the document's fault when LibreOffice is missing or the machine too busy: tried again later
