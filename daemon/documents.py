@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Callable, TypeVar
 
 from daemon import pdf as pdflib
+from daemon import pdftags
 from daemon.files import fingerprint
 from daemon.store import Store, iso
 from daemon.systemd import keepalive
@@ -137,7 +138,7 @@ def run(store: Store, now: datetime, attempt: Callable[[], T]) -> T:
 def _converting(data: bytes, name: str, options: str) -> Callable[[], bytes]:
     def convert() -> bytes:
         try:
-            return pdflib.to_pdf(data, name, filter_options=options)
+            return pdftags.mark_artifacts(pdflib.to_pdf(data, name, filter_options=options))
         except pdflib.ConversionError as exc:
             passing = "not installed" in str(exc) or "did not finish" in str(exc)
             raise Failed(str(exc), lasting=not passing) from None
