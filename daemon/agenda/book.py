@@ -84,6 +84,8 @@ def build(agenda_pdf: bytes, agenda_label: str, parts: list[Part], cleaned: dict
     PDFs in ``cleaned``, by SHA-256, made by :func:`job`), bookmarked."""
     book = pikepdf.open(io.BytesIO(agenda_pdf))  # its structure tree, language, metadata and output intent stay
     first_member = len(book.pages)
+    if "/OpenAction" in book.Root:
+        del book.Root["/OpenAction"]  # LibreOffice's "open at page 1"; a book opens there anyway, and acts on nothing
     marks = [pikepdf.OutlineItem(agenda_label, 0)]
     skipped: list[tuple[str, str]] = []
     not_archival: list[str] = []
