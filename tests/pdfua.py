@@ -13,7 +13,8 @@ an empty list means the PDF passes every check here.
 from __future__ import annotations
 
 import io
-from typing import Iterator
+import itertools
+from collections.abc import Iterator
 
 import pikepdf
 
@@ -108,7 +109,7 @@ def cp_14(pdf: pikepdf.Pdf) -> list[str]:
     if not levels:
         return ["14 no headings (H1, H2 …): a screen reader finds no way through the document"]
     out = [] if levels[0] == 1 else [f"14-002 the first heading is H{levels[0]}, not H1"]
-    out += [f"14-003 H{a} is followed by H{b}" for a, b in zip(levels, levels[1:]) if b > a + 1]
+    out += [f"14-003 H{a} is followed by H{b}" for a, b in itertools.pairwise(levels) if b > a + 1]
     return out
 
 

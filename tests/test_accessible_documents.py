@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import io
+import shutil
 import zipfile
 from email import policy
 from pathlib import Path
@@ -14,10 +15,16 @@ from pathlib import Path
 import pikepdf
 import pytest
 from docx import Document
+from docx.shared import Cm
+from PIL import Image
 
+from daemon import pdf as pdflib
 from daemon import pdftags
 from tests import pdfua
+from tests.helpers import REPO
 from tests.test_demo import demo
+
+WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 
 # the names of the documents klg makes (a member's own documents go out as they came)
 KLG_DOCUMENTS = ("Dagordning", "Agenda", "Mötesbok", "Meeting book", "Minnesanteckningar", "Minutes",
@@ -94,8 +101,12 @@ def check_week(files: list[tuple[str, str, bytes]], lang: str, group: str) -> No
 def test_every_document_of_the_swedish_week_is_accessible_and_pdfa_in_swedish(tmp_path):
     files = week_documents(tmp_path, "sv")
     check_week(files, "sv-SE", "Kommunledningsgruppen")
-    compilation = [d for _, n, d in files if n.startswith("Sammanställning")]
-    assert compilation, "the compilation went out"
+    # the compilation goes out as Word; as PDF (in the meeting book, or saved by a member) it is accessible too
+    [compilation, *_] = [d for _, n, d in files if n.startswith("Sammanställning")]
+    data = pdftags.mark_artifacts(pdflib.to_pdf(compilation, "c.docx", filter_options=pdflib.export_options()))
+    assert pdfua.problems(data) == []
+    assert pdfua.headings(pdfua.open_pdf(data)) == [1, 2, 2, 2, 2, 2]
+    assert pdfua.table_headers(pdfua.open_pdf(data)) == [0, 0, 5]  # the facts, the counts, the comments
 
 
 @pytest.mark.libreoffice
@@ -177,3 +188,50 @@ def test_a_rule_drawn_outside_the_structure_becomes_an_artifact_and_tagged_text_
     ops = [str(op) for _, op in pikepdf.parse_content_stream(pdf.pages[0])]
     assert ops == ["BDC", "BT", "Tf", "Td", "Tj", "ET", "EMC", "q", "w", "BMC", "m", "l", "S", "EMC", "Q"]
     assert pdftags.mark_artifacts(untagged_pdf()) == untagged_pdf()  # an untagged PDF is not touched
+
+
+# --- images: check-config warns of one without alternative text; with it, the PDF's figure has /Alt --------------
+
+
+def logo() -> io.BytesIO:
+    image = io.BytesIO()
+    Image.new("RGB", (60, 20), (31, 56, 100)).save(image, "PNG")
+    image.seek(0)
+    return image
+
+
+def test_check_config_warns_of_a_template_image_without_alternative_text(inst, tmp_path):
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    path = templates / "sv" / "agenda.docx"
+    doc = Document(path)
+    doc.sections[0].header.paragraphs[0].add_run().add_picture(logo(), width=Cm(3))  # a logo, as a chancellery adds
+    doc.save(path)
+    inst.edit_config(f'templates = "{REPO / "templates"}"', f'templates = "{templates}"')
+    result = inst.klg("check-config")
+    assert result.returncode == 0, result.stderr  # a warning, not an error: klg works as before
+    [warning] = [line for line in result.stdout.splitlines() if line.startswith("warning: the image")]
+    assert warning.startswith(f'warning: the image "Picture 1" in {path} (header1) has no alternative text, so a '
+                              "screen reader cannot say what it shows: in Word, right-click it, choose Edit Alt Text")
+
+    doc = Document(path)
+    for doc_pr in doc.sections[0].header._element.iter(f"{WP}docPr"):
+        doc_pr.set("descr", "Exempel kommuns logotyp")
+    doc.save(path)
+    result = inst.klg("check-config")
+    assert result.returncode == 0 and "warning: the image" not in result.stdout
+
+
+@pytest.mark.libreoffice
+def test_an_image_with_alternative_text_is_a_figure_with_alt_in_the_pdf():
+    doc = Document()
+    doc.add_paragraph("Rubrik", style="Heading 1")
+    doc.add_paragraph().add_run().add_picture(logo(), width=Cm(3))
+    for doc_pr in doc.element.body.iter(f"{WP}docPr"):
+        doc_pr.set("descr", "Exempel kommuns logotyp")
+    data = io.BytesIO()
+    doc.save(data)
+    pdf = pdfua.open_pdf(pdflib.to_pdf(data.getvalue(), "bild.docx", filter_options=pdflib.export_options()))
+    figures = [e for e in pdfua.elements(pdf) if pdfua.role(pdf, e) == "Figure"]
+    assert [str(f.Alt) for f in figures] == ["Exempel kommuns logotyp"]
+    assert pdfua.cp_13_004(pdf) == []

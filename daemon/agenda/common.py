@@ -8,9 +8,9 @@ from datetime import date, datetime
 from daemon import docmeta
 from daemon.agenda import document, layout, versions, words
 from daemon.config import Member
-from daemon.followups import followups_for
 from daemon.context import Ctx
 from daemon.files import member_file_names
+from daemon.followups import followups_for
 from daemon.mail.compose import OutAttachment
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for

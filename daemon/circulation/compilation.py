@@ -9,7 +9,16 @@ from datetime import date
 
 from daemon import docmeta
 from daemon.circulation import document, records
-from daemon.circulation.records import DOCX, asked, current_comments, get, mail_context, name_of, stamp, stance_name
+from daemon.circulation.records import (
+    DOCX,
+    asked,
+    current_comments,
+    get,
+    mail_context,
+    name_of,
+    stamp,
+    stance_name,
+)
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
 from daemon.store import iso
