@@ -21,7 +21,8 @@ from PIL import Image
 from daemon import pdf as pdflib
 from daemon import pdftags
 from tests import pdfua
-from tests.helpers import REPO
+from tests.agenda_helpers import tiny_pdf
+from tests.helpers import CHAIR, CHANCELLERY, MARIA, MEMBERS, REPO, at, attachment, body, make_mail, recipients
 from tests.test_demo import demo
 
 WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
@@ -235,3 +236,32 @@ def test_an_image_with_alternative_text_is_a_figure_with_alt_in_the_pdf():
     figures = [e for e in pdfua.elements(pdf) if pdfua.role(pdf, e) == "Figure"]
     assert [str(f.Alt) for f in figures] == ["Exempel kommuns logotyp"]
     assert pdfua.cp_13_004(pdf) == []
+
+
+# --- the meeting book: PDF/A where the members' documents allow, and named to the chancellery where not ----------
+
+
+@pytest.mark.libreoffice
+def test_a_member_pdf_without_embedded_fonts_keeps_the_book_from_pdfa_and_is_named(inst):
+    inst.drop(make_mail(MARIA, "Budget", "Tid: 15",
+                        attachments=[("budget.pdf", tiny_pdf("Budgetunderlag"), "application/pdf")]))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    [draft] = [m for m in inst.sent() if "Utkast" in str(m["Subject"])]
+    inst.drop(make_mail(CHAIR, f"SV: {' '.join(str(draft['Subject']).split())}", "OK", reply_to=draft))
+    inst.tick(at("2026-11-30 11:00"))
+    inst.tick(at("2026-11-30 14:00"))
+    [final] = [m for m in inst.sent_to(MEMBERS[0]) if "Dagordning tisdag" in str(m["Subject"])]
+    book_name = "Mötesbok KLG 2026-12-01.pdf"
+    book = (inst.config.data_dir / "agendas" / "2026-12-01" / book_name).read_bytes()
+    # the agenda part of the book is still accessible; the book is not PDF/A, and says nothing it is not
+    pdf = pdfua.open_pdf(book)
+    assert pdfua.accessibility(pdf, book_pages(book)) == ["06-002 the metadata do not say PDF/UA-1 (pdfuaid:part)"]
+    assert pdfua.language(book) == "sv-SE" and str(pdf.docinfo.Title) == book_name[:-4]
+    assert pdfua.pdfa(pdf)[0].startswith("PDF/A identification: part None")
+    assert "PDF/A 6.2.11.4: fonts not embedded: Helvetica" in pdfua.pdfa(pdf)
+    assert pdfua.problems(attachment(final, "Dagordning KLG 2026-12-01.pdf")) == []  # the agenda itself is
+    [report] = [m for m in inst.sent() if "Dagordningen skickades, men något saknas" in str(m["Subject"])]
+    assert recipients(report) == [CHANCELLERY]
+    assert ("Mötesboken är inte PDF/A (arkivformat): typsnitten är inte inbäddade i budget.pdf."
+            in " ".join(body(report).split()))

@@ -117,6 +117,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     # the limit is on the mail as it travels, not on the files: base64 makes them a third larger
     size = _encoded(base + item_atts)
     skipped = book.skipped if book else []
+    not_archival = book.not_archival if book else []  # named in the chancellery's report
     as_sent: list[str] = []  # documents left out of the book but attached as they came (names as in the mail)
     sent_originals: set[str] = set()
     if size <= limit:
@@ -155,12 +156,13 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     meetings.transition(ctx.store, d, MeetingState.FINAL_SENT)
     ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
-                      "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems})
-    if problems or book_problems or skipped:
+                      "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems,
+                      "not_archival": not_archival})
+    if problems or book_problems or skipped or not_archival:
         ctx.send("agenda_problem", ctx.chancellery(),
                  {"meeting": common.meeting_context(ctx, meeting), "problems": problems, "book_problems": book_problems,
                   "skipped": [{"name": name, "why": why, "attached": mode == "attachments" or name in sent_originals}
-                              for name, why in skipped], "mode": mode},
+                              for name, why in skipped], "mode": mode, "not_archival": not_archival},
                  kind="agenda-notice", meeting=d)
 
 
