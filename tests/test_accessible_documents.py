@@ -18,11 +18,22 @@ from docx import Document
 from docx.shared import Cm
 from PIL import Image
 
+from daemon import docmeta, pdftags
 from daemon import pdf as pdflib
-from daemon import pdftags
 from tests import pdfua
 from tests.agenda_helpers import tiny_pdf
-from tests.helpers import CHAIR, CHANCELLERY, MARIA, MEMBERS, REPO, at, attachment, body, make_mail, recipients
+from tests.helpers import (
+    CHAIR,
+    CHANCELLERY,
+    MARIA,
+    MEMBERS,
+    REPO,
+    at,
+    attachment,
+    body,
+    make_mail,
+    recipients,
+)
 from tests.test_demo import demo
 
 WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
@@ -265,3 +276,16 @@ def test_a_member_pdf_without_embedded_fonts_keeps_the_book_from_pdfa_and_is_nam
     assert recipients(report) == [CHANCELLERY]
     assert ("Mötesboken är inte PDF/A (arkivformat): typsnitten är inte inbäddade i budget.pdf."
             in " ".join(body(report).split()))
+
+
+def test_a_rendered_word_document_takes_the_groups_language_title_and_author():
+    made = io.BytesIO()
+    Document().save(made)  # python-docx's own template: en-US, author "python-docx"
+    assert docx_language(made.getvalue()) == "en-US"
+    data = docmeta.label(made.getvalue(), lang=docmeta.locale("sv"), title="Dagordning KLG 2026-12-01",
+                         author="Kommunledningsgruppen")
+    assert docx_language(data) == "sv-SE"
+    props = Document(io.BytesIO(data)).core_properties
+    assert (props.language, props.title, props.author) == ("sv-SE", "Dagordning KLG 2026-12-01",
+                                                            "Kommunledningsgruppen")
+    assert docmeta.locale("en") == "en-GB"

@@ -99,7 +99,7 @@ def build(agenda_pdf: bytes, agenda_label: str, parts: list[Part], cleaned: dict
             first = len(book.pages)
             try:
                 source = pikepdf.open(io.BytesIO(data))
-                if list(fonts_not_embedded(source)):
+                if not _archival(source):
                     not_archival.append(doc["name"])
                 book.pages.extend(source.pages)
             except Exception as exc:  # cleaned PDFs merge; should one not, it is left out, not the book
@@ -140,6 +140,14 @@ def _outside_the_structure(page: pikepdf.Dictionary) -> None:
             if "/StructParent" in annot:
                 del annot["/StructParent"]
             annot["/F"] = 4  # printed, never hidden: PDF/A's rule for annotations (links here)
+
+
+def _archival(pdf: pikepdf.Pdf) -> bool:
+    """Whether ``pdf``'s pages can be part of a PDF/A-2b book: every font embedded."""
+    try:
+        return not fonts_not_embedded(pdf)
+    except Exception:  # a font dictionary no reader foresaw: the document still goes in, the book is not PDF/A
+        return False
 
 
 def fonts_not_embedded(pdf: pikepdf.Pdf) -> list[str]:
