@@ -117,7 +117,6 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     # the limit is on the mail as it travels, not on the files: base64 makes them a third larger
     size = _encoded(base + item_atts)
     skipped = book.skipped if book else []
-    not_archival = book.not_archival if book else []  # named in the chancellery's report
     as_sent: list[str] = []  # documents left out of the book but attached as they came (names as in the mail)
     sent_originals: set[str] = set()
     if size <= limit:
@@ -132,6 +131,10 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                 sent_originals.add(doc["name"])
     else:
         mode, attachments = "none", base
+    # documents that keep the book from PDF/A: named to the chancellery when the book is what the members got
+    # (otherwise they got each document as it came, and the log keeps the names)
+    not_archival = book.not_archival if book else []
+    reported_not_archival = not_archival if mode == "book" else []
     if book is not None:
         files[book_name] = book.data
     files[invite_name] = ics
@@ -158,11 +161,11 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
                       "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems,
                       "not_archival": not_archival})
-    if problems or book_problems or skipped or not_archival:
+    if problems or book_problems or skipped or reported_not_archival:
         ctx.send("agenda_problem", ctx.chancellery(),
                  {"meeting": common.meeting_context(ctx, meeting), "problems": problems, "book_problems": book_problems,
                   "skipped": [{"name": name, "why": why, "attached": mode == "attachments" or name in sent_originals}
-                              for name, why in skipped], "mode": mode, "not_archival": not_archival},
+                              for name, why in skipped], "mode": mode, "not_archival": reported_not_archival},
                  kind="agenda-notice", meeting=d)
 
 
