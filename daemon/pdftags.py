@@ -12,8 +12,11 @@ only those, in ``/Artifact BMC … EMC``; tagged content is left as it is.
 from __future__ import annotations
 
 import io
+import logging
 
 import pikepdf
+
+log = logging.getLogger("klg.pdf")
 
 PATH_START = {"m", "re"}
 PAINT = {"S", "s", "f", "F", "f*", "B", "B*", "b", "b*"}
@@ -56,7 +59,16 @@ def _marked(instructions: list) -> tuple[list, int]:
 
 def mark_artifacts(data: bytes) -> bytes:
     """``data`` (a tagged PDF) with every drawing outside its structure marked as an artifact;
-    the same bytes when there is none, or when the PDF is not tagged."""
+    the same bytes when there is none, when the PDF is not tagged, or when it cannot be read
+    here (then it is still the PDF LibreOffice made, only with those drawings unmarked)."""
+    try:
+        return _mark(data)
+    except pikepdf.PdfError as exc:
+        log.warning("could not mark the untagged drawings of a PDF as artifacts: %s", exc)
+        return data
+
+
+def _mark(data: bytes) -> bytes:
     pdf = pikepdf.open(io.BytesIO(data))
     if "/StructTreeRoot" not in pdf.Root:
         return data
