@@ -16,12 +16,14 @@ from pathlib import Path
 import jinja2
 
 from daemon import config as configlib
-from daemon import workflows
+from daemon import officezip, workflows
 from daemon.backends import settings as backend_settings
 from daemon.config import Config, ConfigError
 from daemon.config_reader import unknown_sections
 
 REFERENCE_LANGUAGE = "sv"
+WORDPROCESSING_DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+DECORATIVE = "{http://schemas.microsoft.com/office/drawing/2017/decorative}decorative"
 
 
 def load_config(path: str | Path) -> Config:
@@ -71,3 +73,29 @@ def _docx(path: Path) -> list[str]:
     for check in getattr(workflows, "DOCX_CHECKS", []):
         problems += check(path)
     return problems
+
+
+def image_warnings(config: Config) -> list[str]:
+    """An image (a logo the chancellery put in the header, say) in one of the group's Word
+    templates without alternative text: the PDFs made from it would show a screen reader
+    an image it cannot describe. Warnings, not errors: klg works as before."""
+    warnings = []
+    for path in sorted((config.templates_dir / config.group.language).glob("*.docx")):
+        try:
+            found = officezip.parts(path.read_bytes(), only=lambda name: name.startswith("word/")
+                                    and name.endswith(".xml") and "/_rels/" not in name)
+        except (OSError, officezip.Refused):
+            continue  # templates() already says what is wrong with the file
+        for part, content in sorted(found.items()):
+            try:
+                root = officezip.parse_xml(content, part)
+            except officezip.Refused:  # the template check names a broken template
+                continue
+            for doc_pr in root.iter(f"{WORDPROCESSING_DRAWING}docPr"):
+                decorative = any(el.get("val") in ("1", "true") for el in doc_pr.iter(DECORATIVE))
+                if not (doc_pr.get("descr") or "").strip() and not decorative:
+                    where = part.removeprefix("word/").removesuffix(".xml")
+                    warnings.append(f"the image \"{doc_pr.get('name', '?')}\" in {path} ({where}) has no alternative "
+                                    "text, so a screen reader cannot say what it shows: in Word, right-click it, "
+                                    "choose Edit Alt Text and describe it (or tick Mark as decorative)")
+    return warnings

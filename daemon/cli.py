@@ -191,6 +191,8 @@ def cmd_check_config(config, args) -> int:
     if problems:
         raise configlib.ConfigError(config.path, problems)
     print(f"{config.path}: configuration and templates are valid")
+    for warning in checks.image_warnings(config):
+        print(f"warning: {warning}")
     if not config.security.require_authentication and config.mailbox.backend != "maildir":
         print("warning: [security] require_authentication is off, so anyone who forges a member's From address "
               "can propose, change or withdraw items; see SECURITY.md")

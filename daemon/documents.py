@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Callable, TypeVar
 
 from daemon import pdf as pdflib
+from daemon import pdftags
 from daemon.files import fingerprint
 from daemon.store import Store, iso
 from daemon.systemd import keepalive
@@ -137,20 +138,22 @@ def run(store: Store, now: datetime, attempt: Callable[[], T]) -> T:
 def _converting(data: bytes, name: str, options: str) -> Callable[[], bytes]:
     def convert() -> bytes:
         try:
-            return pdflib.to_pdf(data, name, filter_options=options)
+            return pdftags.mark_artifacts(pdflib.to_pdf(data, name, filter_options=options))
         except pdflib.ConversionError as exc:
             passing = "not installed" in str(exc) or "did not finish" in str(exc)
             raise Failed(str(exc), lasting=not passing) from None
     return convert
 
 
-def pdf_job(data: bytes, name: str, options: str = "") -> Job:
-    """The job that turns a document klg rendered (``name``, e.g. the agenda's .docx) into PDF."""
+def pdf_job(data: bytes, name: str, options: str | None = None) -> Job:
+    """The job that turns a document klg rendered (``name``, e.g. the agenda's .docx) into PDF:
+    accessible PDF/A-2b (``pdf.export_options``) unless ``options`` says otherwise."""
+    options = pdflib.export_options() if options is None else options
     key = f"pdf:{fingerprint(data)}" + (f":{options}" if options else "")
     return Job(key, f"{name} as PDF", _converting(data, name, options))
 
 
-def pdf(store: Store, data: bytes, name: str, options: str = "") -> bytes:
+def pdf(store: Store, data: bytes, name: str, options: str | None = None) -> bytes:
     """The PDF of a document klg rendered; ConversionError naming the cause when there is none."""
     try:
         return need(store, pdf_job(data, name, options))

@@ -7,6 +7,7 @@ LibreOffice is an error that says what to install.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,6 +20,20 @@ from daemon.systemd import keepalive
 
 DEFAULT_TIMEOUT = 180.0
 CANDIDATES = ("soffice", "libreoffice", "/usr/lib/libreoffice/program/soffice", "/opt/libreoffice/program/soffice")
+
+
+def export_options() -> str:
+    """LibreOffice's PDF export filter options for every PDF klg makes of its own documents.
+
+    PDF/A-2b (SelectPdfVersion 2: fonts embedded, XMP metadata, an sRGB output
+    intent), tagged for PDF/UA-1 (a structure tree with headings from the
+    paragraph styles' outline levels, table header rows as TH with a scope,
+    headers and footers as artifacts, /Lang from the document's language, the
+    title shown in the window title) and bookmarks from the headings."""
+    return json.dumps({"SelectPdfVersion": {"type": "long", "value": "2"},
+                       "UseTaggedPDF": {"type": "boolean", "value": "true"},
+                       "PDFUACompliance": {"type": "boolean", "value": "true"},
+                       "ExportBookmarks": {"type": "boolean", "value": "true"}})
 
 
 class ConversionError(Exception):

@@ -6,7 +6,11 @@ Run it after changing the layout here:
 The chancellery may restyle the generated files in Word instead; keep the
 {{ … }} and {%tr … %}/{%p … %} tags (docxtpl) where they are.
 
-Values the template gets (see daemon/compilation.py):
+Styled like the agenda and the minutes (templates/docx_kit.py): the "KLG …"
+paragraph styles, KLG Rubrik and KLG Avsnitt as headings (H1, H2 in the PDF),
+the comments table's header row repeated on every page.
+
+Values the template gets (see daemon/circulation/compilation.py):
   group, organisation, item.id, item.title, proposer, description,
   documents (the item's attachments), started, deadline, meeting, compiled,
   version, comments (each: name, time, stance, text, late, attachments, earlier),
@@ -20,14 +24,13 @@ from pathlib import Path
 import docx_kit as kit
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Pt
-from docx_kit import HERE
+from docx_kit import GREY, HERE, NAVY
 
 WORDS = {
     "sv": {
+        "lang": "sv-SE",
         "title": "Sammanställning av synpunkter",
+        "footer": "Sammanställning av synpunkter {{ item.id }} · {{ compiled }}", "page": ("Sida ", " av "),
         "subtitle": "Skriftligt förfarande",
         "item": "Ärende", "proposer": "Förslagsställare", "started": "Utskick för synpunkter",
         "deadline": "Sista dag för synpunkter", "meeting": "Beslut på mötet", "compiled": "Sammanställd",
@@ -42,7 +45,9 @@ WORDS = {
         "version": "Version", "late_yes": "Ja",
     },
     "en": {
+        "lang": "en-GB",
         "title": "Compilation of comments",
+        "footer": "Compilation of comments {{ item.id }} · {{ compiled }}", "page": ("Page ", " of "),
         "subtitle": "Written procedure",
         "item": "Item", "proposer": "Proposer", "started": "Sent out for comments",
         "deadline": "Comments due by", "meeting": "Decision at the meeting", "compiled": "Compiled",
@@ -59,100 +64,102 @@ WORDS = {
 }
 
 
-def _repeat_header(row) -> None:
-    tr_pr = row._tr.get_or_add_trPr()
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    tr_pr.append(el)
-
-
-def _bold(cell, text: str) -> None:
-    cell.paragraphs[0].add_run(text).bold = True
+WIDTHS_CM = [3.0, 2.7, 3.2, 6.9, 1.2]  # 17.0 cm: A4 less 2 cm margins
 
 
 def build(language: str, folder: Path = HERE) -> Path:
     w = WORDS[language]
     doc = Document()
+    props = doc.core_properties
+    props.title = w["title"]
+    props.author = "klg"
+    props.comments = "klg compilation template; see templates/build_compilation.py"
+    props.language = w["lang"]
+    kit.normal_style(doc, w["lang"])
+
+    title = kit.add_style(doc, "KLG Rubrik", 22, bold=True, color=NAVY, level=1)
+    subtitle = kit.add_style(doc, "KLG Underrubrik", 13, color=NAVY, after=8)
+    label = kit.add_style(doc, "KLG Fakta etikett", 9, bold=True, color=GREY)
+    fact = kit.add_style(doc, "KLG Fakta", 10)
+    heading = kit.add_style(doc, "KLG Avsnitt", 12.5, bold=True, color=NAVY, before=14, after=4, keep_next=True,
+                            level=2)
+    body = kit.add_style(doc, "KLG Brödtext", 10, after=3)
+    listed = kit.add_style(doc, "KLG Lista", 10, base="List Bullet", after=1)
+    note = kit.add_style(doc, "KLG Notis", 9, italic=True, color=GREY, before=4, after=4)
+    head = kit.add_style(doc, "KLG Tabellrubrik", 8.5, bold=True, color="FFFFFF")
+    cell = kit.add_style(doc, "KLG Tabelltext", 9)
+    small = kit.add_style(doc, "KLG Tabelltext liten", 8, color="404040")
+    header_style = kit.add_style(doc, "KLG Sidhuvud", 9, color=NAVY)
+    footer_style = kit.add_style(doc, "KLG Sidfot", 8, color=GREY)
+
     section = doc.sections[0]
-    kit.a4(section, landscape=False, sides=2.0, top=2.0, bottom=2.0)
-    style = doc.styles["Normal"]
-    style.font.name = "Calibri"
-    style.font.size = Pt(10.5)
-    doc.core_properties.title = w["title"]
+    width = kit.a4(section, landscape=False, sides=2.0, top=2.2, bottom=2.0, distance=0.9)
+    kit.page_header(section, header_style, width)
+    kit.page_footer(section, footer_style, width, w["footer"], w["page"])
 
-    section.header.paragraphs[0].text = "{{ organisation }} · {{ group }} · {{ item.id }}"
+    doc.add_paragraph(w["title"], style=title)
+    doc.add_paragraph(f"{w['subtitle']} · {{{{ item.id }}}} {{{{ item.title }}}}", style=subtitle)
+    facts = [(w["item"], "{{ item.id }} {{ item.title }}"), (w["proposer"], "{{ proposer }}"),
+             (w["started"], "{{ started }}"), (w["deadline"], "{{ deadline }}"), (w["meeting"], "{{ meeting }}"),
+             (w["compiled"], f"{{{{ compiled }}}} ({w['version']} {{{{ version }}}})")]
+    kit.facts_table(doc, facts, [5.0, 12.0], label, fact, top=15, right=80, caption_text="klg-facts")
 
-    doc.add_heading(w["title"], level=1)
-    doc.add_paragraph(f"{w['subtitle']} · {{{{ item.id }}}} {{{{ item.title }}}}")
+    doc.add_paragraph(w["description"], style=heading)
+    doc.add_paragraph("{{ description }}", style=body)
+    doc.add_paragraph(w["documents"], style=heading)
+    doc.add_paragraph("{%p for d in documents %}", style=body)
+    doc.add_paragraph("{{ d }}", style=listed)
+    doc.add_paragraph("{%p endfor %}", style=body)
+    doc.add_paragraph("{%p if not documents %}", style=body)
+    doc.add_paragraph(w["no_documents"], style=body)
+    doc.add_paragraph("{%p endif %}", style=body)
 
-    info = doc.add_table(rows=0, cols=2)
-    info.style = "Table Grid"
-    for label, tag in (("item", "{{ item.id }} {{ item.title }}"), ("proposer", "{{ proposer }}"),
-                       ("started", "{{ started }}"), ("deadline", "{{ deadline }}"),
-                       ("meeting", "{{ meeting }}"), ("compiled", f"{{{{ compiled }}}} ({w['version']} {{{{ version }}}})")):
-        cells = info.add_row().cells
-        _bold(cells[0], w[label])
-        cells[1].text = tag
-    kit.fixed_widths(info, [5.5, 11.5])
-
-    doc.add_heading(w["description"], level=2)
-    doc.add_paragraph("{{ description }}")
-    doc.add_heading(w["documents"], level=2)
-    doc.add_paragraph("{%p for d in documents %}")
-    doc.add_paragraph("{{ d }}", style="List Bullet")
-    doc.add_paragraph("{%p endfor %}")
-    doc.add_paragraph("{%p if not documents %}")
-    doc.add_paragraph(w["no_documents"])
-    doc.add_paragraph("{%p endif %}")
-
-    doc.add_heading(w["counts"], level=2)
+    doc.add_paragraph(w["counts"], style=heading)
     counts = doc.add_table(rows=0, cols=2)
-    counts.style = "Table Grid"
-    for label, key in (("support", "support"), ("object", "object"), ("none", "none"), ("unstated", "unstated"),
+    kit.frame(counts, sides=False, inside_v=False)
+    kit.caption(counts, "klg-counts")
+    for key, value in (("support", "support"), ("object", "object"), ("none", "none"), ("unstated", "unstated"),
                        ("silent_count", "silent"), ("asked", "asked")):
         cells = counts.add_row().cells
-        cells[0].text = w[label]
-        cells[1].text = f"{{{{ counts.{key} }}}}"
+        kit.write(cells[0], w[key], cell)
+        kit.write(cells[1], f"{{{{ counts.{value} }}}}", cell)
     kit.fixed_widths(counts, [7.0, 2.0])
+    kit.cell_margins(counts, top=40, bottom=40, left=80, right=80)
 
-    doc.add_heading(w["comments"], level=2)
+    doc.add_paragraph(w["comments"], style=heading)
     table = doc.add_table(rows=4, cols=5)
-    table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, key in zip(table.rows[0].cells, ("name", "time", "stance", "comment", "late")):
-        _bold(cell, w[key])
-    _repeat_header(table.rows[0])
-    table.rows[1].cells[0].text = "{%tr for c in comments %}"
-    data = table.rows[2].cells
-    data[0].text = "{{ c.name }}"
-    data[1].text = "{{ c.time }}"
-    data[2].text = "{{ c.stance }}"
-    data[3].text = "{{ c.text }}"
-    data[3].add_paragraph("{%p if c.attachments %}")
-    data[3].add_paragraph(f"{w['attachments']} {{{{ c.attachments }}}}")
-    data[3].add_paragraph("{%p endif %}")
-    data[3].add_paragraph("{%p if c.earlier %}")
-    data[3].add_paragraph(f"{w['earlier']} {{{{ c.earlier }}}}")
-    data[3].add_paragraph("{%p endif %}")
-    data[4].text = f"{{% if c.late %}}{w['late_yes']}{{% endif %}}"
-    table.rows[3].cells[0].text = "{%tr endfor %}"
-    kit.fixed_widths(table, [3.0, 2.7, 3.5, 6.6, 1.2])
-    doc.add_paragraph("{%p if not comments %}")
-    doc.add_paragraph(w["no_comments"])
-    doc.add_paragraph("{%p endif %}")
-    doc.add_paragraph("{%p if counts.late %}")
-    doc.add_paragraph(w["late_note"])
-    doc.add_paragraph("{%p endif %}")
+    kit.frame(table, sides=True, inside_v=True)
+    kit.caption(table, "klg-comments")
+    kit.fixed_widths(table, WIDTHS_CM)
+    kit.cell_margins(table, top=60, bottom=60, left=80, right=80)
+    kit.header_row(table, [w[k] for k in ("name", "time", "stance", "comment", "late")], [head] * 5)
+    data = kit.row_loop(table, "c in comments", cell)
+    kit.write(data.cells[0], "{{ c.name }}", cell)
+    kit.write(data.cells[1], "{{ c.time }}", small)
+    kit.write(data.cells[2], "{{ c.stance }}", cell)
+    text = data.cells[3]
+    kit.write(text, "{{ c.text }}", cell)
+    for line in ("{%p if c.attachments %}", f"{w['attachments']} {{{{ c.attachments }}}}", "{%p endif %}",
+                 "{%p if c.earlier %}", f"{w['earlier']} {{{{ c.earlier }}}}", "{%p endif %}"):
+        text.add_paragraph(line, style=small)
+    kit.write(data.cells[4], f"{{% if c.late %}}{w['late_yes']}{{% endif %}}", cell)
+    doc.add_paragraph("{%p if not comments %}", style=body)
+    doc.add_paragraph(w["no_comments"], style=body)
+    doc.add_paragraph("{%p endif %}", style=body)
+    doc.add_paragraph("{%p if counts.late %}", style=body)
+    doc.add_paragraph(w["late_note"], style=note)
+    doc.add_paragraph("{%p endif %}", style=body)
 
-    doc.add_heading(w["silent"], level=2)
-    doc.add_paragraph("{%p for s in silent %}")
-    doc.add_paragraph("{{ s }}", style="List Bullet")
-    doc.add_paragraph("{%p endfor %}")
-    doc.add_paragraph("{%p if not silent %}")
-    doc.add_paragraph(w["all_answered"])
-    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph(w["silent"], style=heading)
+    doc.add_paragraph("{%p for s in silent %}", style=body)
+    doc.add_paragraph("{{ s }}", style=listed)
+    doc.add_paragraph("{%p endfor %}", style=body)
+    doc.add_paragraph("{%p if not silent %}", style=body)
+    doc.add_paragraph(w["all_answered"], style=body)
+    doc.add_paragraph("{%p endif %}", style=body)
 
-    return kit.save(doc, folder, language, "compilation.docx")
+    return kit.save(doc, folder, language, "compilation.docx", schema_order=True)
 
 
 if __name__ == "__main__":

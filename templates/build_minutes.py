@@ -175,14 +175,15 @@ def _base(doc, t: dict, landscape: bool) -> dict:
 
     style = kit.add_style
     styles = {
-        "title": style(doc, "KLG Rubrik", 22, bold=True, color=NAVY),
+        "title": style(doc, "KLG Rubrik", 22, bold=True, color=NAVY, level=1),
         "subtitle": style(doc, "KLG Underrubrik", 13, color=NAVY, after=2),
         "status": style(doc, "KLG Status", 9, bold=True, color=AMBER, after=10),
         "signed": style(doc, "KLG Justerad", 9, bold=True, color=GREEN, after=10),
         "label": style(doc, "KLG Fakta etikett", 9, bold=True, color=GREY),
         "fact": style(doc, "KLG Fakta", 10),
-        "heading": style(doc, "KLG Avsnitt", 12.5, bold=True, color=NAVY, before=14, after=4, keep_next=True),
-        "point": style(doc, "KLG Punkt", 11, bold=True, color="222222", before=10, after=1, keep_next=True),
+        "heading": style(doc, "KLG Avsnitt", 12.5, bold=True, color=NAVY, before=14, after=4, keep_next=True, level=2),
+        "point": style(doc, "KLG Punkt", 11, bold=True, color="222222", before=10, after=1, keep_next=True,
+                       level=3),
         "meta": style(doc, "KLG Punktfakta", 8.5, color=GREY, after=3, keep_next=True),
         "body": style(doc, "KLG Brödtext", 10, after=3),
         "help": style(doc, "KLG Hjälptext", 8.5, color="404040", after=1),

@@ -61,7 +61,7 @@ def build(language: str, folder: Path = HERE) -> Path:
     props.comments = "klg agenda template; see templates/build_templates.py"
     kit.normal_style(doc, t["lang"])
 
-    title = kit.add_style(doc, "KLG Rubrik", 24, bold=True, color=NAVY, after=0)
+    title = kit.add_style(doc, "KLG Rubrik", 24, bold=True, color=NAVY, after=0, level=1)
     subtitle = kit.add_style(doc, "KLG Underrubrik", 13, color=NAVY, after=2)
     status = kit.add_style(doc, "KLG Status", 8.5, color=GREY, after=12)
     fact_label = kit.add_style(doc, "KLG Fakta etikett", 9, bold=True, color=GREY)

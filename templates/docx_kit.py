@@ -56,14 +56,30 @@ def normal_style(doc, lang: str) -> None:
     language = OxmlElement("w:lang")
     language.set(qn("w:val"), lang)
     rpr.append(language)
+    document_language(doc, lang)
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.line_spacing = 1.1
 
 
+def document_language(doc, lang: str) -> None:
+    """``lang`` as the document's default language (docDefaults), the one LibreOffice
+    writes as the PDF's /Lang and a screen reader reads in; python-docx's own
+    default is en-US."""
+    rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    language = rpr.find(qn("w:lang"))
+    if language is None:
+        language = OxmlElement("w:lang")
+        rpr.append(language)
+    for attr in ("w:val", "w:eastAsia"):
+        language.set(qn(attr), lang)
+
+
 def add_style(doc, name: str, size: float, *, bold=False, color=TEXT_COLOR, base="Normal", before=0, after=0,
-              italic=False, keep_next=False):
+              italic=False, keep_next=False, level: int | None = None):
     """A named paragraph style in the quick-style gallery, so a chancellery restyles
-    every text of one kind in Word at once."""
+    every text of one kind in Word at once. ``level`` (1 for the title, 2, 3 …) makes
+    it a heading: Word's navigation pane lists it, and LibreOffice tags it H1, H2 …
+    in the PDF, which is how a screen reader finds its way through the document."""
     style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
     style.base_style = doc.styles[base]
     style.quick_style = True
@@ -77,6 +93,10 @@ def add_style(doc, name: str, size: float, *, bold=False, color=TEXT_COLOR, base
     pf.space_before = Pt(before)
     pf.space_after = Pt(after)
     pf.keep_with_next = keep_next
+    if level is not None:
+        outline = OxmlElement("w:outlineLvl")
+        outline.set(qn("w:val"), str(level - 1))  # Word counts outline levels from 0
+        style.element.get_or_add_pPr().append(outline)
     return style
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from daemon import docmeta
 from daemon.agenda import document, layout, versions, words
 from daemon.config import Member
-from daemon.followups import followups_for
 from daemon.context import Ctx
 from daemon.files import member_file_names
+from daemon.followups import followups_for
 from daemon.mail.compose import OutAttachment
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
@@ -139,7 +140,9 @@ def template_path(ctx: Ctx):
 
 def render(ctx: Ctx, meeting: date, rows: list[dict], version: int, **kwargs) -> bytes:
     """The agenda document for ``rows``; AgendaTemplateError names a broken tag."""
-    return document.render(template_path(ctx), doc_context(ctx, meeting, rows, version, **kwargs))
+    data = document.render(template_path(ctx), doc_context(ctx, meeting, rows, version, **kwargs))
+    title = final_name(ctx, meeting, "agenda") if kwargs.get("final") else draft_name(ctx, meeting, version)[:-5]
+    return docmeta.label(data, lang=docmeta.locale(ctx.language), title=title, author=ctx.config.group.name)
 
 
 def draft_name(ctx: Ctx, meeting: date | str, version: int) -> str:

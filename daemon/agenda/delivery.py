@@ -131,6 +131,10 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                 sent_originals.add(doc["name"])
     else:
         mode, attachments = "none", base
+    # documents that keep the book from PDF/A: named to the chancellery when the book is what the members got
+    # (otherwise they got each document as it came, and the log keeps the names)
+    not_archival = book.not_archival if book else []
+    reported_not_archival = not_archival if mode == "book" else []
     if book is not None:
         files[book_name] = book.data
     files[invite_name] = ics
@@ -155,12 +159,13 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     meetings.transition(ctx.store, d, MeetingState.FINAL_SENT)
     ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
-                      "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems})
-    if problems or book_problems or skipped:
+                      "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems,
+                      "not_archival": not_archival})
+    if problems or book_problems or skipped or reported_not_archival:
         ctx.send("agenda_problem", ctx.chancellery(),
                  {"meeting": common.meeting_context(ctx, meeting), "problems": problems, "book_problems": book_problems,
                   "skipped": [{"name": name, "why": why, "attached": mode == "attachments" or name in sent_originals}
-                              for name, why in skipped], "mode": mode},
+                              for name, why in skipped], "mode": mode, "not_archival": reported_not_archival},
                  kind="agenda-notice", meeting=d)
 
 

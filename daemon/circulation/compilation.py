@@ -7,8 +7,18 @@ from __future__ import annotations
 
 from datetime import date
 
+from daemon import docmeta
 from daemon.circulation import document, records
-from daemon.circulation.records import DOCX, asked, current_comments, get, mail_context, name_of, stamp, stance_name
+from daemon.circulation.records import (
+    DOCX,
+    asked,
+    current_comments,
+    get,
+    mail_context,
+    name_of,
+    stamp,
+    stance_name,
+)
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
 from daemon.store import iso
@@ -78,10 +88,11 @@ def compilation_name(ctx: Ctx, item_id: str) -> str:
 def store_compilation(ctx: Ctx, circ: dict) -> tuple[str, bytes]:
     """Render the compilation and make it the item's attachment (replacing an earlier version)."""
     path = document.template_path(ctx.config.templates_dir, ctx.language)
-    data = document.render(path, compilation_context(ctx, circ))
+    name = compilation_name(ctx, circ["item_id"])
+    data = docmeta.label(document.render(path, compilation_context(ctx, circ)), lang=docmeta.locale(ctx.language),
+                         title=name[:-5], author=ctx.config.group.name)
     if circ["compilation_attachment"]:
         ctx.store.db["attachments"].update(circ["compilation_attachment"], {"removed": 1})
-    name = compilation_name(ctx, circ["item_id"])
     sha = ctx.store.files.put(data)
     attachment_id = ctx.store.db["attachments"].insert({
         "item_id": circ["item_id"], "owner": "item", "owner_id": circ["item_id"], "name": name, "sha256": sha,

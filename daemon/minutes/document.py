@@ -10,14 +10,13 @@ reorder or narrow columns; the ``Nr`` column carries the item ids.
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 
 import jinja2
 from docxtpl import DocxTemplate
 
-from daemon import documents, officezip
+from daemon import docmeta, documents, officezip
 from daemon.minutes.formcheck import SIGNATORY_LABELS, RawForm, norm
 from daemon.store import Store
 from daemon.texts import TemplateProblem
@@ -25,9 +24,6 @@ from daemon.texts import TemplateProblem
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FORM = "minutes.docx"
 DOCUMENT = "minutes_document.docx"
-# LibreOffice's PDF export: PDF/A-2b, tagged (accessible) PDF.
-PDFA_OPTIONS = json.dumps({"SelectPdfVersion": {"type": "long", "value": "2"},
-                           "UseTaggedPDF": {"type": "boolean", "value": "true"}})
 
 ITEM_HEADERS = {
     "id": ("nr", "no", "id", "ärende nr", "ärendenr", "number"),
@@ -87,13 +83,13 @@ def render(templates_dir: Path, language: str, name: str, context: dict) -> byte
                               "restore it from the klg package") from None
     out = io.BytesIO()
     tpl.save(out)
-    return out.getvalue()
+    return docmeta.label(out.getvalue(), lang=docmeta.locale(language))  # title and author come from its tags
 
 
 def to_pdfa(store: Store, docx: bytes, filename: str) -> bytes:
     """PDF/A-2b (tagged) of a .docx klg rendered, through LibreOffice outside the store's
     transaction (``daemon.documents``); ConversionError when there is none."""
-    return documents.pdf(store, docx, filename, PDFA_OPTIONS)
+    return documents.pdf(store, docx, filename)
 
 
 # --- reading a filled form --------------------------------------------------------
