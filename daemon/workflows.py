@@ -28,7 +28,7 @@ from daemon.circulation import start as circulation_start
 from daemon.circulation import status as circulation_status
 from daemon.minutes import document as minutes_document
 from daemon.minutes import replies as minutes_replies
-from daemon.minutes import seal as minutes_seal
+from daemon.minutes import sealcheck as minutes_sealcheck
 from daemon.minutes import settings as minutes_settings
 from daemon.minutes import status as minutes_status
 from daemon.minutes import workflow as minutes
@@ -91,4 +91,4 @@ CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation"}
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.
-COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli]
+COMMANDS_CLI: list = [audit.add_cli, minutes_sealcheck.add_cli]

@@ -21,12 +21,12 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from daemon import followups, items
+from daemon import documents, followups, items
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
 from daemon.minutes import common, content as contentlib, document
 from daemon.minutes.common import MinutesState, calendar, cfg, day, minutes_row, version_row
-from daemon.minutes.seal import seal
+from daemon.minutes.seal import seal_job
 from daemon.minutes.settings import Audience
 from daemon.store import iso
 
@@ -91,9 +91,9 @@ def _make_pdf(ctx: Ctx, content: dict, number: int, signing: list[dict], signed_
                                       omitted=omitted, sealed=sealed)
     docx = document.render(ctx.config.templates_dir, ctx.language, document.DOCUMENT, context)
     pdf = document.to_pdfa(ctx.store, docx, name.removesuffix(".pdf") + ".docx")
-    if sealed:
-        pdf = seal(pdf, cfg(ctx), at=ctx.now, location=ctx.config.group.organisation,
-                   contact=ctx.config.group.address)
+    if sealed:  # outside the transaction: a time-stamp service is a network call (seal.seal_job)
+        pdf = documents.need(ctx.store, seal_job(pdf, cfg(ctx), at=ctx.now, location=ctx.config.group.organisation,
+                                                 contact=ctx.config.group.address))
     return pdf, ctx.store.files.put(pdf), omitted
 
 
