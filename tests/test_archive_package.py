@@ -210,3 +210,43 @@ def test_a_meeting_not_yet_signed_gets_a_plain_answer(inst, tmp_path):
     assert "has no final agenda" in result.stderr
     result = inst.klg("archive", "--meeting", MEETING)
     assert result.returncode != 0 and "--out DIR, or set [archive] folder" in result.stderr
+
+
+def test_after_distribution_the_step_writes_the_package_to_the_archive_folder(inst, tsa, tmp_path):
+    """[archive] folder: the step archive:<meeting> writes the package; the minutes' document time-stamp
+    (a network call) is made by daemon.documents between two runs of the step, with no transaction open."""
+    from daemon import documents
+    from daemon.archive import workflow
+    from daemon.checks import load_config
+    from daemon.context import Ctx
+
+    folder = tmp_path / "e-arkiv"
+    original = inst.config_path.read_text(encoding="utf-8")
+    configure(inst, tmp_path, tsa, f'\n[archive]\nfolder = "{folder}"\n')
+    fill_store(inst, sealed_minutes(tsa, tmp_path), blank_pdf())
+    config = load_config(inst.config_path)
+    store = Store(config.data_dir)
+    now = T0 + timedelta(days=14, hours=1)
+    ctx = Ctx(config, store, now)
+    [step] = workflow.due(ctx)
+    assert step.key == f"archive:{MEETING}"
+    before = tsa.requests
+
+    def commit():
+        with store.atomic():
+            step.run(ctx)
+            store.mark_step(step.key, now)
+
+    documents.run(store, now, commit)
+    assert tsa.requests > before  # the B-LTA time-stamp
+    package = folder / "KLG-2026-12-01"
+    assert (package / "METS.xml").is_file()
+    [event] = store.all("SELECT * FROM events WHERE what LIKE 'archive: package%'")
+    assert json.loads(event["detail"])["minutes"] == "B-LTA"
+    minutes = (package / "representations/rep1/data/Minnesanteckningar KLG 2026-12-01.pdf").read_bytes()
+    assert verify(minutes, trust_anchors(settings_for(tsa, tmp_path))).signatures[0].level == "B-LTA"
+    # Without [archive] folder nothing is due.
+    inst.config_path.write_text(original, encoding="utf-8")
+    configure(inst, tmp_path, tsa)
+    assert workflow.due(Ctx(load_config(inst.config_path), store, now)) == []
+    store.close()
