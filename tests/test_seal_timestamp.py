@@ -148,3 +148,11 @@ def test_klg_verify_without_a_trust_anchor_says_so_in_one_line(inst, tsa, tmp_pa
     [line] = result.stderr.strip().splitlines()
     assert "no trust anchor" in line and "--trust CA.pem" in line
     assert "Trust: NOT trusted" in result.stdout
+
+
+def test_b_lt_without_revocation_information_is_refused_not_downgraded(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLG_TEST_SEAL_PASSWORD", PASSWORD)
+    with TimeStampService(tmp_path, crl_url=False) as service:  # certificates name no CRL to fetch
+        s = settings_for(service, tmp_path, seal_revocation_fetch=True)
+        with pytest.raises(SealError, match="revocation status of the seal's or the time-stamp's certificates"):
+            seal(blank_pdf(), s, at=AT, location="Sjöviks kommun", contact="klg@example.org")
