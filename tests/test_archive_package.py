@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from daemon.minutes.seal import seal, trust_anchors
 from daemon.minutes.sealcheck import verify
@@ -183,8 +184,10 @@ def test_klg_archive_makes_a_package_that_passes_eark_validator(inst, tsa, tmp_p
     [rights] = list(premis.iter(f"{P}rightsStatement"))
     assert rights.findtext(f".//{P}statuteCitation") == "OSL 19 kap. 1 §"
     meeting = (package / "metadata" / "descriptive" / "meeting.xml").read_text(encoding="utf-8")
-    assert "<caseNumber>KS 2026/41</caseNumber>" in meeting.replace("ns0:", "")
-    assert "OSL 19 kap. 1 §" in meeting
+    assert "<klg:caseNumber>KS 2026/41</klg:caseNumber>" in meeting
+    assert "<klg:accessRestriction>OSL 19 kap. 1 §</klg:accessRestriction>" in meeting
+    schema = etree.XMLSchema(etree.parse(str(package / "schemas" / "klg-meeting-1.xsd")))
+    schema.assertValid(etree.parse(str(package / "metadata" / "descriptive" / "meeting.xml")))
 
     report = eark_validate(package)
     found = errors(report)

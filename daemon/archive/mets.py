@@ -30,7 +30,7 @@ CONTENT_INFO = "klg meeting record 1"  # csip:OTHERCONTENTINFORMATIONTYPE: what 
 MEETING_SCHEMA = "klg-meeting-1.xsd"
 
 for prefix, uri in (("mets", METS), ("csip", CSIP), ("sip", SIP), ("xlink", XLINK), ("xsi", XSI),
-                    ("premis", PREMIS)):
+                    ("premis", PREMIS), ("klg", MEETING_NS)):
     ET.register_namespace(prefix, uri)
 
 
