@@ -63,9 +63,13 @@ def fill_store(inst, minutes_pdf: bytes, agenda_pdf: bytes, *, case_numbers: boo
     store.migrate()
     db = store.db
     with store.atomic():
-        if case_numbers:  # the records branch adds these columns; the package reads them when present
-            db.execute("ALTER TABLE items ADD COLUMN case_number TEXT")
-            db.execute("ALTER TABLE items ADD COLUMN secrecy TEXT")
+        if case_numbers:  # as migration 0013_records (issue 14) makes them; the package reads them when present
+            if "case_number" not in {c.name for c in db["items"].columns}:
+                db.execute("ALTER TABLE items ADD COLUMN case_number TEXT")
+            db.execute("CREATE TABLE IF NOT EXISTS secrecy (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, "
+                       "attachment_name TEXT, provision TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', "
+                       "authority TEXT NOT NULL, marked_on TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL, "
+                       "lifted_by TEXT, lifted_at TEXT)")
         db["meetings"].insert({"date": MEETING, "state": "held", "agenda_version": 1})
         for seq, title, who in ((41, "Budget 2027", "anna.berg@example.org"), (42, "Ny skolskjuts", "johan.ek@example.org")):
             item_id = f"KLG-2026-0{seq}"
@@ -73,14 +77,22 @@ def fill_store(inst, minutes_pdf: bytes, agenda_pdf: bytes, *, case_numbers: boo
                    "minutes": 20, "kind": "beslut", "meeting": MEETING, "position": seq, "state": "handled",
                    "created_at": iso(T0), "updated_at": iso(T0)}
             if case_numbers:
-                row.update(case_number=f"KS 2026/{seq}", secrecy="OSL 19 kap. 1 §" if seq == 42 else None)
+                row.update(case_number=f"KS 2026/{seq}")
             db["items"].insert(row)
             store.event(T0, f"proposal received: {title}", actor=who, item=item_id, meeting=MEETING)
             doc = f"Underlag {title}".encode()
-            att = db["attachments"].insert({"item_id": item_id, "owner": "item", "owner_id": item_id,
+            db["attachments"].insert({"item_id": item_id, "owner": "item", "owner_id": item_id,
                                             "name": f"Underlag {seq}.pdf", "sha256": store.files.put(doc),
                                             "size": len(doc), "content_type": "application/pdf",
-                                            "added_at": iso(T0)}).last_pk
+                                            "added_at": iso(T0)})
+        if case_numbers:
+            marking = {"reason": "", "authority": "Sjöviks kommun", "marked_on": "2026-11-20",
+                       "set_by": "registrator@example.org", "set_at": iso(T0)}
+            db["secrecy"].insert({**marking, "item_id": "KLG-2026-042", "provision": "OSL 19 kap. 1 §"})
+            db["secrecy"].insert({**marking, "item_id": "KLG-2026-041", "attachment_name": "Underlag 41.pdf",
+                                  "provision": "OSL 39 kap. 3 §"})
+            db["secrecy"].insert({**marking, "item_id": "KLG-2026-041", "provision": "OSL 21 kap. 1 §",
+                                  "lifted_by": "registrator@example.org", "lifted_at": iso(T0)})  # lifted: not kept
         compiled = b"PK\x03\x04 a compilation"
         comp = db["attachments"].insert({"item_id": "KLG-2026-042", "owner": "item", "owner_id": "KLG-2026-042",
                                          "name": "Sammanställning synpunkter KLG-2026-042.docx",
@@ -105,7 +117,7 @@ def fill_store(inst, minutes_pdf: bytes, agenda_pdf: bytes, *, case_numbers: boo
         store.event(sent, "agenda: final agenda sent", meeting=MEETING)
         signed = T0 + timedelta(days=14)
         store.event(signed, "minutes: version 1 approved by Anna Berg", actor="anna.berg@example.org", meeting=MEETING)
-        store.event(signed, f"minutes: version 1 signed and distributed", meeting=MEETING)
+        store.event(signed, "minutes: version 1 signed and distributed", meeting=MEETING)
         db["minutes"].insert({"meeting": MEETING, "state": "distributed", "secretary": "johan.ek@example.org",
                               "form_sent_at": iso(T0), "form_docx_sha256": "0" * 64, "form_rows": "[]", "version": 1,
                               "signed_at": iso(signed), "distributed_at": iso(signed), "updated_at": iso(signed)})
@@ -181,11 +193,17 @@ def test_klg_archive_makes_a_package_that_passes_eark_validator(inst, tsa, tmp_p
     types = [e.findtext(f"{P}eventType") for e in premis.iter(f"{P}event")]
     assert {"received", "registered", "sent", "approved", "signed", "distributed", "compiled"} <= set(types)
     assert types.count("distributed") == 2 and "stranger" not in ET.tostring(premis, encoding="unicode")
-    [rights] = list(premis.iter(f"{P}rightsStatement"))
-    assert rights.findtext(f".//{P}statuteCitation") == "OSL 19 kap. 1 §"
+    rights = {r.findtext(f".//{P}statuteCitation"): sorted(v.text for v in r.iter(f"{P}linkingObjectIdentifierValue"))
+              for r in premis.iter(f"{P}rightsStatement")}
+    assert rights == {  # a marking on one document restricts that one; on the item, all of its documents
+        "OSL 39 kap. 3 §": ["representations/rep1/data/KLG-2026-041/Underlag 41.pdf"],
+        "OSL 19 kap. 1 §": ["representations/rep1/data/KLG-2026-042/Sammanställning synpunkter KLG-2026-042.docx",
+                            "representations/rep1/data/KLG-2026-042/Underlag 42.pdf"]}
     meeting = (package / "metadata" / "descriptive" / "meeting.xml").read_text(encoding="utf-8")
     assert "<klg:caseNumber>KS 2026/41</klg:caseNumber>" in meeting
     assert "<klg:accessRestriction>OSL 19 kap. 1 §</klg:accessRestriction>" in meeting
+    assert ('<klg:accessRestriction document="representations/rep1/data/KLG-2026-041/Underlag 41.pdf">'
+            "OSL 39 kap. 3 §</klg:accessRestriction>") in meeting and "OSL 21 kap." not in meeting
     schema = etree.XMLSchema(etree.parse(str(package / "schemas" / "klg-meeting-1.xsd")))
     schema.assertValid(etree.parse(str(package / "metadata" / "descriptive" / "meeting.xml")))
 

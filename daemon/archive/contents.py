@@ -22,9 +22,6 @@ from daemon import audit
 from daemon.config import Config
 from daemon.store import Store
 
-# Optional columns of ``items`` another part of klg may add; the first that exists is read.
-CASE_COLUMNS = ("case_number", "diarienummer", "registration_number")
-SECRECY_COLUMNS = ("secrecy", "secrecy_marking", "confidentiality")
 
 # The audit log's texts (daemon/*: ctx.event) an archive keeps, as PREMIS event types.
 EVENT_TYPES = (
@@ -62,11 +59,17 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Marking:
+    provision: str  # "OSL 39 kap. 3 §"
+    document: str | None  # the document's name in the package; None: the whole item
+
+
+@dataclass(frozen=True)
 class ItemInfo:
     id: str
     title: str
     case_number: str | None
-    secrecy: str | None
+    secrecy: tuple[Marking, ...] = ()
 
 
 @dataclass
@@ -85,9 +88,15 @@ class Package:
         return [i for i in self.items if i.secrecy]
 
 
-def _column(store: Store, names: tuple[str, ...]) -> str | None:
-    have = {c.name for c in store.db["items"].columns}
-    return next((n for n in names if n in have), None)
+def _has_case_numbers(store: Store) -> bool:
+    return "case_number" in {c.name for c in store.db["items"].columns}
+
+
+def _markings(store: Store, item_id: str) -> list[dict]:
+    """The item's secrecy markings in force (none when the store has no ``secrecy`` table)."""
+    if not store.db["secrecy"].exists():
+        return []
+    return store.all("SELECT * FROM secrecy WHERE item_id = ? AND lifted_at IS NULL ORDER BY id", [item_id])
 
 
 def _safe(name: str) -> str:
@@ -118,7 +127,7 @@ def gather(store: Store, config: Config, meeting: str) -> Package:
     pkg.documents.append(Document("minutes", minutes_name, store.files.get(signed["pdf_sha256"]), "application/pdf",
                                   datetime.fromisoformat(signed["at"])))
 
-    case_col, secrecy_col = _column(store, CASE_COLUMNS), _column(store, SECRECY_COLUMNS)
+    cases = _has_case_numbers(store)
     compilations = {r["compilation_attachment"] for r in store.all(
         "SELECT compilation_attachment FROM circulations WHERE compilation_attachment IS NOT NULL")}
     seen: set[str] = set()
@@ -130,15 +139,18 @@ def gather(store: Store, config: Config, meeting: str) -> Package:
         item = store.item(item_id)
         if item is None:
             continue
-        pkg.items.append(ItemInfo(item_id, item["title"], _text(item.get(case_col)) if case_col else None,
-                                  _text(item.get(secrecy_col)) if secrecy_col else None))
+        names = {}
         for a in store.attachments(item_id):
-            if a.get("removed"):
-                continue
             role = "compilation" if a["id"] in compilations else "item"
-            pkg.documents.append(Document(role, f"{item_id}/{_safe(a['name'])}", store.files.get(a["sha256"]),
+            names[a["name"]] = f"{item_id}/{_safe(a['name'])}"
+            pkg.documents.append(Document(role, names[a["name"]], store.files.get(a["sha256"]),
                                           a["content_type"] or "application/octet-stream",
                                           datetime.fromisoformat(a["added_at"]), item=item_id))
+        markings = tuple(Marking(m["provision"], names.get(m["attachment_name"]) if m["attachment_name"] else None)
+                         for m in _markings(store, item_id)
+                         if not m["attachment_name"] or m["attachment_name"] in names)
+        pkg.items.append(ItemInfo(item_id, item["title"], _text(item.get("case_number")) if cases else None,
+                                  markings))
     pkg.events = _events(store, meeting, pkg)
     return pkg
 

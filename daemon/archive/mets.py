@@ -161,20 +161,21 @@ def premis(pkg: Package, data: list[Entry], data_prefix: str) -> bytes:
         _sub(el, PREMIS, "agentName", actor)
         _sub(el, PREMIS, "agentType", kind)
     for item in pkg.restricted:
-        stmt = _sub(_sub(root, PREMIS, "rights"), PREMIS, "rightsStatement")
-        _ident(stmt, "rightsStatement", f"access-{item.id}")
-        _sub(stmt, PREMIS, "rightsBasis", "statute")
-        statute = _sub(stmt, PREMIS, "statuteInformation")
-        _sub(statute, PREMIS, "statuteJurisdiction", "SE")
-        _sub(statute, PREMIS, "statuteCitation", item.secrecy)
-        granted = _sub(stmt, PREMIS, "rightsGranted")
-        _sub(granted, PREMIS, "act", "disseminate")
-        _sub(granted, PREMIS, "restriction", "secrecy: examine before release (offentlighets- och sekretesslagen)")
-        for d in pkg.documents:
-            if d.item == item.id:
+        for n, marking in enumerate(item.secrecy, 1):
+            stmt = _sub(_sub(root, PREMIS, "rights"), PREMIS, "rightsStatement")
+            _ident(stmt, "rightsStatement", f"secrecy-{item.id}-{n}")
+            _sub(stmt, PREMIS, "rightsBasis", "statute")
+            statute = _sub(stmt, PREMIS, "statuteInformation")
+            _sub(statute, PREMIS, "statuteJurisdiction", "SE")
+            _sub(statute, PREMIS, "statuteCitation", marking.provision)
+            granted = _sub(stmt, PREMIS, "rightsGranted")
+            _sub(granted, PREMIS, "act", "disseminate")
+            _sub(granted, PREMIS, "restriction", "secrecy (offentlighets- och sekretesslagen): examine before release")
+            names = [marking.document] if marking.document else [d.name for d in pkg.documents if d.item == item.id]
+            for name in names:
                 link = _sub(stmt, PREMIS, "linkingObjectIdentifier")
                 _sub(link, PREMIS, "linkingObjectIdentifierType", "local")
-                _sub(link, PREMIS, "linkingObjectIdentifierValue", f"{data_prefix}{d.name}")
+                _sub(link, PREMIS, "linkingObjectIdentifierValue", f"{data_prefix}{name}")
     return _bytes(root)
 
 
@@ -198,8 +199,9 @@ def meeting_metadata(pkg: Package, data_prefix: str) -> bytes:
         _sub(el, MEETING_NS, "title", i.title)
         if i.case_number:
             _sub(el, MEETING_NS, "caseNumber", i.case_number)
-        if i.secrecy:
-            _sub(el, MEETING_NS, "accessRestriction", i.secrecy)
+        for m in i.secrecy:
+            _sub(el, MEETING_NS, "accessRestriction", m.provision,
+                 document=f"{data_prefix}{m.document}" if m.document else None)
     docs = _sub(root, MEETING_NS, "documents")
     for d in pkg.documents:
         _sub(docs, MEETING_NS, "document", role=d.role, file=f"{data_prefix}{d.name}", item=d.item)
@@ -224,7 +226,13 @@ MEETING_XSD = f"""<?xml version="1.0" encoding="UTF-8"?>
                 <xs:sequence>
                   <xs:element name="title" type="xs:string"/>
                   <xs:element name="caseNumber" type="xs:string" minOccurs="0"/>
-                  <xs:element name="accessRestriction" type="xs:string" minOccurs="0"/>
+                  <xs:element name="accessRestriction" minOccurs="0" maxOccurs="unbounded">
+                    <xs:annotation><xs:documentation>A secrecy marking in force (the provision of OSL);
+                      with document: on that document only, else on the whole item.</xs:documentation></xs:annotation>
+                    <xs:complexType><xs:simpleContent><xs:extension base="xs:string">
+                      <xs:attribute name="document" type="xs:string"/>
+                    </xs:extension></xs:simpleContent></xs:complexType>
+                  </xs:element>
                 </xs:sequence>
                 <xs:attribute name="id" type="xs:string" use="required"/>
               </xs:complexType>

@@ -26,7 +26,8 @@ import shutil
 import sys
 import tempfile
 from datetime import date, datetime, timezone
-from importlib.metadata import PackageNotFoundError, version as dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 from pathlib import Path
 
 from daemon import documents
