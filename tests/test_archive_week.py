@@ -52,7 +52,7 @@ folder = "{tmp_path / 'e-arkiv'}"
 def test_the_week_ends_in_a_b_lt_seal_and_a_valid_archive_package(inst, tmp_path, monkeypatch):
     monkeypatch.setenv("KLG_TEST_SEAL_PASSWORD", PASSWORD)
     (tmp_path / "tsa").mkdir()
-    with TimeStampService(tmp_path / "tsa") as tsa:
+    with TimeStampService(tmp_path / "tsa", watch_db=inst.root / "data" / "klg.sqlite") as tsa:
         configure(inst, tmp_path, tsa)
         inst.drop(make_mail(MARIA, "Budgetuppföljning oktober", "Tid: 15 min\nTyp: beslut\n\nUppföljning.",
                             attachments=[("Uppföljning oktober.txt", "Utfall per förvaltning.\n".encode(),
@@ -84,6 +84,8 @@ def test_the_week_ends_in_a_b_lt_seal_and_a_valid_archive_package(inst, tmp_path
         steps = inst.tick(at("2026-12-02 11:15"))["steps"]
         assert "minutes-signed:2026-12-01:v1" in steps and f"archive:{MEETING}" in steps
         assert tsa.requests >= 2  # the seal's time-stamp, then the archive's document time-stamp
+        # A network call never waits inside a store transaction (daemon.documents makes it between runs).
+        assert tsa.lock_states and set(tsa.lock_states) == {"free"}, tsa.lock_states
 
     # The intranet's copy, checked by a reader with the CA: B-LT, and it outlives the certificate.
     result = inst.klg("verify", str(tmp_path / "intranat" / SIGNED))

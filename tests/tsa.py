@@ -11,11 +11,13 @@ RFC 3161 demands) and an empty CRL.
         tsa.url          # http://127.0.0.1:PORT/tsa
         tsa.pki.seal_p12, tsa.pki.ca_pem, tsa.pki.crl_der
         tsa.requests     # how many time-stamps it issued
+        tsa.lock_states  # with watch_db: per request, whether klg's store write lock was free
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -127,9 +129,11 @@ class TestPKI:
 class TimeStampService:
     """``openssl ts -reply`` behind HTTP on 127.0.0.1 (POST /tsa), and the CA's CRL (GET /ca.crl)."""
 
-    def __init__(self, folder: Path, crl_url: bool = True):
+    def __init__(self, folder: Path, crl_url: bool = True, watch_db: Path | None = None):
         self.folder = folder
         self.requests = 0
+        self.watch_db = watch_db  # klg's SQLite file: each request notes whether its write lock is free
+        self.lock_states: list[str] = []
         self._lock = threading.Lock()
         service = self
 
@@ -171,8 +175,23 @@ class TimeStampService:
         self.pki = TestPKI(folder, crl_url=self.crl_url if crl_url else None)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def _note_lock(self) -> None:
+        """Try to take the store's write lock without waiting, as another writer would."""
+        if self.watch_db is None or not self.watch_db.exists():
+            return
+        connection = sqlite3.connect(self.watch_db, timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+            self.lock_states.append("free")
+        except sqlite3.OperationalError as exc:
+            self.lock_states.append(f"locked: {exc}")
+        finally:
+            connection.close()
+
     def reply(self, query: bytes) -> bytes:
         """The DER time-stamp response openssl makes for ``query``."""
+        self._note_lock()
         with self._lock, tempfile.TemporaryDirectory(dir=self.folder) as tmp:
             q, r = Path(tmp) / "q.tsq", Path(tmp) / "r.tsr"
             q.write_bytes(query)
