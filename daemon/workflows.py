@@ -14,6 +14,7 @@ from __future__ import annotations
 from daemon import audit, hooks, notices, proposals, secretary, security
 from daemon.archive import package as archive_package
 from daemon.archive import settings as archive_settings
+from daemon.archive import status as archive_status
 from daemon.archive import workflow as archive
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
@@ -79,7 +80,8 @@ STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_d
          archive.due]  # the archive package after the minutes are distributed
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section]
+STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section,
+                archive_status.section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
 WAKE_TIMES: list = [agenda.wake_times, minutes.wake_times, circulation_settings.wake_times]

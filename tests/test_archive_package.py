@@ -251,6 +251,7 @@ def test_after_distribution_the_step_writes_the_package_to_the_archive_folder(in
     ctx = Ctx(config, store, now)
     [step] = workflow.due(ctx)
     assert step.key == f"archive:{MEETING}"
+    assert inst.status(now)["archive"] == {"folder": str(folder), "packages": [], "pending": [MEETING]}
     before = tsa.requests
 
     def commit():
@@ -264,6 +265,9 @@ def test_after_distribution_the_step_writes_the_package_to_the_archive_folder(in
     assert (package / "METS.xml").is_file()
     [event] = store.all("SELECT * FROM events WHERE what LIKE 'archive: package%'")
     assert json.loads(event["detail"])["minutes"] == "B-LTA"
+    status = inst.status(now)["archive"]
+    assert status["pending"] == [] and [(p["meeting"], p["path"], p["minutes"]) for p in status["packages"]] == [
+        (MEETING, str(package), "B-LTA")]
     minutes = (package / "representations/rep1/data/Minnesanteckningar KLG 2026-12-01.pdf").read_bytes()
     assert verify(minutes, trust_anchors(settings_for(tsa, tmp_path))).signatures[0].level == "B-LTA"
     # Without [archive] folder nothing is due.
