@@ -180,12 +180,15 @@ def test_klg_archive_makes_a_package_that_passes_eark_validator(inst, tsa, tmp_p
     assert (data / "KLG-2026-042" / "Sammanställning synpunkter KLG-2026-042.docx").is_file()
     assert (package / "documentation" / "Om arkivpaketet.txt").read_text().startswith("Arkivpaket för")
 
-    # The METS lists every file with its checksum; nothing is missing, nothing is extra.
-    mets = ET.parse(package / "METS.xml").getroot()
-    listed = {f.find(f"{M}FLocat").get(f"{X}href"): f.get("CHECKSUM") for f in mets.iter(f"{M}file")}
-    listed |= {r.get(f"{X}href"): r.get("CHECKSUM") for r in mets.iter(f"{M}mdRef")}
+    # The two METS list every file with its checksum; nothing is missing, nothing is extra.
+    listed = {}
+    for mets_file, prefix in ((package / "METS.xml", ""), (package / "representations/rep1/METS.xml",
+                                                            "representations/rep1/")):
+        mets = ET.parse(mets_file).getroot()
+        listed |= {prefix + f.find(f"{M}FLocat").get(f"{X}href"): f.get("CHECKSUM") for f in mets.iter(f"{M}file")}
+        listed |= {prefix + r.get(f"{X}href"): r.get("CHECKSUM") for r in mets.iter(f"{M}mdRef")}
     on_disk = {str(p.relative_to(package)): hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in package.rglob("*") if p.is_file() and p.name != "METS.xml"}
+               for p in package.rglob("*") if p.is_file() and p != package / "METS.xml"}
     assert listed == on_disk
 
     # PREMIS: the audit log's events, not the stranger's mail; case numbers and the secrecy marking.

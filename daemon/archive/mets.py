@@ -76,10 +76,8 @@ def _locat(e: Entry) -> dict:
     return {"LOCTYPE": "URL", _q(XLINK, "type"): "simple", _q(XLINK, "href"): e.path}
 
 
-def package_mets(objid: str, pkg: Package, now: datetime, version: str, *, descriptive: Entry, premis: Entry,
-                 documentation: list[Entry], schemas: list[Entry], data: list[Entry]) -> bytes:
-    """The package's METS.xml."""
-    label = f"{pkg.group}, {pkg.meeting}"
+def _root(objid: str, label: str, pkg: Package, now: datetime, version: str) -> ET.Element:
+    """A METS root with its header: the software that made it, the archival creator, the submitter."""
     root = ET.Element(_q(METS, "mets"), {
         "OBJID": objid, "LABEL": label, "TYPE": CONTENT_TYPE, "PROFILE": SIP_PROFILE,
         _q(CSIP, "CONTENTINFORMATIONTYPE"): "OTHER", _q(CSIP, "OTHERCONTENTINFORMATIONTYPE"): CONTENT_INFO,
@@ -97,7 +95,21 @@ def package_mets(objid: str, pkg: Package, now: datetime, version: str, *, descr
     _sub(archivist, METS, "name", pkg.organisation)
     submitter = _sub(hdr, METS, "agent", ROLE="OTHER", OTHERROLE="SUBMITTER", TYPE="ORGANIZATION")
     _sub(submitter, METS, "name", pkg.group)
+    return root
 
+
+def _group(file_sec: ET.Element, gid: str, use: str, entries: list[Entry]) -> None:
+    grp = _sub(file_sec, METS, "fileGrp", ID=gid, USE=use,
+               **{_q(CSIP, "CONTENTINFORMATIONTYPE"): "OTHER", _q(CSIP, "OTHERCONTENTINFORMATIONTYPE"): CONTENT_INFO})
+    for i, e in enumerate(entries, 1):
+        f = _sub(grp, METS, "file", ID=f"{gid.replace('grp-', 'file-')}-{i}", **_file_attrs(e))
+        _sub(f, METS, "FLocat", **_locat(e))
+
+
+def package_mets(objid: str, pkg: Package, now: datetime, version: str, *, descriptive: Entry, premis: Entry,
+                 documentation: list[Entry], schemas: list[Entry], representation: Entry) -> bytes:
+    """The package's METS.xml; the documents themselves are listed by the representation's METS."""
+    root = _root(objid, f"{pkg.group}, {pkg.meeting}", pkg, now, version)
     dmd = _sub(root, METS, "dmdSec", ID="dmd-meeting", CREATED=stamp(descriptive.created), STATUS="CURRENT")
     _sub(dmd, METS, "mdRef", MDTYPE="OTHER", OTHERMDTYPE="klg-meeting", **_locat(descriptive),
          **_file_attrs(descriptive))
@@ -106,22 +118,33 @@ def package_mets(objid: str, pkg: Package, now: datetime, version: str, *, descr
     _sub(prov, METS, "mdRef", MDTYPE="PREMIS", **_locat(premis), **_file_attrs(premis))
 
     file_sec = _sub(root, METS, "fileSec", ID="filesec")
-    groups = (("grp-documentation", "Documentation", documentation), ("grp-schemas", "Schemas", schemas),
-              ("grp-rep1", "Representations/rep1", data))
-    for n, (gid, use, entries) in enumerate(groups):
-        grp = _sub(file_sec, METS, "fileGrp", ID=gid, USE=use,
-                   **{_q(CSIP, "CONTENTINFORMATIONTYPE"): "OTHER", _q(CSIP, "OTHERCONTENTINFORMATIONTYPE"): CONTENT_INFO})
-        for i, e in enumerate(entries, 1):
-            f = _sub(grp, METS, "file", ID=f"file-{n}-{i}", **_file_attrs(e))
-            _sub(f, METS, "FLocat", **_locat(e))
+    _group(file_sec, "grp-documentation", "Documentation", documentation)
+    _group(file_sec, "grp-schemas", "Schemas", schemas)
+    _group(file_sec, "grp-rep1", "Representations/rep1", [representation])
 
     smap = _sub(root, METS, "structMap", ID="structmap-csip", TYPE="PHYSICAL", LABEL="CSIP")
     top = _sub(smap, METS, "div", ID="div-package", LABEL=objid)
     _sub(top, METS, "div", ID="div-metadata", LABEL="Metadata", DMDID="dmd-meeting", ADMID="digiprov-premis")
-    for gid, label_ in (("grp-documentation", "Documentation"), ("grp-schemas", "Schemas"),
-                        ("grp-rep1", "Representations")):
-        div = _sub(top, METS, "div", ID=f"div-{label_.lower()}", LABEL=label_)
+    for gid, label in (("grp-documentation", "Documentation"), ("grp-schemas", "Schemas"),
+                       ("grp-rep1", "Representations")):
+        div = _sub(top, METS, "div", ID=f"div-{label.lower()}", LABEL=label)
         _sub(div, METS, "fptr", FILEID=gid)
+    rep = _sub(div, METS, "div", ID="div-rep1", LABEL="Representations/rep1")
+    _sub(rep, METS, "mptr", LOCTYPE="URL", **{_q(XLINK, "type"): "simple", _q(XLINK, "href"): representation.path,
+                                              _q(XLINK, "title"): "grp-rep1"})
+    return _bytes(root)
+
+
+def representation_mets(objid: str, pkg: Package, now: datetime, version: str, data: list[Entry]) -> bytes:
+    """The representation's METS.xml (``representations/rep1/METS.xml``): every document, its size and
+    SHA-256, with paths relative to the representation's folder (``data/…``)."""
+    root = _root(objid, f"{pkg.group}, {pkg.meeting}: rep1", pkg, now, version)
+    file_sec = _sub(root, METS, "fileSec", ID="filesec-rep1")
+    _group(file_sec, "grp-data", "Data", data)
+    smap = _sub(root, METS, "structMap", ID="structmap-rep1", TYPE="PHYSICAL", LABEL="CSIP")
+    top = _sub(smap, METS, "div", ID="div-rep1-root", LABEL=objid)
+    div = _sub(top, METS, "div", ID="div-data", LABEL="Data")
+    _sub(div, METS, "fptr", FILEID="grp-data")
     return _bytes(root)
 
 

@@ -5,9 +5,10 @@ package; a package made again replaces the earlier one), and `klg archive`.
 The layout is E-ARK CSIP's::
 
     KLG-2026-12-01/
-      METS.xml                              the inventory (mets.package_mets)
+      METS.xml                              the package's inventory (mets.package_mets)
       metadata/descriptive/meeting.xml      the meeting, the items, case numbers, secrecy
       metadata/preservation/premis.xml      checksums, the audit log's events, restrictions
+      representations/rep1/METS.xml         the documents' inventory (mets.representation_mets)
       representations/rep1/data/            the agenda as sent, the signed minutes, the items' documents
       schemas/klg-meeting-1.xsd             the schema of meeting.xml
       documentation/Om arkivpaketet.txt     what the package is, in the group's language
@@ -42,7 +43,8 @@ from daemon.minutes.seal import SealError, archive_timestamp
 from daemon.store import Store
 from daemon.texts import render
 
-DATA = "representations/rep1/data/"
+REPRESENTATION = "representations/rep1/"
+DATA = f"{REPRESENTATION}data/"
 
 
 def klg_version() -> str:
@@ -101,10 +103,14 @@ def build(pkg: Package, config: Config, now: datetime, *, minutes_pdf: bytes | N
         "restricted": ", ".join(i.id for i in pkg.restricted),
     })
     documentation = mets.Entry(f"documentation/{about.subject}.txt", about.body.encode("utf-8"), "text/plain", now)
+    in_rep = [mets.Entry(e.path.removeprefix(REPRESENTATION), e.data, e.mimetype, e.created) for e in data]
+    representation = mets.Entry(f"{REPRESENTATION}METS.xml",
+                                mets.representation_mets(f"{name}-rep1", pkg, now, klg_version(), in_rep),
+                                "application/mets+xml", now)
     root = mets.package_mets(name, pkg, now, klg_version(), descriptive=descriptive, premis=premis,
-                             documentation=[documentation], schemas=[schema], data=data)
+                             documentation=[documentation], schemas=[schema], representation=representation)
     return name, [mets.Entry("METS.xml", root, "application/mets+xml", now), descriptive, premis, schema,
-                  documentation, *data]
+                  documentation, representation, *data]
 
 
 def write(folder: Path, name: str, entries: list[mets.Entry]) -> Path:
