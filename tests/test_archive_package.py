@@ -278,3 +278,13 @@ def test_after_distribution_the_step_writes_the_package_to_the_archive_folder(in
     configure(inst, tmp_path, tsa)
     assert workflow.due(Ctx(load_config(inst.config_path), store, now)) == []
     store.close()
+
+
+def test_unsealed_minutes_are_archived_and_said_to_be_unsealed(inst, tmp_path):
+    fill_store(inst, blank_pdf(), blank_pdf())  # the embedded default has no seal
+    result = inst.klg("archive", "--meeting", MEETING, "--out", str(tmp_path / "ut"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("minutes unsealed)")
+    package = tmp_path / "ut" / "KLG-2026-12-01"
+    assert "förseglade" not in (package / "documentation" / "Om arkivpaketet.txt").read_text()
+    assert {rule for rule, _ in errors(eark_validate(package))} <= KNOWN_VALIDATOR_DEFECTS

@@ -39,7 +39,8 @@ from daemon.config import Config
 from daemon.errors import UsageError
 from daemon.files import fingerprint
 from daemon.minutes import settings as minutes_settings
-from daemon.minutes.seal import SealError, archive_timestamp
+from daemon.minutes.seal import SealError, archive_timestamp, trust_anchors
+from daemon.minutes.sealcheck import verify
 from daemon.store import Store
 from daemon.texts import render
 
@@ -59,9 +60,15 @@ def objid(config: Config, meeting: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_-]', '_', config.group.short)}-{meeting}"
 
 
-def minutes_level(config: Config, lta: bool) -> str:
+def minutes_level(config: Config, pdf: bytes) -> str:
+    """The seal's PAdES level in ``pdf`` as `klg verify` finds it (``unsealed`` without a signature)."""
     s = minutes_settings.settings(config)
-    return "B-LTA" if lta else "B-LT" if s.long_term else "B-T" if s.seal_tsa_url else "B-B"
+    try:
+        anchors = trust_anchors(s) + trust_anchors(None, list(s.seal_tsa_trust))
+    except SealError:  # the seal's password is not at hand here: the level without trust, as a reader sees it
+        anchors = []
+    report = verify(pdf, anchors)
+    return report.signatures[0].level if report.signatures else "unsealed"
 
 
 def timestamp_wanted(config: Config) -> bool:
@@ -83,23 +90,24 @@ def lta_job(config: Config, pdf: bytes) -> documents.Job:
     return documents.Job(f"lta:{fingerprint(pdf)}", "the archive time-stamp (B-LTA) of the minutes", make)
 
 
-def build(pkg: Package, config: Config, now: datetime, *, minutes_pdf: bytes | None = None,
-          lta: bool = False) -> tuple[str, list[mets.Entry]]:
-    """The package's name and its files (the METS first). ``minutes_pdf`` replaces the signed minutes
-    (the B-LTA copy)."""
+def build(pkg: Package, config: Config, now: datetime, *,
+          minutes_pdf: bytes | None = None) -> tuple[str, list[mets.Entry], str]:
+    """The package's name, its files (the METS first) and the minutes' seal level. ``minutes_pdf``
+    replaces the signed minutes (the B-LTA copy)."""
     name = objid(config, pkg.meeting)
     if minutes_pdf is not None:
         pkg.documents = [d if d.role != "minutes" else type(d)(d.role, d.name, minutes_pdf, d.mimetype, now)
                          for d in pkg.documents]
+    level = minutes_level(config, next(d.data for d in pkg.documents if d.role == "minutes"))
     data = [mets.Entry(DATA + d.name, d.data, d.mimetype, d.created) for d in pkg.documents]
     descriptive = mets.Entry("metadata/descriptive/meeting.xml", mets.meeting_metadata(pkg, DATA), "text/xml", now)
     premis = mets.Entry("metadata/preservation/premis.xml", mets.premis(pkg, data, DATA), "text/xml", now)
     schema = mets.Entry(f"schemas/{mets.MEETING_SCHEMA}", mets.MEETING_XSD, "text/xml", now)
-    sealed = minutes_settings.settings(config).seal_pkcs12 is not None
+    sealed = level != "unsealed"
     about = render(config.templates_dir, config.group.language, "archive_about", {
         "group": pkg.group, "organisation": pkg.organisation, "meeting": pkg.meeting, "version": klg_version(),
         "created": now.astimezone(config.group.timezone).strftime("%Y-%m-%d %H:%M"),
-        "cases": any(i.case_number for i in pkg.items), "sealed": sealed, "level": minutes_level(config, lta),
+        "cases": any(i.case_number for i in pkg.items), "sealed": sealed, "level": level,
         "restricted": ", ".join(i.id for i in pkg.restricted),
     })
     documentation = mets.Entry(f"documentation/{about.subject}.txt", about.body.encode("utf-8"), "text/plain", now)
@@ -110,7 +118,7 @@ def build(pkg: Package, config: Config, now: datetime, *, minutes_pdf: bytes | N
     root = mets.package_mets(name, pkg, now, klg_version(), descriptive=descriptive, premis=premis,
                              documentation=[documentation], schemas=[schema], representation=representation)
     return name, [mets.Entry("METS.xml", root, "application/mets+xml", now), descriptive, premis, schema,
-                  documentation, representation, *data]
+                  documentation, representation, *data], level
 
 
 def write(folder: Path, name: str, entries: list[mets.Entry]) -> Path:
@@ -171,15 +179,15 @@ def cmd_archive(config: Config, args) -> int:
         return 1
     finally:
         store.close()
-    minutes_pdf, lta = None, False
+    minutes_pdf = None
     if timestamp_wanted(config):
         signed = next(d for d in pkg.documents if d.role == "minutes")
         try:
-            minutes_pdf, lta = archive_timestamp(signed.data, minutes_settings.settings(config)), True
+            minutes_pdf = archive_timestamp(signed.data, minutes_settings.settings(config))
         except SealError as exc:
             print(f"klg archive: the minutes go in without an archive time-stamp (B-LTA): {exc}", file=sys.stderr)
-    name, entries = build(pkg, config, now, minutes_pdf=minutes_pdf, lta=lta)
+    name, entries, level = build(pkg, config, now, minutes_pdf=minutes_pdf)
     path = write(Path(folder), name, entries)
-    print(f"{path} ({len(entries)} files, {sum(len(e.data) for e in entries)} bytes; "
-          f"minutes PAdES {minutes_level(config, lta)})")
+    print(f"{path} ({len(entries)} files, {sum(len(e.data) for e in entries)} bytes; minutes "
+          + ("unsealed" if level == "unsealed" else f"PAdES {level}") + ")")
     return 0

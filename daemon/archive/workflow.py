@@ -40,11 +40,11 @@ def make(ctx: Ctx, meeting: str) -> None:
     except NothingToArchive as exc:
         ctx.event(f"archive: no package for {meeting}: {exc}", meeting=meeting)
         return
-    minutes_pdf, lta = None, False
+    minutes_pdf = None
     if package.timestamp_wanted(ctx.config):
         signed = next(d for d in pkg.documents if d.role == "minutes")
-        minutes_pdf, lta = documents.need(ctx.store, package.lta_job(ctx.config, signed.data)), True
-    name, entries = package.build(pkg, ctx.config, ctx.now, minutes_pdf=minutes_pdf, lta=lta)
+        minutes_pdf = documents.need(ctx.store, package.lta_job(ctx.config, signed.data))
+    name, entries, level = package.build(pkg, ctx.config, ctx.now, minutes_pdf=minutes_pdf)
     path = package.write(folder, name, entries)
     ctx.event(f"archive: package {name} written", meeting=meeting,
-              detail={"path": str(path), "files": len(entries), "minutes": package.minutes_level(ctx.config, lta)})
+              detail={"path": str(path), "files": len(entries), "minutes": level})
