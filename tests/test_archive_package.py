@@ -288,3 +288,16 @@ def test_unsealed_minutes_are_archived_and_said_to_be_unsealed(inst, tmp_path):
     package = tmp_path / "ut" / "KLG-2026-12-01"
     assert "förseglade" not in (package / "documentation" / "Om arkivpaketet.txt").read_text()
     assert {rule for rule, _ in errors(eark_validate(package))} <= KNOWN_VALIDATOR_DEFECTS
+
+
+def test_an_english_group_gets_english_names(inst, tmp_path):
+    inst.edit_config('language = "sv"', 'language = "en"')
+    fill_store(inst, blank_pdf(), blank_pdf())
+    result = inst.klg("archive", "--meeting", MEETING, "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    package = tmp_path / "out" / "KLG-2026-12-01"
+    data = package / "representations" / "rep1" / "data"
+    assert (data / "Agenda KLG 2026-12-01.pdf").is_file() and (data / "Minutes KLG 2026-12-01.pdf").is_file()
+    about = (package / "documentation" / "About the archive package.txt").read_text()
+    assert about.startswith("Archive package of") and "E-ARK CSIP/SIP 2.1" in about
+    assert 'language="en"' in (package / "metadata" / "descriptive" / "meeting.xml").read_text()
