@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import AHMED, CHAIR, ERIK, LENA, MARIA, at, make_mail
+from tests.helpers import AHMED, CHAIR, ERIK, LENA, MARIA, at, body, make_mail
 from tests.minutes_helpers import DOCX, docx_of, fill_form
 from tests.test_archive_package import KNOWN_VALIDATOR_DEFECTS, eark_validate, errors
 from tests.test_minutes_week import only, subject
@@ -81,8 +81,11 @@ def test_the_week_ends_in_a_b_lt_seal_and_a_valid_archive_package(inst, tmp_path
         erik = only(fresh, "Justering av minnesanteckningar, version 1", ERIK)
         inst.drop(make_mail(CHAIR, "Re: " + subject(karin), "Justerat", reply_to=karin))
         inst.drop(make_mail(ERIK, "Re: " + subject(erik), "Justerat", reply_to=erik))
+        before = len(inst.sent())
         steps = inst.tick(at("2026-12-02 11:15"))["steps"]
         assert "minutes-signed:2026-12-01:v1" in steps and f"archive:{MEETING}" in steps
+        report = only(inst.sent()[before:], "Minnesanteckningarna är justerade och utskickade")
+        assert f"Utskick av {SIGNED} (PDF/A, förseglad, PAdES B-LT):" in body(report)
         assert tsa.requests >= 2  # the seal's time-stamp, then the archive's document time-stamp
         # A network call never waits inside a store transaction (daemon.documents makes it between runs).
         assert tsa.lock_states and set(tsa.lock_states) == {"free"}, tsa.lock_states

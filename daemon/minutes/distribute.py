@@ -78,6 +78,7 @@ def finalize(ctx: Ctx, meeting: str) -> None:
     ctx.send("minutes_report", report_to, {
         "meeting": common.meeting_context(ctx, meeting, secretary), "version": version["version"],
         "deliveries": deliveries, "carried": carried, "sealed": sealed, "file": name,
+        "seal_level": "B-LT" if s.long_term else "B-T" if s.seal_tsa_url else "B-B",
         "opened": [{"ref": followups.ref(f["id"]), "responsible": f["responsible"], "next_step": f["next_step"]}
                    for f in opened],
         "closed": [followups.ref(f["id"]) for f in closed],
