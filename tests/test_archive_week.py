@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import AHMED, CHAIR, ERIK, LENA, MARIA, at, body, make_mail
+from tests.helpers import AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, at, body, make_mail, recipients
 from tests.minutes_helpers import DOCX, docx_of, fill_form
 from tests.test_archive_package import KNOWN_VALIDATOR_DEFECTS, eark_validate, errors
 from tests.test_minutes_week import only, subject
@@ -81,6 +81,16 @@ def test_the_week_ends_in_a_b_lt_seal_and_a_valid_archive_package(inst, tmp_path
         erik = only(fresh, "Justering av minnesanteckningar, version 1", ERIK)
         inst.drop(make_mail(CHAIR, "Re: " + subject(karin), "Justerat", reply_to=karin))
         inst.drop(make_mail(ERIK, "Re: " + subject(erik), "Justerat", reply_to=erik))
+        # The time-stamp service is down when both have approved: nothing goes out, the chancellery is told.
+        tsa.down = True
+        before = len(inst.sent())
+        assert "minutes-signed:2026-12-01:v1" not in inst.tick(at("2026-12-02 11:10"))["steps"]
+        fresh = inst.sent()[before:]
+        failed = only(fresh, "ett steg kunde inte genomföras")
+        assert recipients(failed) == [CHANCELLERY]
+        assert not [m for m in fresh if "Justerade minnesanteckningar" in subject(m)]
+        assert f"minutes.seal_tsa_url: the time-stamp service {tsa.url} did not give a time-stamp" in body(failed)
+        tsa.down = False
         before = len(inst.sent())
         steps = inst.tick(at("2026-12-02 11:15"))["steps"]
         assert "minutes-signed:2026-12-01:v1" in steps and f"archive:{MEETING}" in steps

@@ -134,6 +134,7 @@ class TimeStampService:
         self.requests = 0
         self.watch_db = watch_db  # klg's SQLite file: each request notes whether its write lock is free
         self.lock_states: list[str] = []
+        self.down = False  # True: answer every time-stamp request with 503, as a service that is down
         self._lock = threading.Lock()
         service = self
 
@@ -154,6 +155,9 @@ class TimeStampService:
 
             def do_POST(self):
                 query = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if service.down:
+                    self.send_error(503, "the time-stamp service is down")
+                    return
                 if self.path != "/tsa" or self.headers.get("Content-Type") != "application/timestamp-query":
                     self.send_error(400, "expected POST /tsa with application/timestamp-query")
                     return

@@ -72,9 +72,10 @@ def minutes_level(config: Config, pdf: bytes) -> str:
 
 
 def timestamp_wanted(config: Config) -> bool:
-    """A document time-stamp is added to the minutes in the package (B-LTA)."""
+    """A document time-stamp is added to the minutes in the package (B-LTA): the seal is B-LT, so the
+    revocation information the archive time-stamp's own chain needs can be had the same way."""
     s = minutes_settings.settings(config)
-    return archive_settings(config).timestamp and s.seal_pkcs12 is not None and s.seal_tsa_url is not None
+    return archive_settings(config).timestamp and s.seal_pkcs12 is not None and s.long_term
 
 
 def lta_job(config: Config, pdf: bytes) -> documents.Job:

@@ -3,7 +3,8 @@
     [archive]
     folder = "/srv/e-arkiv/klg"   # optional: a package per meeting after its minutes are distributed
     timestamp = true              # add a document time-stamp (PAdES B-LTA) to the sealed minutes
-                                  # in the package; needs [minutes] seal_tsa_url
+                                  # in the package; needs a B-LT seal ([minutes] seal_tsa_url and
+                                  # seal_revocation_files or seal_revocation_fetch)
 
 Without ``folder`` no package is made by itself; `klg archive --meeting DATE
 --out DIR` makes one whenever asked.
