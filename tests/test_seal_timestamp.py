@@ -133,7 +133,7 @@ def test_klg_verify_reports_level_time_and_what_happens_after_expiry(inst, tsa, 
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "Level: PAdES B-LT" in out
-    assert "Time-stamp: 20" in out and "(trusted)" in out
+    assert "Time-stamp: 20" in out and "(trusted: the seal existed at this time)" in out
     assert "After the certificate expires (2034-12-30" in out and "yes: the time-stamp and the embedded" in out
     assert "Result: VALID" in out
 

@@ -56,6 +56,17 @@ def finalize(ctx: Ctx, meeting: str) -> None:
             variants[key] = _make_pdf(ctx, kept, version["version"], signing, signed_at, omitted, sealed, name)
         return variants[key]
 
+    # Ask for every variant's PDF (and then its seal) in one round each, not one variant after another:
+    # documents.run makes what all of them are waiting for between two runs of this step.
+    waiting: list[documents.Job] = []
+    for omit in sorted({a.omit_not_communicated for a in s.audiences}):
+        try:
+            variant(omit)
+        except documents.NotReady as wanted:
+            waiting += wanted.jobs
+    if waiting:
+        raise documents.NotReady(waiting)
+
     deliveries = []
     for audience in s.audiences:
         pdf, sha, omitted = variant(audience.omit_not_communicated)

@@ -196,13 +196,13 @@ def render_report(path: str, report: Report, tz) -> str:
         if s.timestamp_at is None:
             stamp = "none (the signing time is as stated by the signer)"
         else:
-            stamp = f"{at(s.timestamp_at)} ({'trusted' if s.timestamp_trusted else 'NOT trusted: give its CA with --trust'})"
+            stamp = (f"{at(s.timestamp_at)} (trusted: the seal existed at this time)" if s.timestamp_trusted else
+                     f"{at(s.timestamp_at)} (NOT trusted: give the time-stamp service's CA with --trust)")
         lines += [
             f"Signature {n} (field {s.field})",
             f"  Signer: {s.signer}",
             f"  Certificate SHA-256: {s.certificate_sha256}",
-            f"  Signed at: {at(s.signed_at)} (as stated by the signer"
-            f"{'; the time-stamp proves the signature existed then' if s.timestamp_trusted else '; no trusted time-stamp'})",
+            f"  Signed at: {at(s.signed_at)} (as stated by the signer)",
             f"  Time-stamp: {stamp}",
             f"  Level: PAdES {s.level}",
             f"  After the certificate expires ({at(s.certificate_expires)}): {LASTS[s.level]}",
