@@ -127,6 +127,8 @@ def write(folder: Path, name: str, entries: list[mets.Entry]) -> Path:
     target = folder / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob(f".{name}.klg-*"):  # left by a run that was killed halfway
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{name}.klg-"))
         for e in entries:
             path = tmp / e.path
