@@ -127,6 +127,7 @@ def fill_store(inst, minutes_pdf: bytes, agenda_pdf: bytes, *, case_numbers: boo
                                              "target": "[]", "pdf_sha256": sha if not omitted else store.files.put(b"x"),
                                              "omitted": omitted, "at": iso(signed)})
             store.event(signed, f"minutes delivered: {audience} (mail)", meeting=MEETING)
+        store.event(signed, "minutes delivered: KSAU (skipped)", meeting=MEETING)  # no addresses: not distributed
         store.event(signed, "mail in: stranger -> quarantine", actor="spam@example.net")  # not for the archive
     store.close()
 

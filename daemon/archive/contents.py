@@ -29,7 +29,7 @@ EVENT_TYPES = (
     (re.compile(r"^agenda: (final agenda|update|draft) sent"), ("sent",)),
     (re.compile(r"^(agenda|minutes): version \d+ approved"), ("approved",)),
     (re.compile(r"^minutes: version \d+ signed and distributed"), ("signed",)),
-    (re.compile(r"^minutes delivered: "), ("distributed",)),
+    (re.compile(r"^minutes delivered: .*\((mail|folder)\)$"), ("distributed",)),  # not "(skipped)"
     (re.compile(r"^written procedure compiled"), ("compiled",)),
 )
 
