@@ -70,6 +70,21 @@ def test_with_the_crl_given_as_a_file_the_seal_is_b_lt_and_lasts(tsa, tmp_path):
     assert b"/DSS" in pdf and b"/CRLs" in pdf
 
 
+@pytest.mark.parametrize("fetch", [False, True], ids=["ocsp-from-files", "ocsp-fetched"])
+def test_ocsp_responses_count_as_revocation_information(tmp_path, monkeypatch, fetch):
+    monkeypatch.setenv("KLG_TEST_SEAL_PASSWORD", PASSWORD)
+    with TimeStampService(tmp_path, crl_url=False, ocsp=True) as service:  # OCSP only, no CRL
+        files = []
+        for name, cert in (("seal.ocsp", service.pki.seal_cert), ("tsa.ocsp", service.pki.tsa_cert)):
+            (tmp_path / name).write_bytes(service.pki.ocsp_response(cert))
+            files.append(tmp_path / name)
+        extra = {"seal_revocation_fetch": True} if fetch else {"seal_revocation_files": tuple(files)}
+        pdf, s = sealed(service, tmp_path, **extra)
+    [sig] = verify(pdf, trust_anchors(s)).signatures
+    assert sig.level == "B-LT", sig.details
+    assert b"/OCSPs" in pdf
+
+
 def test_with_fetching_the_crl_comes_from_the_certificates_url(tsa, tmp_path):
     pdf, s = sealed(tsa, tmp_path, seal_revocation_fetch=True)
     [sig] = verify(pdf, trust_anchors(s)).signatures

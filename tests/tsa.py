@@ -72,7 +72,7 @@ class TestPKI:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, folder: Path, crl_url: str | None = None, valid_days: int = 3650):
+    def __init__(self, folder: Path, crl_url: str | None = None, valid_days: int = 3650, ocsp_url: str | None = None):
         self.folder = folder
         start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
         self.not_after = start + dt.timedelta(days=valid_days)
@@ -93,6 +93,10 @@ class TestPKI:
                  .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False))
             if eku:
                 b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+            if ocsp_url:
+                b = b.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                    x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]),
+                    critical=False)
             if crl_url:
                 b = b.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
                     [x509.UniformResourceIdentifier(crl_url)], None, None, None)]), critical=False)
@@ -110,6 +114,7 @@ class TestPKI:
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
                .sign(ca_key, hashes.SHA256()))
 
+        self.ca, self._ca_key, self.seal_cert, self.tsa_cert = ca, ca_key, seal, tsa
         pem = serialization.Encoding.PEM
         self.ca_pem = folder / "ca.pem"
         self.ca_pem.write_bytes(ca.public_bytes(pem))
@@ -126,10 +131,23 @@ class TestPKI:
         self.openssl_conf.write_text(OPENSSL_CONF.format(dir=folder))
 
 
-class TimeStampService:
-    """``openssl ts -reply`` behind HTTP on 127.0.0.1 (POST /tsa), and the CA's CRL (GET /ca.crl)."""
+    def ocsp_response(self, cert: x509.Certificate) -> bytes:
+        """A DER OCSP response by the CA itself: ``cert`` is good (as a CA's responder would answer)."""
+        from cryptography.x509 import ocsp
 
-    def __init__(self, folder: Path, crl_url: bool = True, watch_db: Path | None = None):
+        now = dt.datetime.now(dt.timezone.utc)
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=cert, issuer=self.ca, algorithm=hashes.SHA1(), cert_status=ocsp.OCSPCertStatus.GOOD,
+            this_update=now - dt.timedelta(hours=1), next_update=now + dt.timedelta(days=7),
+            revocation_time=None, revocation_reason=None).responder_id(ocsp.OCSPResponderEncoding.HASH, self.ca)
+        return builder.sign(self._ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+class TimeStampService:
+    """``openssl ts -reply`` behind HTTP on 127.0.0.1 (POST /tsa), the CA's CRL (GET /ca.crl) and, with
+    ``ocsp``, its OCSP responder (POST /ocsp, named in the certificates)."""
+
+    def __init__(self, folder: Path, crl_url: bool = True, watch_db: Path | None = None, ocsp: bool = False):
         self.folder = folder
         self.requests = 0
         self.watch_db = watch_db  # klg's SQLite file: each request notes whether its write lock is free
@@ -155,6 +173,14 @@ class TimeStampService:
 
             def do_POST(self):
                 query = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path == "/ocsp":
+                    body = service.ocsp_reply(query)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/ocsp-response")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if service.down:
                     self.send_error(503, "the time-stamp service is down")
                     return
@@ -176,7 +202,8 @@ class TimeStampService:
         port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{port}/tsa"
         self.crl_url = f"http://127.0.0.1:{port}/ca.crl"
-        self.pki = TestPKI(folder, crl_url=self.crl_url if crl_url else None)
+        self.ocsp_url = f"http://127.0.0.1:{port}/ocsp"
+        self.pki = TestPKI(folder, crl_url=self.crl_url if crl_url else None, ocsp_url=self.ocsp_url if ocsp else None)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _note_lock(self) -> None:
@@ -192,6 +219,14 @@ class TimeStampService:
             self.lock_states.append(f"locked: {exc}")
         finally:
             connection.close()
+
+    def ocsp_reply(self, request: bytes) -> bytes:
+        """The CA's OCSP answer for the seal's or the time-stamp unit's certificate: good."""
+        from cryptography.x509 import ocsp
+
+        serial = ocsp.load_der_ocsp_request(request).serial_number
+        cert = next(c for c in (self.pki.seal_cert, self.pki.tsa_cert) if c.serial_number == serial)
+        return self.pki.ocsp_response(cert)
 
     def reply(self, query: bytes) -> bytes:
         """The DER time-stamp response openssl makes for ``query``."""
