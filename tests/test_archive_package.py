@@ -160,7 +160,7 @@ def sealed_minutes(tsa, tmp_path) -> bytes:
 
 
 def test_klg_archive_makes_a_package_that_passes_eark_validator(inst, tsa, tmp_path):
-    configure(inst, tmp_path, tsa)
+    configure(inst, tmp_path, tsa, '\n[archive]\nsubmission_agreement = "RA 2026/1234"\nreference_code = "SE/2180/KLG"\n')
     minutes = sealed_minutes(tsa, tmp_path)
     agenda = blank_pdf()
     fill_store(inst, minutes, agenda, case_numbers=True)
@@ -183,6 +183,7 @@ def test_klg_archive_makes_a_package_that_passes_eark_validator(inst, tsa, tmp_p
 
     # The two METS list every file with its checksum; nothing is missing, nothing is extra.
     listed = {}
+    mets_root = ET.parse(package / "METS.xml").getroot()
     for mets_file, prefix in ((package / "METS.xml", ""), (package / "representations/rep1/METS.xml",
                                                             "representations/rep1/")):
         mets = ET.parse(mets_file).getroot()
@@ -191,6 +192,9 @@ def test_klg_archive_makes_a_package_that_passes_eark_validator(inst, tsa, tmp_p
     on_disk = {str(p.relative_to(package)): hashlib.sha256(p.read_bytes()).hexdigest()
                for p in package.rglob("*") if p.is_file() and p != package / "METS.xml"}
     assert listed == on_disk
+
+    assert {a.get("TYPE"): a.text for a in mets_root.iter(f"{M}altRecordID")} == {
+        "SUBMISSIONAGREEMENT": "RA 2026/1234", "REFERENCECODE": "SE/2180/KLG"}
 
     # PREMIS: the audit log's events, not the stranger's mail; case numbers and the secrecy marking.
     premis = ET.parse(package / "metadata" / "preservation" / "premis.xml").getroot()

@@ -82,6 +82,8 @@ class Package:
     documents: list[Document] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     items: list[ItemInfo] = field(default_factory=list)
+    submission_agreement: str | None = None  # [archive] submission_agreement
+    reference_code: str | None = None  # [archive] reference_code
 
     @property
     def restricted(self) -> list[ItemInfo]:

@@ -95,6 +95,10 @@ def _root(objid: str, label: str, pkg: Package, now: datetime, version: str) -> 
     _sub(archivist, METS, "name", pkg.organisation)
     submitter = _sub(hdr, METS, "agent", ROLE="OTHER", OTHERROLE="SUBMITTER", TYPE="ORGANIZATION")
     _sub(submitter, METS, "name", pkg.group)
+    if pkg.submission_agreement:
+        _sub(hdr, METS, "altRecordID", pkg.submission_agreement, TYPE="SUBMISSIONAGREEMENT")
+    if pkg.reference_code:
+        _sub(hdr, METS, "altRecordID", pkg.reference_code, TYPE="REFERENCECODE")
     return root
 
 

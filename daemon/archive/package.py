@@ -96,6 +96,8 @@ def build(pkg: Package, config: Config, now: datetime, *,
     """The package's name, its files (the METS first) and the minutes' seal level. ``minutes_pdf``
     replaces the signed minutes (the B-LTA copy)."""
     name = objid(config, pkg.meeting)
+    a = archive_settings(config)
+    pkg.submission_agreement, pkg.reference_code = a.submission_agreement, a.reference_code
     if minutes_pdf is not None:
         pkg.documents = [d if d.role != "minutes" else type(d)(d.role, d.name, minutes_pdf, d.mimetype, now)
                          for d in pkg.documents]

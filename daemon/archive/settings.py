@@ -5,6 +5,8 @@
     timestamp = true              # add a document time-stamp (PAdES B-LTA) to the sealed minutes
                                   # in the package; needs a B-LT seal ([minutes] seal_tsa_url and
                                   # seal_revocation_files or seal_revocation_fetch)
+    submission_agreement = "RA 2026/1234"   # optional: the delivery agreement (leveransöverenskommelse)
+    reference_code = "SE/1234/KLG"           # optional: the archive's reference code of the records
 
 Without ``folder`` no package is made by itself; `klg archive --meeting DATE
 --out DIR` makes one whenever asked.
@@ -18,13 +20,15 @@ from pathlib import Path
 from daemon.config import Config, ConfigError
 from daemon.config_reader import ConfigReader
 
-KNOWN = {"folder", "timestamp"}
+KNOWN = {"folder", "timestamp", "submission_agreement", "reference_code"}
 
 
 @dataclass(frozen=True)
 class ArchiveSettings:
     folder: Path | None
     timestamp: bool
+    submission_agreement: str | None = None
+    reference_code: str | None = None
 
 
 def _parse(config: Config) -> tuple[ArchiveSettings, list[str]]:
@@ -38,7 +42,14 @@ def _parse(config: Config) -> tuple[ArchiveSettings, list[str]]:
         else:
             path = (config.path.parent / folder).resolve()
     timestamp = r.get(raw, "timestamp", "archive", bool, True, "expected true or false")
-    return ArchiveSettings(path, bool(timestamp)), r.problems
+    ids = {}
+    for key, example in (("submission_agreement", "RA 2026/1234"), ("reference_code", "SE/1234/KLG")):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            r.bad(f"archive.{key}", value, f'expected a text, e.g. "{example}", or leave the key out')
+            value = None
+        ids[key] = value.strip() if value else None
+    return ArchiveSettings(path, bool(timestamp), **ids), r.problems
 
 
 def check_config(config: Config) -> list[str]:
