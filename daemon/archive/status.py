@@ -37,4 +37,6 @@ def section(ctx: Ctx) -> tuple[str, dict, list[str]]:
         lines.append(f"Archive packages ({folder or 'no [archive] folder: klg archive --out DIR'}):")
         lines += [f"  {p['meeting']}  {p['path']}  (minutes PAdES {p['minutes']}, {p['at']})" for p in packages]
         lines += [f"  {m}  waiting to be made (see klg log --meeting {m})" for m in pending]
+        if not packages and not pending:
+            lines.append(f"  none in the last {RECENT_DAYS} days")
     return "archive", {"folder": str(folder) if folder else None, "packages": packages, "pending": pending}, lines
