@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/system-packages.sh
 KLG_EXTRAS=test . scripts/setup-venv.sh
+. scripts/setup-eark.sh
 exec .venv/bin/python -m pytest "$@"

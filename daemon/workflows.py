@@ -12,6 +12,10 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 from __future__ import annotations
 
 from daemon import audit, hooks, notices, proposals, secretary, security
+from daemon.archive import package as archive_package
+from daemon.archive import settings as archive_settings
+from daemon.archive import status as archive_status
+from daemon.archive import workflow as archive
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -28,7 +32,7 @@ from daemon.circulation import start as circulation_start
 from daemon.circulation import status as circulation_status
 from daemon.minutes import document as minutes_document
 from daemon.minutes import replies as minutes_replies
-from daemon.minutes import seal as minutes_seal
+from daemon.minutes import sealcheck as minutes_sealcheck
 from daemon.minutes import settings as minutes_settings
 from daemon.minutes import status as minutes_status
 from daemon.minutes import workflow as minutes
@@ -72,10 +76,12 @@ ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item
 hooks.item_listeners[:] = ITEM_LISTENERS
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
+STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due,
+         archive.due]  # the archive package after the minutes are distributed
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section]
+STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section,
+                archive_status.section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
 WAKE_TIMES: list = [agenda.wake_times, minutes.wake_times, circulation_settings.wake_times]
@@ -85,10 +91,10 @@ DOCX_CHECKS: list = [agenda_document.check_template, minutes_document.check_temp
 
 # Checks of the workflows' own config sections (checks.load_config runs them; a problem exits 2)
 CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config, minutes_settings.check_config,
-                       circulation_settings.check_config]
+                       circulation_settings.check_config, archive_settings.check_config]
 # The config's top-level sections the workflows read (core's are config.SECTIONS); any other is refused.
-CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation"}
+CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation", "archive"}
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.
-COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli]
+COMMANDS_CLI: list = [audit.add_cli, minutes_sealcheck.add_cli, archive_package.add_cli]

@@ -15,7 +15,8 @@ from pypdf import PdfReader
 from daemon.followups import followups_for
 from tests.agenda_helpers import Agenda
 from tests.agenda_helpers import docx_of as agenda_docx_of
-from daemon.minutes.seal import pdfa_identification, trust_anchors, verify
+from daemon.minutes.seal import trust_anchors
+from daemon.minutes.sealcheck import pdfa_identification, verify
 from daemon.context import Ctx
 from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, SOFIA, at, attachment,
                            attachment_names, body, make_mail, recipients)

@@ -21,12 +21,12 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from daemon import followups, items
+from daemon import documents, followups, items
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
 from daemon.minutes import common, content as contentlib, document
 from daemon.minutes.common import MinutesState, calendar, cfg, day, minutes_row, version_row
-from daemon.minutes.seal import seal
+from daemon.minutes.seal import seal_job
 from daemon.minutes.settings import Audience
 from daemon.store import iso
 
@@ -56,6 +56,17 @@ def finalize(ctx: Ctx, meeting: str) -> None:
             variants[key] = _make_pdf(ctx, kept, version["version"], signing, signed_at, omitted, sealed, name)
         return variants[key]
 
+    # Ask for every variant's PDF (and then its seal) in one round each, not one variant after another:
+    # documents.run makes what all of them are waiting for between two runs of this step.
+    waiting: list[documents.Job] = []
+    for omit in sorted({a.omit_not_communicated for a in s.audiences}):
+        try:
+            variant(omit)
+        except documents.NotReady as wanted:
+            waiting += wanted.jobs
+    if waiting:
+        raise documents.NotReady(waiting)
+
     deliveries = []
     for audience in s.audiences:
         pdf, sha, omitted = variant(audience.omit_not_communicated)
@@ -78,6 +89,7 @@ def finalize(ctx: Ctx, meeting: str) -> None:
     ctx.send("minutes_report", report_to, {
         "meeting": common.meeting_context(ctx, meeting, secretary), "version": version["version"],
         "deliveries": deliveries, "carried": carried, "sealed": sealed, "file": name,
+        "seal_level": "B-LT" if s.long_term else "B-T" if s.seal_tsa_url else "B-B",
         "opened": [{"ref": followups.ref(f["id"]), "responsible": f["responsible"], "next_step": f["next_step"]}
                    for f in opened],
         "closed": [followups.ref(f["id"]) for f in closed],
@@ -91,9 +103,9 @@ def _make_pdf(ctx: Ctx, content: dict, number: int, signing: list[dict], signed_
                                       omitted=omitted, sealed=sealed)
     docx = document.render(ctx.config.templates_dir, ctx.language, document.DOCUMENT, context)
     pdf = document.to_pdfa(ctx.store, docx, name.removesuffix(".pdf") + ".docx")
-    if sealed:
-        pdf = seal(pdf, cfg(ctx), at=ctx.now, location=ctx.config.group.organisation,
-                   contact=ctx.config.group.address)
+    if sealed:  # outside the transaction: a time-stamp service is a network call (seal.seal_job)
+        pdf = documents.need(ctx.store, seal_job(pdf, cfg(ctx), at=ctx.now, location=ctx.config.group.organisation,
+                                                 contact=ctx.config.group.address))
     return pdf, ctx.store.files.put(pdf), omitted
 
 

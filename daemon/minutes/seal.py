@@ -1,27 +1,38 @@
-"""Sealing the signed minutes with a PAdES signature (pyHanko), and checking a
-sealed PDF (`klg verify FILE`).
+"""Sealing the signed minutes with a PAdES signature (pyHanko); checking a sealed
+PDF is :mod:`daemon.minutes.sealcheck` (`klg verify FILE`).
 
 The seal is an organisation certificate in a PKCS#12 file named by
 ``[minutes] seal_pkcs12``; its password comes from ``seal_password_env`` or
-``seal_password_credential``. The signature is PAdES baseline B-B: no trusted
-timestamp and no embedded revocation data, because neither a timestamp
-authority nor an OCSP/CRL source can be assumed reachable from the server
-(B-T/B-LT need them). It is added as an incremental update, so the PDF/A-2
-file LibreOffice made stays PDF/A-2 (pyHanko keeps the XMP metadata in step).
+``seal_password_credential``. The PAdES baseline level depends on what the
+server can reach:
+
+- B-B (no ``seal_tsa_url``): the signing time is only what the server says, so
+  once the certificate expires nobody can show the seal was made while it was
+  valid.
+- B-T (``seal_tsa_url``): an RFC 3161 time-stamp from that service proves when.
+- B-LT (B-T plus ``seal_revocation_files`` or ``seal_revocation_fetch``): the
+  certificates and the revocation information (CRLs/OCSP) of the seal's and
+  the time-stamp's chains are embedded in the PDF's DSS, so it validates
+  without asking anyone, also after the certificates expire.
+- B-LTA: :func:`archive_timestamp` (called by `klg archive`) adds a document
+  time-stamp over all of it.
+
+Every signature is an incremental update, so the PDF/A-2 file LibreOffice made
+stays PDF/A-2 (pyHanko keeps the XMP metadata in step). A call to the
+time-stamp service is network I/O: the minutes ask for it through
+:func:`seal_job` (``daemon.documents``), never inside a store transaction.
 """
 
 from __future__ import annotations
 
 import io
-import re
-import sys
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from daemon.config import Config, read_secret
-from daemon.minutes.settings import MinutesSettings, settings
+from daemon import documents
+from daemon.config import read_secret
+from daemon.files import fingerprint
+from daemon.minutes.settings import MinutesSettings
 
 FIELD_NAME = "Forsegling"
 
@@ -58,8 +69,61 @@ def load_signer(s: MinutesSettings):
                         "check the password, and that the file is a PKCS#12 (.p12/.pfx) with a private key") from None
 
 
+def _timestamper(s: MinutesSettings):
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    return HTTPTimeStamper(s.seal_tsa_url, timeout=s.seal_tsa_timeout)
+
+
+def revocation_info(paths) -> tuple[list, list]:
+    """(CRLs, OCSP responses) read from ``paths`` (DER or PEM), for B-LT."""
+    from asn1crypto import crl, ocsp, pem
+
+    crls, ocsps = [], []
+    for p in paths:
+        try:
+            data = Path(p).read_bytes()
+            if pem.detect(data):
+                kind, _, data = pem.unarmor(data)
+            else:
+                kind = None
+            if kind == "X509 CRL" or kind is None and _is_crl(data):
+                crls.append(crl.CertificateList.load(data))
+            else:
+                resp = ocsp.OCSPResponse.load(data)
+                resp.native  # noqa: B018 — parse now, so a bad file is named here
+                ocsps.append(resp)
+        except (OSError, ValueError) as exc:
+            raise SealError(f"minutes.seal_revocation_files: cannot read {p} as a CRL or an OCSP response ({exc}); "
+                            "give the CA's CRL (DER or PEM) or a saved OCSP response") from None
+    return crls, ocsps
+
+
+def _is_crl(der: bytes) -> bool:
+    from asn1crypto import crl
+
+    try:
+        crl.CertificateList.load(der)["tbs_cert_list"]["issuer"].native  # noqa: B018
+        return True
+    except ValueError:
+        return False
+
+
+def validation_context(s: MinutesSettings, signer, *, fetch: bool | None = None):
+    """The context the seal's and the time-stamp's chains are checked (and their B-LT data gathered) in."""
+    from pyhanko_certvalidator import ValidationContext
+
+    crls, ocsps = revocation_info(s.seal_revocation_files)
+    roots = [*trust_anchors(s), *trust_anchors(None, list(s.seal_tsa_trust))]
+    return ValidationContext(trust_roots=roots, other_certs=list(signer.cert_registry), crls=crls, ocsps=ocsps,
+                             allow_fetching=s.seal_revocation_fetch if fetch is None else fetch,
+                             revocation_mode="require")
+
+
 def seal(pdf: bytes, s: MinutesSettings, *, at: datetime, location: str, contact: str) -> bytes:
-    """``pdf`` with an invisible PAdES B-B signature by the configured seal, signing time ``at``."""
+    """``pdf`` with an invisible PAdES signature by the configured seal, signing time ``at``:
+    B-B, or B-T with ``seal_tsa_url``, or B-LT with revocation information too (see the module's doc).
+    SealError names the service or file when the time-stamp or the revocation data cannot be had."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -76,65 +140,68 @@ def seal(pdf: bytes, s: MinutesSettings, *, at: datetime, location: str, contact
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
         reason=s.seal_reason, location=location, contact_info=contact,
+        embed_validation_info=s.long_term, validation_context=validation_context(s, signer) if s.long_term else None,
     )
     spec = fields.SigFieldSpec(FIELD_NAME, invis_sig_settings=fields.InvisSigSettings(
         set_print_flag=True, set_hidden_flag=False))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = _AtTime(meta, signer=signer, new_field_spec=spec).sign_pdf(writer)
+    timestamper = _timestamper(s) if s.seal_tsa_url else None
+    try:
+        out = _AtTime(meta, signer=signer, timestamper=timestamper, new_field_spec=spec).sign_pdf(writer)
+    except Exception as exc:  # pyHanko's and the HTTP client's many errors: name the service or the chain
+        raise SealError(_signing_problem(s, exc)) from None
     return out.getvalue()
 
 
-# --- checking ------------------------------------------------------------------------
+def _signing_problem(s: MinutesSettings, exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if s.seal_tsa_url and ("imestamp" in text or "HTTP" in text or "onnection" in text or "Timeout" in text):
+        return (f"minutes.seal_tsa_url: the time-stamp service {s.seal_tsa_url} did not give a time-stamp ({text}); "
+                "check that it is reachable from the server, or remove seal_tsa_url to seal without (B-B)")
+    if s.long_term:
+        return (f"minutes.seal_revocation_files: the revocation status of the seal's or the time-stamp's "
+                f"certificates could not be established ({text}); give the CAs' CRLs in seal_revocation_files, "
+                "set seal_revocation_fetch = true, or name the CA in seal_trust/seal_tsa_trust")
+    return f"the seal could not be applied ({text})"
 
 
-@dataclass
-class SignatureReport:
-    field: str
-    signer: str
-    certificate_sha256: str
-    signed_at: datetime | None
-    timestamped: bool
-    intact: bool
-    valid: bool
-    trusted: bool
-    coverage: str
-    modifications: str
-    ok: bool
-    details: str = ""
+def seal_job(pdf: bytes, s: MinutesSettings, *, at: datetime, location: str, contact: str) -> documents.Job:
+    """The sealing of ``pdf`` as a document job, so a time-stamp service is called with no transaction
+    open; a service that does not answer is a failure of the moment (tried again on the next pass)."""
+    def make() -> bytes:
+        try:
+            return seal(pdf, s, at=at, location=location, contact=contact)
+        except SealError as exc:
+            raise documents.Failed(str(exc), lasting=False) from None
+
+    level = "B-LT" if s.long_term else "B-T" if s.seal_tsa_url else "B-B"
+    return documents.Job(f"seal:{fingerprint(pdf)}:{at.isoformat()}:{level}", f"the seal ({level}) of the minutes", make)
 
 
-@dataclass
-class Report:
-    signatures: list[SignatureReport] = field(default_factory=list)
-    pdfa: str | None = None  # e.g. "2B"
-    anchors: list[str] = field(default_factory=list)
-    problem: str | None = None
+def archive_timestamp(pdf: bytes, s: MinutesSettings) -> bytes:
+    """``pdf`` with the validation data of its signatures and a document time-stamp over all of it
+    (PAdES B-LTA), from ``seal_tsa_url``; SealError when there is no service or it does not answer."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import signers
+    from pyhanko.sign.validation import add_validation_info
 
-    @property
-    def ok(self) -> bool:
-        return self.problem is None and bool(self.signatures) and all(s.ok for s in self.signatures)
-
-
-def pdfa_identification(pdf: bytes) -> str | None:
-    """The PDF/A part and conformance from the XMP metadata (``"2B"``), or None."""
-    from pypdf import PdfReader
-
+    if not s.seal_tsa_url:
+        raise SealError("minutes.seal_tsa_url is not set: a document time-stamp (B-LTA) needs a time-stamp service")
+    signer = load_signer(s)
+    vc = validation_context(s, signer)
     try:
-        root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
-        xml = root["/Metadata"].get_object().get_data()
-    except Exception:
-        return None
-    ns = "{http://www.aiim.org/pdfa/ns/id/}"
-    try:
-        tree = ET.fromstring(xml)
-    except ET.ParseError:
-        return None
-    part = conformance = None
-    for el in tree.iter():
-        part = part or el.attrib.get(f"{ns}part") or (el.text if el.tag == f"{ns}part" else None)
-        conformance = conformance or el.attrib.get(f"{ns}conformance") or (
-            el.text if el.tag == f"{ns}conformance" else None)
-    return f"{part.strip()}{(conformance or '').strip()}" if part else None
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        out = io.BytesIO(pdf)
+        for sig in reader.embedded_regular_signatures:
+            out = add_validation_info(sig, vc, output=io.BytesIO(), in_place=False)
+            reader = PdfFileReader(out, strict=False)
+        writer = IncrementalPdfFileWriter(io.BytesIO(out.getvalue()))
+        stamped = signers.PdfTimeStamper(_timestamper(s), field_name="Arkivtidsstampel").timestamp_pdf(
+            writer, "sha256", validation_context=vc)
+    except Exception as exc:  # as in seal(): name the service or the chain
+        raise SealError(_signing_problem(s, exc)) from None
+    return stamped.getvalue()
 
 
 def _load_certs(path: Path) -> list:
@@ -162,94 +229,3 @@ def trust_anchors(s: MinutesSettings | None, extra: list[Path] = ()) -> list:
     return [signer.signing_cert, *signer.cert_registry]
 
 
-def verify(pdf: bytes, anchors: list) -> Report:
-    """Check every signature in ``pdf`` against ``anchors`` (no network: revocation is not fetched)."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    report = Report(pdfa=pdfa_identification(pdf), anchors=[a.subject.human_friendly for a in anchors])
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        sigs = reader.embedded_signatures
-    except Exception as exc:
-        report.problem = f"not a readable PDF ({type(exc).__name__}: {exc})"
-        return report
-    if not sigs:
-        report.problem = "the file carries no signature"
-        return report
-    for sig in sigs:
-        vc = ValidationContext(trust_roots=anchors or None, allow_fetching=False, revocation_mode="soft-fail")
-        try:
-            st = validate_pdf_signature(sig, vc)
-        except Exception as exc:
-            report.signatures.append(SignatureReport(sig.field_name or "?", "?", "", None, False, False, False, False,
-                                                     "?", "?", False, f"{type(exc).__name__}: {exc}"))
-            continue
-        cert = st.signing_cert
-        report.signatures.append(SignatureReport(
-            field=sig.field_name or "?",
-            signer=cert.subject.human_friendly if cert else "?",
-            certificate_sha256=cert.sha256.hex() if cert else "",
-            signed_at=st.signer_reported_dt,
-            timestamped=st.timestamp_validity is not None,
-            intact=bool(st.intact), valid=bool(st.valid), trusted=bool(st.trusted),
-            coverage=_words(st.coverage.name if st.coverage else "?"),
-            modifications=_words(st.modification_level.name if st.modification_level else "?"),
-            ok=bool(st.bottom_line),
-            details=st.pretty_print_details(),
-        ))
-    return report
-
-
-def _words(name: str) -> str:
-    return re.sub(r"_", " ", name).lower()
-
-
-def render_report(path: str, report: Report, tz) -> str:
-    """`klg verify`'s text: signer, time, integrity and trust of each signature."""
-    lines = [f"File: {path}", f"PDF/A: {('PDF/A-' + report.pdfa) if report.pdfa else 'no PDF/A identification in the XMP metadata'}"]
-    if report.problem:
-        lines += [f"Result: INVALID — {report.problem}"]
-        return "\n".join(lines)
-    for n, s in enumerate(report.signatures, 1):
-        when = s.signed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if s.signed_at else "unknown"
-        lines += [
-            f"Signature {n} (field {s.field})",
-            f"  Signer: {s.signer}",
-            f"  Certificate SHA-256: {s.certificate_sha256}",
-            f"  Signed at: {when} ({'trusted timestamp' if s.timestamped else 'as stated by the signer; no timestamp'})",
-            f"  Integrity: {'intact' if s.intact and s.valid else 'BROKEN: the document or the signature was altered'}"
-            f" (covers: {s.coverage}; changes after signing: {s.modifications})",
-            f"  Trust: {'trusted' if s.trusted else 'NOT trusted'}"
-            + (f" (anchors: {'; '.join(report.anchors)})" if report.anchors else
-               " (no trust anchors: set [minutes] seal_trust or pass --trust CA.pem)"),
-        ]
-    lines.append(f"Result: {'VALID' if report.ok else 'INVALID'}")
-    return "\n".join(lines)
-
-
-def add_cli(subparsers) -> None:
-    """Register `klg verify FILE [--trust CA.pem]`."""
-    p = subparsers.add_parser("verify", help="check the seal (PAdES signature) of signed minutes")
-    p.add_argument("file", type=Path, help="a PDF, e.g. the signed minutes")
-    p.add_argument("--trust", type=Path, action="append", default=[],
-                   help="a CA certificate (PEM/DER) to trust; repeatable (default: [minutes] seal_trust, else the seal's own)")
-    p.set_defaults(handler=cmd_verify)
-
-
-def cmd_verify(config: Config, args) -> int:
-    """Exit 0 when every signature is intact and trusted, 1 otherwise."""
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        print(f"klg verify: cannot read {args.file} ({exc.strerror})", file=sys.stderr)
-        return 1
-    try:
-        anchors = trust_anchors(settings(config), list(args.trust))
-    except SealError as exc:
-        print(f"klg verify: {exc}", file=sys.stderr)
-        return 1
-    report = verify(data, anchors)
-    print(render_report(str(args.file), report, config.group.timezone))
-    return 0 if report.ok else 1

@@ -9,6 +9,11 @@
     seal_pkcs12 = "/etc/klg/seal.p12"        # optional: seal the signed PDF (PAdES)
     seal_password_env = "KLG_SEAL_PASSWORD"  # or seal_password_credential = "seal-password"
     seal_trust = ["/etc/klg/ca.pem"]         # trust anchors for `klg verify` (default: the seal's own chain)
+    seal_tsa_url = "https://tsa.example.se/tsa"   # optional: an RFC 3161 time-stamp makes the seal PAdES B-T
+    seal_tsa_timeout = 10                    # seconds to wait for the time-stamp service
+    seal_tsa_trust = ["/etc/klg/tsa-ca.pem"] # the time-stamp service's CA (for B-LT and `klg verify`)
+    seal_revocation_files = ["/etc/klg/ca.crl"]  # CRLs / OCSP responses to embed (B-LT)
+    seal_revocation_fetch = false            # fetch CRLs/OCSP from the certificates' URLs (B-LT)
 
     [[minutes.audiences]]
     name = "council"                 # members | council | union | intranet | any other name
@@ -38,7 +43,8 @@ LABELS = {
            "intranet": "The intranet"},
 }
 KNOWN = {"secretaries", "form_delay_minutes", "return_reminder_hours", "reminder_hours", "file_name", "seal_pkcs12",
-         "seal_password_env", "seal_password_credential", "seal_trust", "seal_reason", "audiences"}
+         "seal_password_env", "seal_password_credential", "seal_trust", "seal_reason", "audiences",
+         "seal_tsa_url", "seal_tsa_timeout", "seal_tsa_trust", "seal_revocation_files", "seal_revocation_fetch"}
 AUDIENCE_KEYS = {"name", "label", "addresses", "folder", "omit_not_communicated"}
 
 
@@ -66,6 +72,16 @@ class MinutesSettings:
     seal_trust: tuple[Path, ...]
     seal_reason: str
     audiences: tuple[Audience, ...]
+    seal_tsa_url: str | None = None
+    seal_tsa_timeout: float = 10.0
+    seal_tsa_trust: tuple[Path, ...] = ()
+    seal_revocation_files: tuple[Path, ...] = ()
+    seal_revocation_fetch: bool = False
+
+    @property
+    def long_term(self) -> bool:
+        """Revocation information is to be embedded (PAdES B-LT): a time-stamp and a source of it."""
+        return self.seal_tsa_url is not None and (bool(self.seal_revocation_files) or self.seal_revocation_fetch)
 
     def pdf_name(self, short: str, meeting: str) -> str:
         return self.file_name.format(short=short, date=meeting)
@@ -135,20 +151,8 @@ def _parse(config: Config) -> tuple[MinutesSettings, list[str]]:
     elif secret_keys:
         r.missing("minutes.seal_pkcs12", "a seal password is configured but no PKCS#12 file; add "
                   "seal_pkcs12 = \"path\" or remove the password key")
-    trust_raw = raw.get("seal_trust", [])
-    if isinstance(trust_raw, str):
-        trust_raw = [trust_raw]
-    trust: list[Path] = []
-    if not isinstance(trust_raw, list):
-        r.bad("minutes.seal_trust", trust_raw, "expected a list of certificate files (PEM or DER)")
-    else:
-        for i, t in enumerate(trust_raw):
-            path = (base / t).resolve() if isinstance(t, str) else None
-            if path is None or not path.is_file():
-                r.bad(f"minutes.seal_trust[{i}]", t, "not a file; give the path of a CA certificate "
-                                                     "(PEM or DER) that `klg verify` should trust")
-            else:
-                trust.append(path)
+    trust = _files(r, raw, base, "seal_trust", "a CA certificate (PEM or DER) that `klg verify` should trust")
+    tsa_url, tsa_timeout, tsa_trust, revocation, fetch = _timestamp(r, raw, base, pkcs12 is not None)
     reason = r.get(raw, "seal_reason", "minutes", str,
                    "Justerade minnesanteckningar" if lang == "sv" else "Signed minutes", "expected a short text")
 
@@ -156,8 +160,50 @@ def _parse(config: Config) -> tuple[MinutesSettings, list[str]]:
     return MinutesSettings(
         form_delay_minutes=int(delay), return_reminder_hours=return_hours, reminder_hours=hours, file_name=file_name,
         seal_pkcs12=seal_path, seal_password=secret_keys, seal_trust=tuple(trust), seal_reason=reason,
-        audiences=audiences,
+        audiences=audiences, seal_tsa_url=tsa_url, seal_tsa_timeout=tsa_timeout, seal_tsa_trust=tsa_trust,
+        seal_revocation_files=revocation, seal_revocation_fetch=fetch,
     ), r.problems
+
+
+def _files(r: ConfigReader, raw: dict, base: Path, key: str, what: str) -> tuple[Path, ...]:
+    """A list of existing files (one string is a list of one), each resolved against the config's folder."""
+    value = raw.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    out: list[Path] = []
+    if not isinstance(value, list):
+        r.bad(f"minutes.{key}", value, f"expected a list of files, each {what}")
+        return ()
+    for i, t in enumerate(value):
+        path = (base / t).resolve() if isinstance(t, str) else None
+        if path is None or not path.is_file():
+            r.bad(f"minutes.{key}[{i}]", t, f"not a file; give the path of {what}")
+        else:
+            out.append(path)
+    return tuple(out)
+
+
+def _timestamp(r: ConfigReader, raw: dict, base: Path, sealed: bool):
+    """The time-stamp and revocation keys (PAdES B-T and B-LT); see the module's doc."""
+    url = raw.get("seal_tsa_url")
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        r.bad("minutes.seal_tsa_url", url, "expected the http(s) URL of an RFC 3161 time-stamp service, "
+                                           'e.g. "https://tsa.example.se/tsa"')
+        url = None
+    if url is not None and not sealed:
+        r.missing("minutes.seal_pkcs12", "seal_tsa_url time-stamps the seal, but there is no seal; add "
+                  "seal_pkcs12 or remove seal_tsa_url")
+    timeout = _number(r, raw, "seal_tsa_timeout", 10, "expected seconds, e.g. 10")
+    if timeout == 0:
+        r.bad("minutes.seal_tsa_timeout", 0, "expected seconds greater than 0, e.g. 10")
+        timeout = 10.0
+    tsa_trust = _files(r, raw, base, "seal_tsa_trust", "the time-stamp service's CA certificate (PEM or DER)")
+    revocation = _files(r, raw, base, "seal_revocation_files", "a CRL or OCSP response (DER or PEM)")
+    fetch = r.get(raw, "seal_revocation_fetch", "minutes", bool, False, "expected true or false")
+    if (revocation or fetch) and url is None:
+        r.missing("minutes.seal_tsa_url", "revocation information (B-LT) is embedded only in a time-stamped "
+                  "seal; add seal_tsa_url or remove seal_revocation_files/seal_revocation_fetch")
+    return url, float(timeout), tsa_trust, revocation, bool(fetch)
 
 
 def default_audiences(config: Config) -> tuple[Audience, ...]:
