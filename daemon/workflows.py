@@ -32,6 +32,7 @@ from daemon.minutes import seal as minutes_seal
 from daemon.minutes import settings as minutes_settings
 from daemon.minutes import status as minutes_status
 from daemon.minutes import workflow as minutes
+from daemon.records import registrar as records_registrar
 from daemon.records import replies as records_replies
 from daemon.records import secrecy as records_secrecy
 from daemon.records import settings as records_settings
@@ -75,13 +76,15 @@ NEW_MAIL = proposals.on_new_mail
 
 # Who hears that an item changed (daemon.items announces every change once): the notices to the
 # chair and chancellery of changes after the draft, and the written procedure.
-ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item]
+# The registrar's copies of what came in (daemon.records.registrar).
+ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item, records_registrar.on_item_change]
 hooks.item_listeners[:] = ITEM_LISTENERS
 # Marks before the subject of a mail to members only: a secret item's mail says so.
 context.subject_marks[:] = [records_secrecy.subject_mark]
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
+STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due,
+         records_registrar.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section]
