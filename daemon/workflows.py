@@ -12,6 +12,7 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 from __future__ import annotations
 
 from daemon import audit, context, hooks, notices, proposals, secretary, security
+from daemon.agenda import common as agenda_common
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -32,6 +33,7 @@ from daemon.minutes import seal as minutes_seal
 from daemon.minutes import settings as minutes_settings
 from daemon.minutes import status as minutes_status
 from daemon.minutes import workflow as minutes
+from daemon.records import export as records_export
 from daemon.records import registrar as records_registrar
 from daemon.records import replies as records_replies
 from daemon.records import secrecy as records_secrecy
@@ -81,6 +83,8 @@ ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item
 hooks.item_listeners[:] = ITEM_LISTENERS
 # Marks before the subject of a mail to members only: a secret item's mail says so.
 context.subject_marks[:] = [records_secrecy.subject_mark]
+# The records export renders the public version of an agenda with the agenda's own renderer.
+records_export.agenda_renderer[:] = [agenda_common.render]
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
 STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due,
@@ -104,4 +108,4 @@ CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation", "records"}
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.
-COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli]
+COMMANDS_CLI: list = [audit.add_cli, minutes_seal.add_cli, records_export.add_cli]

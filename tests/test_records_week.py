@@ -10,14 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
 
+import docx
 import pytest
 
 from tests.agenda_helpers import tiny_pdf
-from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, SOFIA, at, attachment,
-                           attachment_names, body, make_mail, recipients)
+from tests.helpers import (
+    CHAIR,
+    CHANCELLERY,
+    ERIK,
+    LENA,
+    MARIA,
+    MEMBERS,
+    SOFIA,
+    at,
+    attachment,
+    attachment_names,
+    body,
+    make_mail,
+    recipients,
+)
 from tests.minutes_helpers import DOCX, docx_of, fill_form, pdf_text
 
 pytestmark = pytest.mark.libreoffice
@@ -219,3 +232,31 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     # klg status --json: case numbers and markings.
     items = {i["id"]: i for m in inst.status(at("2026-12-02 09:00"))["meetings"] for i in m["items"]}
     assert items.get("KLG-2026-001", {"case_number": "KS 2026/101"})["case_number"] == "KS 2026/101"
+
+    # The records export: everything public, the secret parts withheld and listed, nothing secret inside.
+    out = tmp_path / "begaran.zip"
+    result = inst.klg("records", "export", "--meeting", MEETING, "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as z:
+        names = z.namelist()
+        parts = [(n, z.read(n)) for n in names]
+    index = dict(parts)["index.txt"].decode("utf-8")
+    assert "dagordningar/v1 (offentlig version).docx" in names
+    assert "handlingar/KLG-2026-002/Förfrågningsunderlag.pdf" in names
+    assert not [n for n in names if n.startswith("handlingar/KLG-2026-001/") or "Anbud" in n]
+    assert "minnesanteckningar/2026-12-01.pdf" in names and "post.csv" in names
+    assert "KLG-2026-002: Handling 1 (Sekretess enligt OSL 19 kap. 3 §" in index
+    assert "KLG-2026-001: Handling 1 (Sekretess enligt OSL 39 kap. 3 §" in index
+    assert "dagordning version 1 som den skickades" in index
+    for name, data in parts:
+        if name != "index.txt" and not name.endswith("/"):
+            assert hashlib.sha256(data).hexdigest() in index, name
+    public_agenda = dict(parts)["dagordningar/v1 (offentlig version).docx"]
+    agenda_text = " ".join(t.text for t in docx.Document(io.BytesIO(public_agenda)).element.iter()
+                           if t.tag.endswith("}t") and t.text)
+    assert "Sekretessbelagt ärende (Dnr KS 2026/101, OSL 39 kap. 3 §)" in agenda_text
+    assert "Upphandling av skolskjuts" in agenda_text
+    mail_list = dict(parts)["post.csv"].decode("utf-8")
+    assert "Sekretessbelagt ärende" in mail_list and "Upphandling av skolskjuts" in mail_list
+    assert_nothing_secret("export", parts,
+                          [agenda_text, mail_list, index])
