@@ -10,7 +10,8 @@ Values the template gets (see daemon/compilation.py):
   group, organisation, item.id, item.title, proposer, description,
   documents (the item's attachments), started, deadline, meeting, compiled,
   version, comments (each: name, time, stance, text, late, attachments, earlier),
-  counts (support, object, none, unstated, silent, asked), silent (names), labels
+  counts (support, object, none, unstated, silent, asked), silent (names), labels,
+  marking (a secret item's marking, or empty), not_taking_part (lines: members with a conflict of interest)
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def build(language: str, folder: Path = HERE) -> Path:
 
     doc.add_heading(w["title"], level=1)
     doc.add_paragraph(f"{w['subtitle']} · {{{{ item.id }}}} {{{{ item.title }}}}")
+    # a secret item's marking (provision, authority, date) and who did not take part because of jäv
+    doc.add_paragraph("{%p if marking %}")
+    doc.add_paragraph().add_run("{{ marking }}").bold = True
+    doc.add_paragraph("{%p endif %}")
+    doc.add_paragraph("{%p for line in not_taking_part %}")
+    doc.add_paragraph("{{ line }}")
+    doc.add_paragraph("{%p endfor %}")
 
     info = doc.add_table(rows=0, cols=2)
     info.style = "Table Grid"

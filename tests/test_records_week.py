@@ -124,7 +124,7 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     sent = inst.sent()
 
     ack = only(sent, "Mottaget: Omplacering", MARIA)
-    assert subject(ack).startswith("[SEKRETESS OSL 39 kap. 3 §] [KLG-2026-001]")
+    assert subject(ack).startswith("[SEKRETESS OSL 39:3] [KLG-2026-001]")
     assert "Dnr:           KS 2026/101" in body(ack) and "Sekretess:     OSL 39 kap. 3 §" in body(ack)
     assert "Okänt fält" not in body(ack)
     sofia = only(sent, "Mottaget: Lokalfrågan", SOFIA)

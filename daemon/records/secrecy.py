@@ -138,6 +138,13 @@ def label(row: dict, language: str) -> str:
     return f"Secret under {row['provision']}, {row['authority']}, {row['marked_on']}"
 
 
+def short(provision: str) -> str:
+    """"OSL 39 kap. 3 §" as "OSL 39:3": plain ASCII for subjects (Python's header folding loses a space
+    between two encoded words, and "§" would make the mark one)."""
+    m = re.fullmatch(r"OSL (\d+) kap\. (.+) §", provision)
+    return f"OSL {m[1]}:{m[2]}" if m else provision
+
+
 def subject_mark(ctx: Ctx, item_id: str | None, meeting: str | None) -> str | None:
     """The mark put before the subject of a member's mail about a secret item (or an agenda
     with one), so that it is not forwarded by mistake; None when nothing is secret."""
@@ -145,7 +152,7 @@ def subject_mark(ctx: Ctx, item_id: str | None, meeting: str | None) -> str | No
     if item_id:
         row = item_marking(ctx.store, item_id)
         if row:
-            return f"[SEKRETESS {row['provision']}]" if sv else f"[SECRET {row['provision']}]"
+            return f"[SEKRETESS {short(row['provision'])}]" if sv else f"[SECRET {short(row['provision'])}]"
         if markings(ctx.store, item_id):
             return "[Innehåller sekretess]" if sv else "[Contains secret documents]"
         return None
