@@ -16,21 +16,8 @@ import docx
 import pytest
 
 from tests.agenda_helpers import tiny_pdf
-from tests.helpers import (
-    CHAIR,
-    CHANCELLERY,
-    ERIK,
-    LENA,
-    MARIA,
-    MEMBERS,
-    SOFIA,
-    at,
-    attachment,
-    attachment_names,
-    body,
-    make_mail,
-    recipients,
-)
+from tests.helpers import (CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, SOFIA, at, attachment, attachment_names,
+                           body, make_mail, recipients)
 from tests.minutes_helpers import DOCX, docx_of, fill_form, pdf_text
 
 pytestmark = pytest.mark.libreoffice
@@ -102,6 +89,10 @@ def assert_nothing_secret(label: str, parts: list[tuple[str, bytes]], texts: lis
             assert word not in text, f"{label}: {word!r} in {text[:400]!r}"
 
 
+def docx_text(data: bytes) -> str:
+    return " ".join(t.text for t in docx.Document(io.BytesIO(data)).element.iter() if t.tag.endswith("}t") and t.text)
+
+
 def mail_parts(msg) -> list[tuple[str, bytes]]:
     return [(n, attachment(msg, n)) for n in attachment_names(msg)]
 
@@ -162,6 +153,12 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     assert subject(final).startswith("[Innehåller sekretess]")
     names = attachment_names(final)
     assert {"Utredning omplacering.pdf", "Anbudsutvärdering.pdf", "Förfrågningsunderlag.pdf"} <= set(names)
+    [agenda_name] = [n for n in names if n.endswith(".docx")]
+    members_agenda = docx_text(attachment(final, agenda_name))
+    for expected in ("Omplacering av en anställd", "Dnr KS 2026/101", "Sekretess: OSL 39 kap. 3 §",
+                     "Dnr KS2026/0102", "Sekretess: OSL 19 kap. 3 § (Anbudsutvärdering.pdf)", "Dnr lokaler 17",
+                     "Sekretess: OSL 19 kap. 1 §"):
+        assert expected in members_agenda, expected
 
     # Lena has a conflict of interest in the procurement: she answers the final agenda.
     before = len(inst.sent())
@@ -252,10 +249,10 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
         if name != "index.txt" and not name.endswith("/"):
             assert hashlib.sha256(data).hexdigest() in index, name
     public_agenda = dict(parts)["dagordningar/v1 (offentlig version).docx"]
-    agenda_text = " ".join(t.text for t in docx.Document(io.BytesIO(public_agenda)).element.iter()
-                           if t.tag.endswith("}t") and t.text)
+    agenda_text = docx_text(public_agenda)
     assert "Sekretessbelagt ärende (Dnr KS 2026/101, OSL 39 kap. 3 §)" in agenda_text
-    assert "Upphandling av skolskjuts" in agenda_text
+    assert "Upphandling av skolskjuts" in agenda_text and "Dnr KS2026/0102" in agenda_text
+    assert "Sekretess: OSL 19 kap. 3 §" not in agenda_text  # the document's marking is listed in the index
     mail_list = dict(parts)["post.csv"].decode("utf-8")
     assert "Sekretessbelagt ärende" in mail_list and "Upphandling av skolskjuts" in mail_list
     assert_nothing_secret("export", parts,

@@ -86,12 +86,12 @@ def agenda_rows(ctx: Ctx, rows: list[dict]) -> list[dict]:
         d = outside(ctx, r.get("id") if r.get("type") == "item" else None)
         if d.secret:
             out.append({**r, "title": d.title(r.get("title", "")), "presenter": "", "attachments": [],
-                        "description": ""})
+                        "description": "", "outside": True})
         elif d.document_secrets:
             names = [n for n in r.get("attachments", []) if n.lower() not in d.document_secrets]
-            out.append({**r, "attachments": names})
+            out.append({**r, "attachments": names, "outside": True})
         else:
-            out.append(r)
+            out.append({**r, "outside": True})
     return out
 
 
