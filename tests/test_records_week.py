@@ -154,6 +154,8 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     names = attachment_names(final)
     assert {"Utredning omplacering.pdf", "Anbudsutvärdering.pdf", "Förfrågningsunderlag.pdf"} <= set(names)
     [agenda_name] = [n for n in names if n.endswith(".docx")]
+    kept = inst.config.data_dir / "agendas" / MEETING / "versions" / "v1" / agenda_name
+    assert kept.read_bytes() == attachment(final, agenda_name)  # every version kept as sent
     members_agenda = docx_text(attachment(final, agenda_name))
     for expected in ("Omplacering av en anställd", "Dnr KS 2026/101", "Sekretess: OSL 39 kap. 3 §",
                      "Dnr KS2026/0102", "Sekretess: OSL 19 kap. 3 § (Anbudsutvärdering.pdf)", "Dnr lokaler 17",
