@@ -1,0 +1,92 @@
+"""The records' smaller rules, without LibreOffice: an English group end to end
+(fields, subject marks, the registrar's copy, a conflict of interest), the
+registrar's daily digest and documents added later, and a chair's "OK" with a
+marking in the same reply (both happen)."""
+
+from __future__ import annotations
+
+from tests.agenda_helpers import tiny_pdf
+from tests.helpers import CHAIR, CHANCELLERY, ERIK, LENA, MARIA, at, attachment_names, body, make_mail, recipients
+
+REGISTRAR = "registrator@example.org"
+PDF = "application/pdf"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def subject(msg) -> str:
+    return " ".join(str(msg["Subject"]).split())
+
+
+def with_registrar(inst, mode: str = "each") -> None:
+    with inst.config_path.open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[records]\nregistrar = ["{REGISTRAR}"]\nregistrar_mode = "{mode}"\n'
+                 'registrar_digest_time = "16:00"\n')
+
+
+def test_an_english_group(inst):
+    inst.edit_config('language = "sv"', 'language = "en"')
+    with_registrar(inst)
+    secret = tiny_pdf("HEMLIG staff matter")
+    inst.drop(make_mail(MARIA, "Staff matter", "Case: KS 2026/5\nSecrecy: OSL 39 kap. 3 §\nSecrecy reason: personal\n\n"
+                        "Text.", attachments=[("Report.pdf", secret, PDF)], date=at("2026-12-02 08:00")))
+    inst.drop(make_mail(ERIK, "Premises", "Case: premises-9\n\nText.", date=at("2026-12-02 08:01")))
+    inst.tick(at("2026-12-02 08:05"))
+    [ack] = inst.sent_to(MARIA)
+    assert subject(ack) == "[SECRET OSL 39:3] [KLG-2026-001] Received: Staff matter"
+    assert "Case number:   KS 2026/5" in body(ack) and "Secrecy:       OSL 39 kap. 3 §" in body(ack)
+    [erik] = inst.sent_to(ERIK)
+    assert "The case number ”premises-9” does not have the expected shape (for example KS 2026/123)" in flat(body(erik))
+    copies = inst.sent_to(REGISTRAR)
+    assert [subject(m) for m in copies] == ["[KLG-2026-001] For registration: Secret item (Case KS 2026/5, OSL 39 kap. 3 §)",
+                                           "[KLG-2026-002] For registration: Premises"]
+    assert attachment_names(copies[0]) == [] and "HEMLIG" not in body(copies[0])
+    assert "Withheld:      Document 1 (Secret under OSL 39 kap. 3 §" in body(copies[0])
+
+    inst.drop(make_mail(LENA, "Conflict", "Conflict of interest: KLG-2026-002", date=at("2026-12-02 09:00")))
+    inst.tick(at("2026-12-02 09:05"))
+    [answer] = inst.sent_to(LENA)
+    assert subject(answer) == "[KLG-2026-002] Recorded: secrecy and conflicts of interest"
+    assert "Your conflict of interest in KLG-2026-002 ”Premises” is recorded." in flat(body(answer))
+    assert [subject(m) for m in inst.sent_to(CHAIR)] == ["[KLG-2026-002] Conflict of interest: Lena Åkesson"]
+
+
+def test_the_registrars_digest_and_documents_added_later(inst):
+    with_registrar(inst, "digest")
+    inst.drop(make_mail(MARIA, "Budget", "Dnr: KS 2026/10\n\nText.", date=at("2026-12-02 08:00")))
+    inst.drop(make_mail(ERIK, "Lokaler", "Dnr: KS 2026/11\n\nText.", date=at("2026-12-02 08:01")))
+    inst.tick(at("2026-12-02 08:05"))
+    [ack] = inst.sent_to(MARIA)
+    inst.drop(make_mail(MARIA, f"Re: {ack['Subject']}", "Bilaga.", reply_to=ack, date=at("2026-12-02 10:00"),
+                        attachments=[("Budget.pdf", tiny_pdf("Budget"), PDF)]))
+    inst.tick(at("2026-12-02 10:05"))
+    assert inst.sent_to(REGISTRAR) == []
+    inst.tick(at("2026-12-02 15:59"))
+    assert inst.sent_to(REGISTRAR) == []
+    result = inst.tick(at("2026-12-02 16:00"))
+    assert "registrar-digest:2026-12-02" in result["steps"]
+    [digest] = inst.sent_to(REGISTRAR)
+    assert subject(digest) == "För registrering: 3 ärenden och handlingar"
+    assert attachment_names(digest) == ["Budget.pdf"]
+    text = body(digest)
+    assert "KLG-2026-001 (nya handlingar)" in text and "Dnr:           KS 2026/11" in text
+    assert "Inkommet:      2026-12-02 10:05" in text  # when the daemon took it in
+    inst.tick(at("2026-12-03 16:00"))
+    assert len(inst.sent_to(REGISTRAR)) == 1  # nothing new: no empty digest
+
+
+def test_the_chairs_ok_with_a_marking_approves_and_marks(inst):
+    inst.drop(make_mail(MARIA, "Personalfråga", "Text.", date=at("2026-11-27 08:00")))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    draft = [m for m in inst.sent_to(CHAIR) if "Utkast" in subject(m)][-1]
+    inst.drop(make_mail(CHAIR, f"Re: {subject(draft)}", "OK\nSekretess: KLG-2026-001 OSL 39 kap. 3 §\n\nKarin",
+                        reply_to=draft, date=at("2026-11-30 11:00")))
+    inst.tick(at("2026-11-30 11:00"))
+    fresh = [subject(m) for m in inst.sent_to(CHAIR) if "Utkast" not in subject(m)]
+    assert any("Antecknat: sekretess och jäv" in s for s in fresh), fresh
+    assert any("godkänd" in s for s in fresh), fresh
+    assert inst.status(at("2026-11-30 11:00"))["meetings"][0]["items"][0]["secrecy"][0]["set_by"] == CHAIR
+    assert recipients(inst.sent_to(CHANCELLERY)[-1])
