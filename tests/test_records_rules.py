@@ -5,7 +5,7 @@ marking in the same reply (both happen)."""
 
 from __future__ import annotations
 
-from tests.agenda_helpers import tiny_pdf
+from tests.agenda_helpers import DOCX, Agenda, docx_of, tiny_pdf
 from tests.helpers import CHAIR, CHANCELLERY, ERIK, LENA, MARIA, at, attachment_names, body, make_mail, recipients
 
 REGISTRAR = "registrator@example.org"
@@ -90,3 +90,28 @@ def test_the_chairs_ok_with_a_marking_approves_and_marks(inst):
     assert any("godkänd" in s for s in fresh), fresh
     assert inst.status(at("2026-11-30 11:00"))["meetings"][0]["items"][0]["secrecy"][0]["set_by"] == CHAIR
     assert recipients(inst.sent_to(CHANCELLERY)[-1])
+
+
+def test_the_chancellery_sets_a_case_number_and_a_marking_in_the_word_table(inst):
+    inst.drop(make_mail(MARIA, "Personalfråga", "Text.", date=at("2026-11-27 08:00")))
+    inst.drop(make_mail(ERIK, "Budget", "Dnr: KS 2026/1\n\nText.", date=at("2026-11-27 08:01")))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    draft = [m for m in inst.sent_to(CHANCELLERY) if "Utkast" in subject(m)][-1]
+    agenda = Agenda(docx_of(draft))
+    assert [r[2] for r in agenda.rows() if r[1] == "KLG-2026-002"] == ["Budget | Dnr KS 2026/1"]
+    for row in agenda.table.rows:
+        if row.cells[1].text == "KLG-2026-001":
+            row.cells[2].add_paragraph("Dnr KS 2026/99 · Sekretess: OSL 39 kap. 3 §")
+    inst.drop(make_mail(CHANCELLERY, f"Re: {subject(draft)}", "Ändrat.", reply_to=draft, date=at("2026-11-30 11:00"),
+                        attachments=[("Dagordning.docx", agenda.bytes(), DOCX)]))
+    inst.tick(at("2026-11-30 11:00"))
+    [version] = [m for m in inst.sent_to(CHANCELLERY) if "Dagordning version 2" in subject(m)]
+    assert subject(version).startswith("[Innehåller sekretess]")
+    text = flat(body(version))
+    assert "Dnr – → KS 2026/99: KLG-2026-001 Personalfråga" in text
+    assert "Sekretessmarkerad (OSL 39 kap. 3 §): KLG-2026-001 Personalfråga" in text
+    [item] = [i for i in inst.status(at("2026-11-30 11:00"))["meetings"][0]["items"] if i["id"] == "KLG-2026-001"]
+    assert item["case_number"] == "KS 2026/99" and item["secrecy"][0]["set_by"] == CHANCELLERY
+    rows = Agenda(docx_of(version)).rows()
+    assert [r[2] for r in rows if r[1] == "KLG-2026-001"] == ["Personalfråga | Dnr KS 2026/99 · Sekretess: OSL 39 kap. 3 §"]
