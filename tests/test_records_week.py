@@ -15,7 +15,7 @@ import zipfile
 import docx
 import pytest
 
-from tests.agenda_helpers import tiny_pdf
+from tests.agenda_helpers import Agenda, tiny_pdf
 from tests.helpers import (CHAIR, CHANCELLERY, ERIK, LENA, MARIA, MEMBERS, SOFIA, at, attachment, attachment_names,
                            body, make_mail, recipients)
 from tests.minutes_helpers import DOCX, docx_of, fill_form, pdf_text
@@ -259,3 +259,34 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     assert "Sekretessbelagt ärende" in mail_list and "Upphandling av skolskjuts" in mail_list
     assert_nothing_secret("export", parts,
                           [agenda_text, mail_list, index])
+
+
+def test_the_export_holds_every_agenda_version_as_sent(inst, tmp_path):
+    """Nothing secret this week: each agenda version goes into the export as the members got it."""
+    inst.edit_config('unapproved_agenda = "remind"', 'unapproved_agenda = "send_draft"')
+    inst.drop(make_mail(MARIA, "Budgetuppföljning", "Dnr: KS 2026/1\nTid: 15", date=at("2026-11-27 08:00")))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    inst.tick(at("2026-11-30 14:00"))
+    [v1] = [m for m in inst.sent() if recipients(m) == sorted(MEMBERS) and "Dagordning tisdag" in subject(m)]
+    name = "Dagordning KLG 2026-12-01.docx"
+    edited = Agenda(attachment(v1, name))
+    edited.set("KLG-2026-001", 5, "25")
+    inst.drop(make_mail(CHAIR, f"SV: {subject(v1)}", "Godkänd", reply_to=v1, date=at("2026-11-30 16:00"),
+                        attachments=[(name, edited.bytes(), DOCX)]))
+    inst.tick(at("2026-11-30 16:00"))
+    [update] = [m for m in inst.sent() if "Uppdaterad dagordning" in subject(m)]
+    result = inst.klg("records", "export", "--meeting", MEETING)
+    assert result.returncode == 0, result.stderr
+    out = inst.config.data_dir / "exports" / f"records {MEETING}.zip"
+    assert str(out) in result.stdout
+    with zipfile.ZipFile(out) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    versions = sorted(n for n in parts if n.startswith("dagordningar/"))
+    assert [n for n in versions if n.endswith(".docx")] == ["dagordningar/v1.docx", "dagordningar/v2.docx"]
+    assert parts["dagordningar/v1.docx"] == attachment(v1, name)
+    assert parts["dagordningar/v2.docx"] == attachment(update, name)
+    assert parts["dagordningar/v2.pdf"] == attachment(update, "Dagordning KLG 2026-12-01.pdf")
+    index = parts["index.txt"].decode("utf-8")
+    withheld = index.split("Inte utlämnat (sekretess) eller saknas:\n")[1].splitlines()
+    assert withheld == ["  justerade minnesanteckningar i offentlig version finns inte (inte utskickade utanför gruppen)"]
