@@ -184,7 +184,8 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
                          "Kommuniceras": "Ja"},
         "KLG-2026-002": {"Utfall": "Beslut", "Anteckningar / beslut": "Upphandlingen tilldelas.",
                          "Kommuniceras": "Ja"},
-        "KLG-2026-003": {"Utfall": "Information", "Anteckningar / beslut": "Noterat.", "Kommuniceras": "Ja"},
+        "KLG-2026-003": {"Utfall": "Information", "Anteckningar / beslut": "Noterat. Jäv: Sofia Lund.",
+                         "Kommuniceras": "Ja"},
         "KLG-2026-004": {"Utfall": "Diskussion", "Anteckningar / beslut": "Fortsatt dialog.", "Kommuniceras": "Ja"},
     })
     [secretary] = recipients(form)
@@ -203,7 +204,8 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     [members] = [m for m in signed if recipients(m) == sorted(MEMBERS)]
     full = pdf_text(attachment(members, SIGNED))
     for expected in ("Omplacering av en anställd", "HEMLIG-BESLUT", "Upphandling av skolskjuts",
-                     "Lena Åkesson deltog inte i handläggningen på grund av jäv."):
+                     "Lena Åkesson deltog inte i handläggningen på grund av jäv.",
+                     "Sofia Lund deltog inte i handläggningen på grund av jäv. Noterat."):
         assert expected in flat(full), expected
     outside_mail = [m for m in signed if recipients(m) != sorted(MEMBERS)]
     assert sorted(recipients(m)[0] for m in outside_mail) == ["cesam@example.org", "ksau@example.org"]

@@ -4,6 +4,9 @@ not ask the member."""
 
 from __future__ import annotations
 
+import re
+
+from daemon.config import Config, Member
 from daemon.context import Ctx
 from daemon.store import Store, iso
 
@@ -40,3 +43,43 @@ def lines(ctx: Ctx, item_id: str | None) -> list[str]:
         member = ctx.config.member_by_address(email)
         out.append(line(member.name if member else email, ctx.language))
     return out
+
+
+# anywhere in the cell (the form's reader makes a cell one line): "Noterat. Jäv: Lena Åkesson."
+_LINE = re.compile(r"(?:^|(?<=[\s.;]))(?:jäv|jav|conflict of interest)\s*:\s*([^.;\n]+)[.;]?", re.IGNORECASE)
+
+
+def from_minutes_notes(config: Config, notes: str) -> tuple[str, list[Member], list[str]]:
+    """A ``Jäv: Lena Åkesson`` line in a row of the minutes form: (the notes without it, the members
+    named, the names that are no member's)."""
+    found: list[Member] = []
+    unknown: list[str] = []
+    for m in _LINE.finditer(notes or ""):
+        for name in (n.strip(" .") for n in re.split(r",|\boch\b|\band\b", m[1]) if n.strip(" .")):
+            member = config.member_by_name(name) or config.member_by_address(name)
+            first = [x for x in config.members if x.name.lower().split()[0] == name.lower()]
+            member = member or (first[0] if len(first) == 1 else None)
+            if member and member not in found:
+                found.append(member)
+            elif member is None:
+                unknown.append(name)
+    return " ".join(_LINE.sub("", notes or "").split()), found, unknown
+
+
+def from_minutes(ctx: Ctx, content: dict, *, message_id: str | None = None) -> list[str]:
+    """Record the conflicts the secretary wrote in the form's rows (taking the lines out of the notes:
+    the minutes say it in their own words); the warnings for names that are no member's."""
+    warnings = []
+    for row in content["rows"]:
+        if not row.get("id"):
+            continue
+        notes, members, unknown = from_minutes_notes(ctx.config, row.get("notes", ""))
+        if not members and not unknown:
+            continue
+        row["notes"] = notes
+        for member in members:
+            declare(ctx, row["id"], member.email, message_id=message_id)
+        warnings += [(f"Rad {row['no']}: ”Jäv: {name}” är ingen medlem; inget jäv antecknades." if ctx.language == "sv"
+                      else f"Row {row['no']}: ”Jäv: {name}” is no member; no conflict was recorded.")
+                     for name in unknown]
+    return warnings
