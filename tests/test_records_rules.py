@@ -5,6 +5,8 @@ marking in the same reply (both happen)."""
 
 from __future__ import annotations
 
+from daemon.context import Ctx
+from daemon.records import disclosure
 from tests.agenda_helpers import DOCX, Agenda, docx_of, tiny_pdf
 from tests.helpers import CHAIR, CHANCELLERY, ERIK, LENA, MARIA, at, attachment_names, body, make_mail, recipients
 
@@ -115,3 +117,30 @@ def test_the_chancellery_sets_a_case_number_and_a_marking_in_the_word_table(inst
     assert item["case_number"] == "KS 2026/99" and item["secrecy"][0]["set_by"] == CHANCELLERY
     rows = Agenda(docx_of(version)).rows()
     assert [r[2] for r in rows if r[1] == "KLG-2026-001"] == ["Personalfråga | Dnr KS 2026/99 · Sekretess: OSL 39 kap. 3 §"]
+
+
+def test_outside_minutes_mask_a_secret_item_and_its_follow_up_from_an_earlier_meeting(inst):
+    inst.drop(make_mail(MARIA, "Personalfråga", "Dnr: KS 2026/7\nSekretess: OSL 39 kap. 3 §\n\nText.",
+                        date=at("2026-11-27 08:00")))
+    inst.drop(make_mail(ERIK, "Budget", "Text.", date=at("2026-11-27 08:01")))
+    inst.tick(at("2026-11-27 09:00"))
+    store = inst.store()
+    try:
+        ctx = Ctx(inst.config, store, at("2026-12-08 12:00"))
+        with store.atomic():
+            secret_followup = store.db["followups"].insert({
+                "meeting": "2026-12-01", "item_id": "KLG-2026-001", "title": "Personalfråga", "responsible": "Erik",
+                "next_step": "Tala med den anställde", "state": "open", "created_at": "2026-12-01T12:00:00+00:00"}).last_pk
+        content = {"rows": [
+            {"no": 1, "id": "KLG-2026-001", "type": "item", "title": "Personalfråga", "presenter": "Maria Holm",
+             "notes": "Beslut om omplacering.", "responsible": "Erik", "next_step": "Tala med", "communicate": True},
+            {"no": 2, "id": "KLG-2026-002", "type": "item", "title": "Budget", "presenter": "Erik Sandberg",
+             "notes": "Godkänd.", "responsible": "", "next_step": "", "communicate": True}],
+            "followups": [{"id": secret_followup, "title": "Personalfråga", "next_step": "Tala med den anställde"}]}
+        kept, masked = disclosure.minutes_content(ctx, content)
+    finally:
+        store.close()
+    assert masked == 1 and kept["followups"] == []
+    assert kept["rows"][0]["title"] == "Sekretessbelagt ärende (Dnr KS 2026/7, OSL 39 kap. 3 §)"
+    assert (kept["rows"][0]["notes"], kept["rows"][0]["presenter"], kept["rows"][0]["next_step"]) == ("", "", "")
+    assert kept["rows"][1] == content["rows"][1]

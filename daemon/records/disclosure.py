@@ -107,5 +107,11 @@ def minutes_content(ctx: Ctx, content: dict) -> tuple[dict, int]:
                          "responsible_email": None, "next_step": "", "masked": True})
         else:
             rows.append(r)
-    followups = [f for f in content["followups"] if f.get("title") not in secret_titles]
+    followups = [f for f in content["followups"] if f.get("title") not in secret_titles
+                 and not outside(ctx, _followup_item(ctx, f)).secret]  # one from a secret item of an earlier meeting
     return {**content, "rows": rows, "followups": followups}, masked
+
+
+def _followup_item(ctx: Ctx, followup: dict) -> str | None:
+    row = ctx.store.one("SELECT item_id FROM followups WHERE id = ?", [followup.get("id")])
+    return row["item_id"] if row else None

@@ -158,6 +158,6 @@ def subject_mark(ctx: Ctx, item_id: str | None, meeting: str | None) -> str | No
         return None
     if meeting and ctx.store.count(
             "SELECT COUNT(*) FROM secrecy s JOIN items i ON i.id = s.item_id WHERE i.meeting = ? "
-            "AND s.lifted_at IS NULL AND i.state IN ('planned', 'circulating')", [meeting]):
+            "AND s.lifted_at IS NULL", [meeting]):
         return "[Innehåller sekretess]" if sv else "[Contains secret items]"
     return None
