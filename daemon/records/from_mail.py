@@ -12,6 +12,8 @@ from daemon.config import Member
 from daemon.context import Ctx
 from daemon.records import cases, secrecy
 
+MAX_REASON = 500  # a reason is a line, not a document
+
 
 def case_number(ctx: Ctx, values: dict) -> tuple[str | None, list[str]]:
     """(the case number in ``values`` or None, warnings)."""
@@ -42,6 +44,6 @@ def apply_secrecy(ctx: Ctx, item_id: str, values: dict, member: Member) -> list[
                     f"Secrecy: the item has no attachment ”{document}”; write the name as the receipt shows it. "
                     "Nothing was marked secret."]
         document = found
-    reason = str(values.get("secrecy_reason") or marking.reason or "")
+    reason = str(values.get("secrecy_reason") or marking.reason or "")[:MAX_REASON]
     secrecy.mark(ctx, item_id, marking.provision, by=member.email, reason=reason, document=document)
     return []

@@ -23,6 +23,7 @@ from daemon.records import conflicts, secrecy
 
 LINE = re.compile(r"^[ \t*_]*(sekretess|secrecy|häv sekretess|upphäv sekretess|lift secrecy|jäv|jav|"
                   r"conflict of interest)[ \t*_]*:[ \t]*(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+MAX_LINES = 20  # a mail with more records lines than this is not a clerk's; the rest are not read
 LIFT = ("häv sekretess", "upphäv sekretess", "lift secrecy")
 CONFLICT = ("jäv", "jav", "conflict of interest")
 
@@ -37,7 +38,7 @@ class Request:
 def requests(text: str, default_item: str | None) -> list[Request]:
     """The records lines in ``text`` (the writer's own reply), with the item each is about."""
     out = []
-    for m in LINE.finditer(text or ""):
+    for m in list(LINE.finditer(text or ""))[:MAX_LINES]:
         key, value = m[1].lower(), m[2]
         found = secrecy.ITEM_ID.search(value)
         item_id = found[1].upper() if found else default_item
@@ -136,7 +137,7 @@ def _mark(ctx: Ctx, item: dict, member: Member, r: Request, done: list[str]) -> 
         if document is None:
             return [f"{item['id']} har ingen bilaga ”{marking.document}”; inget ändrades." if sv else
                     f"{item['id']} has no attachment ”{marking.document}”; nothing changed."]
-    secrecy.mark(ctx, item["id"], marking.provision, by=member.email, reason=marking.reason, document=document)
+    secrecy.mark(ctx, item["id"], marking.provision, by=member.email, reason=marking.reason[:500], document=document)
     what = (f"bilagan {document} i " if sv else f"the attachment {document} of ") if document else ""
     done.append(f"Sekretess enligt {marking.provision} gäller nu {what}{item['id']} ”{item['title']}”." if sv else
                 f"Secrecy under {marking.provision} now applies to {what}{item['id']} ”{item['title']}”.")
