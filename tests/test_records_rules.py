@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from daemon.context import Ctx
 from daemon.records import disclosure
+from daemon.records import settings as records_settings
 from tests.agenda_helpers import DOCX, Agenda, docx_of, tiny_pdf
-from tests.helpers import CHAIR, CHANCELLERY, ERIK, LENA, MARIA, at, attachment_names, body, make_mail, recipients
+from tests.helpers import CHAIR, CHANCELLERY, ERIK, LENA, MARIA, REPO, at, attachment_names, body, make_mail, recipients
 
 REGISTRAR = "registrator@example.org"
 PDF = "application/pdf"
@@ -144,3 +145,9 @@ def test_outside_minutes_mask_a_secret_item_and_its_follow_up_from_an_earlier_me
     assert kept["rows"][0]["title"] == "Sekretessbelagt ärende (Dnr KS 2026/7, OSL 39 kap. 3 §)"
     assert (kept["rows"][0]["notes"], kept["rows"][0]["presenter"], kept["rows"][0]["next_step"]) == ("", "", "")
     assert kept["rows"][1] == content["rows"][1]
+
+
+def test_every_records_key_is_in_the_readme_config_table():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| `[records]` |")]
+    assert [key for key in records_settings.KEYS if f"`{key}`" not in row] == []
