@@ -151,3 +151,25 @@ def test_every_records_key_is_in_the_readme_config_table():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     [row] = [line for line in readme.splitlines() if line.startswith("| `[records]` |")]
     assert [key for key in records_settings.KEYS if f"`{key}`" not in row] == []
+
+
+def test_a_document_marking_is_lifted_alone_and_an_agenda_notice_is_marked(inst):
+    inst.drop(make_mail(MARIA, "Upphandling", "Sekretess: Anbud.pdf OSL 19 kap. 3 §\n\nText.", date=at("2026-11-27 08:00"),
+                        attachments=[("Anbud.pdf", tiny_pdf("Anbud"), PDF), ("Underlag.pdf", tiny_pdf("U"), PDF)]))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    [ack] = inst.sent_to(MARIA)
+    assert subject(ack).startswith("[Innehåller sekretess] [KLG-2026-001]")
+    inst.drop(make_mail(MARIA, f"Re: {ack['Subject']}", "Ny bilaga.", reply_to=ack, date=at("2026-11-30 10:30"),
+                        attachments=[("Tillägg.pdf", tiny_pdf("T"), PDF)]))
+    inst.tick(at("2026-11-30 10:30"))
+    [notice] = [m for m in inst.sent_to(CHAIR) if "ändrat" in subject(m).lower() or "ändrade" in subject(m).lower()]
+    assert subject(notice).startswith("[Innehåller sekretess]"), subject(notice)
+    inst.drop(make_mail(CHANCELLERY, "Häv", "Häv sekretess: KLG-2026-001 Underlag.pdf", date=at("2026-11-30 11:00")))
+    inst.drop(make_mail(CHANCELLERY, "Häv", "Häv sekretess: KLG-2026-001 Anbud.pdf", date=at("2026-11-30 11:01")))
+    inst.tick(at("2026-11-30 11:05"))
+    answers = [m for m in inst.sent_to(CHANCELLERY) if "sekretess och jäv" in subject(m)]
+    assert "Sekretessen för KLG-2026-001 är hävd (0 markering(ar))" not in body(answers[0])
+    assert "KLG-2026-001 hade ingen sekretessmarkering." in flat(body(answers[0]))
+    assert "Sekretessen för KLG-2026-001 är hävd (1 markering(ar))." in flat(body(answers[1]))
+    assert inst.status(at("2026-11-30 11:05"))["meetings"][0]["items"][0]["secrecy"] == []

@@ -149,7 +149,13 @@ def _lift(ctx: Ctx, item: dict, member: Member, r: Request, done: list[str]) -> 
     if not (member.has("chair") or member.has("chancellery")):
         return [f"Bara ordföranden och kansliet kan häva sekretessen för {item['id']}; inget ändrades." if sv else
                 f"Only the chair and the chancellery can lift the secrecy of {item['id']}; nothing changed."]
-    lifted = secrecy.lift(ctx, item["id"], by=member.email)
+    rest = secrecy.ITEM_ID.sub("", r.value).strip(" ,;:")  # "Häv sekretess: KLG-… Utredning.pdf": one document
+    names = {a["name"].lower(): a["name"] for a in ctx.store.attachments(item["id"])}
+    document = names.get(secrecy.DOCUMENT_WORDS.sub("", rest).strip(" \"”'").lower()) if rest else None
+    if rest and document is None:
+        return [f"{item['id']} har ingen bilaga ”{rest[:60]}”; inget ändrades." if sv else
+                f"{item['id']} has no attachment ”{rest[:60]}”; nothing changed."]
+    lifted = secrecy.lift(ctx, item["id"], by=member.email, document=document)
     done.append((f"Sekretessen för {item['id']} är hävd ({lifted} markering(ar))." if sv else
                  f"The secrecy of {item['id']} is lifted ({lifted} marking(s)).") if lifted else
                 (f"{item['id']} hade ingen sekretessmarkering." if sv else f"{item['id']} had no secrecy marking."))
