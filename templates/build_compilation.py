@@ -11,7 +11,7 @@ Values the template gets (see daemon/compilation.py):
   documents (the item's attachments), started, deadline, meeting, compiled,
   version, comments (each: name, time, stance, text, late, attachments, earlier),
   counts (support, object, none, unstated, silent, asked), silent (names), labels,
-  marking (a secret item's marking, or empty), not_taking_part (lines: members with a conflict of interest)
+  case_number (or "–"), marking (a secret item's marking, or empty), not_taking_part (lines: members with a conflict of interest)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ WORDS = {
     "sv": {
         "title": "Sammanställning av synpunkter",
         "subtitle": "Skriftligt förfarande",
-        "item": "Ärende", "proposer": "Förslagsställare", "started": "Utskick för synpunkter",
+        "item": "Ärende", "case": "Diarienummer", "proposer": "Förslagsställare", "started": "Utskick för synpunkter",
         "deadline": "Sista dag för synpunkter", "meeting": "Beslut på mötet", "compiled": "Sammanställd",
         "description": "Beskrivning", "documents": "Underlag", "no_documents": "Inga bilagor.",
         "counts": "Ställningstaganden", "support": "Tillstyrker", "object": "Avstyrker", "none": "Inga synpunkter",
@@ -45,7 +45,7 @@ WORDS = {
     "en": {
         "title": "Compilation of comments",
         "subtitle": "Written procedure",
-        "item": "Item", "proposer": "Proposer", "started": "Sent out for comments",
+        "item": "Item", "case": "Case number", "proposer": "Proposer", "started": "Sent out for comments",
         "deadline": "Comments due by", "meeting": "Decision at the meeting", "compiled": "Compiled",
         "description": "Description", "documents": "Documents", "no_documents": "No attachments.",
         "counts": "Positions", "support": "Support", "object": "Object", "none": "No comments",
@@ -95,7 +95,8 @@ def build(language: str, folder: Path = HERE) -> Path:
 
     info = doc.add_table(rows=0, cols=2)
     info.style = "Table Grid"
-    for label, tag in (("item", "{{ item.id }} {{ item.title }}"), ("proposer", "{{ proposer }}"),
+    for label, tag in (("item", "{{ item.id }} {{ item.title }}"), ("case", "{{ case_number }}"),
+                       ("proposer", "{{ proposer }}"),
                        ("started", "{{ started }}"), ("deadline", "{{ deadline }}"),
                        ("meeting", "{{ meeting }}"), ("compiled", f"{{{{ compiled }}}} ({w['version']} {{{{ version }}}})")):
         cells = info.add_row().cells

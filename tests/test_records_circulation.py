@@ -54,6 +54,8 @@ def test_written_procedure_on_a_secret_item_leaves_out_the_member_with_a_conflic
     text = paragraphs(attachment(compiled[0], f"Sammanställning synpunkter {ITEM}.docx"))
     assert any(p.startswith("SEKRETESS – Sekretess enligt OSL 39 kap. 3 §") and "2026-12-02" in p for p in text)
     assert "Lena Åkesson deltog inte i handläggningen på grund av jäv." in text
+    info = Document(io.BytesIO(attachment(compiled[0], f"Sammanställning synpunkter {ITEM}.docx"))).tables[0]
+    assert ["Diarienummer", "KS 2026/200"] in [[c.text for c in row.cells] for row in info.rows]
     assert not [m for m in inst.sent_to(LENA) if "Påminnelse" in str(m["Subject"])]
 
 

@@ -203,7 +203,7 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
     signed = [m for m in fresh if "Justerade minnesanteckningar" in subject(m)]
     [members] = [m for m in signed if recipients(m) == sorted(MEMBERS)]
     full = pdf_text(attachment(members, SIGNED))
-    for expected in ("Omplacering av en anställd", "HEMLIG-BESLUT", "Upphandling av skolskjuts",
+    for expected in ("Omplacering av en anställd", "HEMLIG-BESLUT", "Upphandling av skolskjuts", "KLG-2026-002 · Dnr KS2026/0102",
                      "Lena Åkesson deltog inte i handläggningen på grund av jäv.",
                      "Sofia Lund deltog inte i handläggningen på grund av jäv. Noterat."):
         assert expected in flat(full), expected

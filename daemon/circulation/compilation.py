@@ -57,7 +57,7 @@ def compilation_context(ctx: Ctx, circ: dict) -> dict:
     secret_names = {a["name"] for a in others if a["name"].lower() in d.document_secrets}
     return {
         "group": ctx.config.group.name, "organisation": ctx.config.group.organisation,
-        "item": {"id": item["id"], "title": item["title"]},
+        "item": {"id": item["id"], "title": item["title"]}, "case_number": item.get("case_number") or "–",
         "proposer": name_of(ctx, circ["proposer"]),
         "description": document.text(item["description"]),
         "documents": [a["name"] for a in others if a["name"] not in secret_names] + labels,

@@ -242,6 +242,9 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
     rows = []
     for r in content["rows"]:
         meta = [r["id"] or (w["standing"] if r["type"] == "standing" else w["extra"])]
+        case_number = (ctx.store.item(r["id"]) or {}).get("case_number") if r.get("id") else None
+        if case_number:
+            meta.append(f"{'Dnr' if lang == 'sv' else 'Case'} {case_number}")
         if r.get("presenter"):
             meta.append(f"{w['presenter']}: {r['presenter']}")
         if r.get("outcome"):
