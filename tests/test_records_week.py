@@ -164,9 +164,10 @@ def test_a_week_with_secrecy_case_numbers_and_a_conflict_of_interest(inst, tmp_p
 
     # Lena has a conflict of interest in the procurement: she answers the final agenda.
     before = len(inst.sent())
-    inst.drop(make_mail(LENA, "Re: " + subject(final), "Jäv: KLG-2026-002", reply_to=final))
+    inst.drop(make_mail(LENA, "Re: " + subject(final), "Hej!\n\nJäv: KLG-2026-002\n\n/Lena", reply_to=final))
     inst.tick(at("2026-11-30 15:00"))
     fresh = inst.sent()[before:]
+    assert sorted(recipients(m)[0] for m in fresh) == [CHAIR, LENA]  # one answer, and the chair told
     assert "Jäv i KLG-2026-002 ”Upphandling av skolskjuts” är antecknat." in flat(
         body(only(fresh, "Antecknat", LENA)))
     told = only(fresh, "Jäv anmält: Lena Åkesson", CHAIR)

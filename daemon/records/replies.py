@@ -57,14 +57,17 @@ def on_item_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
 
 
 def on_agenda_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcome | None:
-    """A reply to the agenda's mails. A reply that also carries an edited agenda or starts with
-    something else (an "OK") is recorded here and then left to the agenda's handler."""
+    """A reply to the agenda's mails. The chair's or the chancellery's reply that also carries an
+    edited agenda or starts with something else (an "OK") is recorded here and then left to the
+    agenda's handler; anyone else's is answered here alone."""
     text = latest_reply(mail.text)
     found = requests(text, None)
     if not found:
         return None
     first = next((line for line in text.splitlines() if line.strip()), "")
-    more = bool(mail.attachments) or not LINE.match(first)
+    # only the chair and the chancellery have more to say to the agenda (an edited document, an "OK")
+    reviewer = member.has("chair") or member.has("chancellery")
+    more = reviewer and (bool(mail.attachments) or not LINE.match(first))
     outcome = act(ctx, mail, member, found)
     return None if more else outcome
 
