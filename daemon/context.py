@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from daemon import outbox, texts
 from daemon.config import Config, Member
@@ -17,6 +17,12 @@ from daemon.mail.compose import OutAttachment, Outgoing
 from daemon.mail.message import ParsedMail
 from daemon.schedule import calendar_for
 from daemon.store import Store
+
+
+# What is put before the subject of a mail that goes to members only: mark(ctx, item, meeting) -> text or
+# None. The registry fills it (daemon.records.secrecy.subject_mark: a secret item's mail says so, so it is
+# not forwarded by mistake); core knows no workflow.
+subject_marks: list[Callable[["Ctx", str | None, str | None], str | None]] = []
 
 
 @dataclass
@@ -61,11 +67,12 @@ class Ctx:
         member's mail passes ``reply_to=mail``: it threads the answer and is what the
         storm guard counts (``[security] replies_per_sender_per_hour``)."""
         to_addrs = _addresses(to)
+        cc_addrs = [a for a in _addresses(cc) if a not in to_addrs]
         text = self.text(template, context)
         out = Outgoing(
             to=to_addrs,
-            cc=[a for a in _addresses(cc) if a not in to_addrs],
-            subject=text.subject,
+            cc=cc_addrs,
+            subject=self._marked(text.subject, to_addrs + cc_addrs, item, meeting),
             body=text.body,
             attachments=list(attachments),
             in_reply_to=reply_to.message_id if reply_to and reply_to.has_message_id else None,
@@ -75,6 +82,16 @@ class Ctx:
         return outbox.queue(self.store, out, kind=kind, sender=g.address, sender_name=g.name, domain=g.domain,
                             now=self.now, item=item, meeting=meeting, ref=ref,
                             answer_to=reply_to.sender if reply_to and reply_to.sender else None)
+
+    def _marked(self, subject: str, addresses: list[str], item: str | None, meeting: str | None) -> str:
+        """``subject`` with the marks of :data:`subject_marks`, for a mail to members only."""
+        if not (item or meeting) or not all(self.config.member_by_address(a) for a in addresses):
+            return subject
+        for mark in subject_marks:
+            text = mark(self, item, meeting)
+            if text and text not in subject:
+                subject = f"{text} {subject}"
+        return subject
 
     def chancellery(self) -> list[Member]:
         return self.config.with_role("chancellery") or self.config.with_role("chair")

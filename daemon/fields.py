@@ -3,7 +3,8 @@
 Pure functions. Keys are Swedish or English in any case (``Föredragande:``,
 ``Presenter:``, ``Tid:``/``Time:``, ``Typ:``/``Kind:``, ``Möte:``/``Meeting:``,
 ``Skriftligt förfarande:``/``Written procedure:``, and for changes ``Titel:``/
-``Title:``, ``Beskrivning:``/``Description:``). A field line is recognised in
+``Title:``, ``Beskrivning:``/``Description:``; for public records ``Dnr:``/
+``Diarienummer:``/``Case:``, ``Sekretess:``/``Secrecy:`` and ``Sekretesskäl:``). A field line is recognised in
 the opening block of the body or anywhere on a line of its own; the rest is the
 description. Unknown keys in the opening block are reported, never guessed.
 """
@@ -26,6 +27,10 @@ FIELD_NAMES = {
     "description": ("beskrivning", "description"),
     "secretary": ("sekreterare", "secretary"),
     "signatory": ("justerare", "signatory", "co-signer"),
+    # public records (daemon.records): the case number and a secrecy marking under OSL
+    "case_number": ("dnr", "diarienummer", "diarienr", "case", "case number", "case no"),
+    "secrecy": ("sekretess", "secrecy"),
+    "secrecy_reason": ("sekretesskäl", "skäl för sekretess", "secrecy reason"),
 }
 _KEY_TO_FIELD = {name: f for f, names in FIELD_NAMES.items() for name in names}
 _LINE = re.compile(r"^\s*[*_]*([A-Za-zÅÄÖåäöÉé][\wÅÄÖåäöé \-]{0,30}?)[*_]*\s*:[*_]*\s*(.*?)\s*$")

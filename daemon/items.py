@@ -38,7 +38,8 @@ ALLOWED = {
     ItemState.HANDLED: set(),
 }
 # What an amendment may change; the meeting and the state change only by the verbs below.
-AMENDABLE = {"title", "description", "presenter", "minutes", "kind", "written_procedure", "late", "long_document"}
+AMENDABLE = {"title", "description", "presenter", "minutes", "kind", "written_procedure", "late", "long_document",
+             "case_number"}
 MAX_TITLE = 200
 
 
@@ -76,6 +77,11 @@ def summary(ctx: Ctx, item_id: str) -> dict:
         "deadline": cal.proposal_deadline(meeting) if meeting else None,
         "location": ctx.config.schedule.location,
         "written_procedure": bool(item["written_procedure"]),
+        # the secrecy markings in force (daemon.records.secrecy owns them), as the mails name them
+        "secrecy": [f"{r['provision']}" + (f" ({r['attachment_name']})" if r["attachment_name"] else "")
+                    for r in ctx.store.all("SELECT provision, attachment_name FROM secrecy WHERE item_id = ? "
+                                           "AND lifted_at IS NULL ORDER BY attachment_name IS NOT NULL, id",
+                                           [item_id])],
     }
 
 
@@ -105,7 +111,8 @@ def announce(ctx: Ctx, item_id: str, what: str, source: str) -> None:
 def create(ctx: Ctx, *, title: str, presenter: str, proposer: str, meeting: str, origin: str, source: str,
            description: str = "", minutes: int | None = None, kind: str | None = None,
            written_procedure: bool = False, late: bool = False, source_message: str | None = None,
-           position: int | None = None, carried_from: str | None = None, announce_it: bool = True) -> str:
+           position: int | None = None, carried_from: str | None = None, case_number: str | None = None,
+           announce_it: bool = True) -> str:
     """A new planned item on ``meeting``; return its id (``KLG-2026-042``)."""
     year = ctx.local_now.year
     item_id, seq = ctx.store.next_item_id(ctx.config.group.short, year)
@@ -116,7 +123,7 @@ def create(ctx: Ctx, *, title: str, presenter: str, proposer: str, meeting: str,
         "kind": kind or intake.default_kind, "written_procedure": int(written_procedure), "meeting": meeting,
         "position": next_position(ctx, meeting) if position is None else position, "state": str(ItemState.PLANNED),
         "late": int(late), "origin": origin, "source_message": source_message, "carried_from": carried_from,
-        "created_at": iso(ctx.now), "updated_at": iso(ctx.now),
+        "case_number": case_number, "created_at": iso(ctx.now), "updated_at": iso(ctx.now),
     })
     if announce_it:
         announce(ctx, item_id, "created", source)

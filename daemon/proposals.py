@@ -21,6 +21,7 @@ from daemon.context import Ctx
 from daemon.answers import Outcome, explain
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
+from daemon.records import from_mail as records_fields
 from daemon.schedule import Calendar, NoMeeting
 
 SUBJECT_PREFIX = re.compile(r"^\s*((re|sv|aw|fw|fwd|vb|vs|wg|tr|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -103,13 +104,17 @@ def on_new_mail(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome:
     warnings += notes
     checked = att.check(mail.attachments, config.intake.max_attachment_bytes, config.intake.max_attachments, ctx.language)
     warnings += [c.problem for c in checked if c.problem] + unreadable_notes(mail, ctx.language)
+    case_number, case_warnings = records_fields.case_number(ctx, values)
+    warnings += case_warnings
 
     item_id = items.create(
         ctx, title=title, description=parsed.description, proposer=member.email, meeting=meeting.isoformat(),
         presenter=items.resolve_presenter(ctx, values.get("presenter"), member), minutes=values.get("minutes"),
         kind=values.get("kind"), written_procedure=values.get("written_procedure") is True, late=late,
-        origin="proposal", source="proposer", source_message=mail.message_id, announce_it=False)
+        origin="proposal", source="proposer", source_message=mail.message_id, case_number=case_number,
+        announce_it=False)
     rows = att.keep(ctx.store, item_id, checked, ctx.now, mail.message_id)
+    warnings += records_fields.apply_secrecy(ctx, item_id, values, member)  # after the documents it may name
     long_doc = _flag_long_documents(ctx, item_id, meeting, rows)
     ctx.event(f"proposal received: {title}", actor=member.email, item=item_id, meeting=meeting.isoformat(),
               detail={"late": late, "long_document": long_doc, "warnings": warnings})
@@ -157,7 +162,7 @@ def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcom
     checked = att.check(mail.attachments, ctx.config.intake.max_attachment_bytes,
                         ctx.config.intake.max_attachments, ctx.language)
     warnings += [c.problem for c in checked if c.problem] + unreadable_notes(mail, ctx.language)
-    if not changes and not any(c.problem is None for c in checked):
+    if not changes and "secrecy" not in parsed.values and not any(c.problem is None for c in checked):
         explain(ctx, mail, member, "amend_nothing", {"item": item, "warnings": warnings})
         return Outcome("unreadable", "quarantine", item=item_id, detail="reply with no change")
     fields = {k: v for k, v in changes.items() if k in items.AMENDABLE}
@@ -167,6 +172,10 @@ def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcom
     elif fields:
         items.amend(ctx, item_id, fields, source="proposer", announce_it=False)
     rows = att.keep(ctx.store, item_id, checked, ctx.now, mail.message_id)
+    secrecy_warnings = records_fields.apply_secrecy(ctx, item_id, parsed.values, member)
+    warnings += secrecy_warnings
+    if "secrecy" in parsed.values and not secrecy_warnings:
+        changes["secrecy"] = parsed.values["secrecy"]
     meeting = date.fromisoformat(changes.get("meeting", item["meeting"]))
     long_doc = _flag_long_documents(ctx, item_id, meeting, rows)
     ctx.event("item amended", actor=member.email, item=item_id, meeting=meeting.isoformat(),
@@ -190,6 +199,10 @@ def _changes(ctx: Ctx, item: dict, parsed: fieldlib.Fields, member: Member) -> t
         changes["presenter"] = items.resolve_presenter(ctx, values["presenter"], member)
     if isinstance(values.get("written_procedure"), bool):
         changes["written_procedure"] = int(values["written_procedure"])
+    case_number, case_warnings = records_fields.case_number(ctx, values)
+    warnings += case_warnings
+    if case_number and case_number != item.get("case_number"):
+        changes["case_number"] = case_number
     if isinstance(values.get("meeting"), date):
         meeting, late, notes = plan(ctx, values["meeting"])
         warnings += notes

@@ -2,7 +2,9 @@
 
 The JSON form is a contract for outside scripts: ``meetings`` (each with
 ``date``, ``state``, ``agenda_version`` and ``items``: ``id``, ``title``,
-``presenter``, ``minutes``, ``kind``, ``state``, ``attachments``),
+``presenter``, ``minutes``, ``kind``, ``state``, ``attachments``, ``case_number``
+and ``secrecy``: the markings in force, ``[{"provision", "document", "marked_on",
+"set_by"}]``, ``document`` null for the whole item),
 ``quarantine.count`` and ``outbox`` (``queued``, ``sent``, ``failed``), plus
 the sections workflows add (``circulations``, ``minutes``).
 """
@@ -14,6 +16,7 @@ from datetime import timedelta
 from daemon import workflows
 from daemon.meetings import coming
 from daemon.context import Ctx
+from daemon.records import secrecy
 
 MEETING_STATES = {"collecting": "collecting proposals", "draft_sent": "draft sent for review",
                   "approved": "agenda approved", "final_sent": "final agenda sent"}
@@ -29,7 +32,9 @@ def meeting_items(ctx: Ctx, day: str) -> list[dict]:
         names.setdefault(a["item_id"], []).append(a["name"])
     return [{"id": r["id"], "title": r["title"], "presenter": r["presenter"], "minutes": r["minutes"],
              "kind": r["kind"], "state": r["state"], "written_procedure": bool(r["written_procedure"]),
-             "late": bool(r["late"]), "attachments": names.get(r["id"], [])} for r in rows]
+             "late": bool(r["late"]), "attachments": names.get(r["id"], []), "case_number": r["case_number"],
+             "secrecy": [{"provision": m["provision"], "document": m["attachment_name"], "marked_on": m["marked_on"],
+                          "set_by": m["set_by"]} for m in secrecy.markings(ctx.store, r["id"])]} for r in rows]
 
 
 def collect(ctx: Ctx) -> tuple[dict, list[list[str]]]:

@@ -14,7 +14,8 @@ Values the template gets (see daemon/circulation/compilation.py):
   group, organisation, item.id, item.title, proposer, description,
   documents (the item's attachments), started, deadline, meeting, compiled,
   version, comments (each: name, time, stance, text, late, attachments, earlier),
-  counts (support, object, none, unstated, silent, asked), silent (names), labels
+  counts (support, object, none, unstated, silent, asked), silent (names), labels,
+  case_number (or "–"), marking (a secret item's marking, or empty), not_taking_part (lines: members with a conflict of interest)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ WORDS = {
         "title": "Sammanställning av synpunkter",
         "footer": "Sammanställning av synpunkter {{ item.id }} · {{ compiled }}", "page": ("Sida ", " av "),
         "subtitle": "Skriftligt förfarande",
-        "item": "Ärende", "proposer": "Förslagsställare", "started": "Utskick för synpunkter",
+        "item": "Ärende", "case": "Diarienummer", "proposer": "Förslagsställare", "started": "Utskick för synpunkter",
         "deadline": "Sista dag för synpunkter", "meeting": "Beslut på mötet", "compiled": "Sammanställd",
         "description": "Beskrivning", "documents": "Underlag", "no_documents": "Inga bilagor.",
         "counts": "Ställningstaganden", "support": "Tillstyrker", "object": "Avstyrker", "none": "Inga synpunkter",
@@ -49,7 +50,7 @@ WORDS = {
         "title": "Compilation of comments",
         "footer": "Compilation of comments {{ item.id }} · {{ compiled }}", "page": ("Page ", " of "),
         "subtitle": "Written procedure",
-        "item": "Item", "proposer": "Proposer", "started": "Sent out for comments",
+        "item": "Item", "case": "Case number", "proposer": "Proposer", "started": "Sent out for comments",
         "deadline": "Comments due by", "meeting": "Decision at the meeting", "compiled": "Compiled",
         "description": "Description", "documents": "Documents", "no_documents": "No attachments.",
         "counts": "Positions", "support": "Support", "object": "Object", "none": "No comments",
@@ -99,7 +100,15 @@ def build(language: str, folder: Path = HERE) -> Path:
 
     doc.add_paragraph(w["title"], style=title)
     doc.add_paragraph(f"{w['subtitle']} · {{{{ item.id }}}} {{{{ item.title }}}}", style=subtitle)
-    facts = [(w["item"], "{{ item.id }} {{ item.title }}"), (w["proposer"], "{{ proposer }}"),
+    # a secret item's marking (provision, authority, date) and who did not take part because of jäv
+    doc.add_paragraph("{%p if marking %}", style=body)
+    doc.add_paragraph(style=body).add_run("{{ marking }}").bold = True
+    doc.add_paragraph("{%p endif %}", style=body)
+    doc.add_paragraph("{%p for line in not_taking_part %}", style=body)
+    doc.add_paragraph("{{ line }}", style=body)
+    doc.add_paragraph("{%p endfor %}", style=body)
+    facts = [(w["item"], "{{ item.id }} {{ item.title }}"), (w["case"], "{{ case_number }}"),
+             (w["proposer"], "{{ proposer }}"),
              (w["started"], "{{ started }}"), (w["deadline"], "{{ deadline }}"), (w["meeting"], "{{ meeting }}"),
              (w["compiled"], f"{{{{ compiled }}}} ({w['version']} {{{{ version }}}})")]
     kit.facts_table(doc, facts, [5.0, 12.0], label, fact, top=15, right=80, caption_text="klg-facts")

@@ -39,7 +39,8 @@ from tests.helpers import GROUP, MEMBERS
 
 PASSWORD = "klg-test-password"  # every test user's password
 SHARED = GROUP                  # the shared mailbox klg@example.org
-USERS = [SHARED, *MEMBERS, "stranger@example.org", "ksau@example.org", "cesam@example.org"]  # + the minutes audiences
+USERS = [SHARED, *MEMBERS, "stranger@example.org", "ksau@example.org", "cesam@example.org",  # + the minutes audiences
+         "registrator@example.org"]  # and the registrar (public records)
 CLIENT_ID = "klg-test-client"
 CLIENT_SECRET = "klg-test-client-secret"
 SCOPE = "https://outlook.office365.com/.default"

@@ -46,7 +46,8 @@ def check_config(inst, capsys) -> tuple[int, list[str]]:
     ("[[standing_items]]", "[[standing_item]]", "[standing_item] is not a known section; did you mean [standing_items]?"),
     ("[intake]", "[frobnicate]\nx = 1\n\n[intake]",
      "[frobnicate] is not a known section: remove it (known sections: [agenda], [archive], [circulation], [group], [intake], "
-     "[mailbox], [members], [minutes], [schedule], [security], [standing_items], [storage], [transport])"),
+     "[mailbox], [members], [minutes], [records], [schedule], [security], [standing_items], [storage], "
+     "[transport])"),
 ])
 def test_a_typo_is_refused_with_the_nearest_key(inst, capsys, old, new, problem):
     inst.edit_config(old, new)

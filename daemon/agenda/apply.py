@@ -21,6 +21,7 @@ from daemon.config import Member, StandingItem
 from daemon.context import Ctx
 from daemon.mail.message import ParsedMail
 from daemon.meetings import MeetingState
+from daemon.records import from_agenda
 
 def _read(ctx: Ctx, docs) -> tuple[document.Table | None, bytes | None, list[str]]:
     """The first attached .docx with an agenda table, or the problems of every one tried."""
@@ -63,6 +64,7 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
     base_standing = {r["title"]: r for r in base_rows if r["type"] == "standing"}
     in_doc = {e["id"] for e in reading.rows if e["type"] == "item"}
     touched: dict[str, str] = {}  # item id -> hook "what"
+    records_found: list[dict] = []  # case numbers and markings set in the document
     postponed: list[dict] = []
     created: list[str] = []
     new_rows: list[dict] = []
@@ -91,6 +93,14 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
                     changes["kind"] = kind
                 if item["written_procedure"] and item["origin"] != "circulation":
                     changes["written_procedure"] = 0
+            # "Dnr …" and "Sekretess: …" written under the title (daemon.records): marked at once, a
+            # changed case number with the other changes
+            number, marked = from_agenda.read_notes(ctx, item, entry.get("notes", ""), member)
+            if number:
+                changes["case_number"] = number
+            records_found += [{"what": "field", "row": common.row_for(ctx, item), "field": f, "old": old, "new": new}
+                              for f, old, new in ([("case_number", item.get("case_number"), number)] if number else [])
+                              + [("secrecy", None, m) for m in marked]]
             moved_here = item["meeting"] != d
             if moved_here:  # a later meeting's item (a late proposal) taken onto this agenda
                 items.plan(ctx, item["id"], d, source="agenda", late=False, position=item["position"], changes=changes,
@@ -149,7 +159,7 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
     break_at, minutes, title = _break(ctx, current, pause)
     rows = layout.timed(layout.place_break(rows, schedule.start, layout.parse_clock(break_at or ""), minutes,
                                            ctx.language, title), schedule.start)
-    found = layout.changes(base_rows, rows, ctx.language)
+    found = layout.changes(base_rows, rows, ctx.language) + records_found
     if break_at != current["break_at"]:
         found.append({"what": "break", "row": {"id": None, "title": words.BREAK_TITLE[ctx.language]},
                       "old": current["break_at"], "new": break_at})

@@ -12,6 +12,7 @@ from daemon.context import Ctx
 from daemon.files import member_file_names
 from daemon.followups import followups_for
 from daemon.mail.compose import OutAttachment
+from daemon.records import secrecy
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.texts import long_date
@@ -103,6 +104,9 @@ def doc_rows(rows: list[dict], language: str) -> list[dict]:
         notes = []
         if r.get("carried_from"):
             notes.append(words.carried_note(r["carried_from"], language))
+        if r.get("case_number"):
+            notes.append(f"{'Dnr' if language == 'sv' else 'Case'} {r['case_number']}")
+        notes += r.get("secrecy") or []
         if r.get("attachments"):
             notes.append(("Bilagor: " if language == "sv" else "Attachments: ") + ", ".join(r["attachments"]))
         notes += r.get("followups") or []
@@ -130,8 +134,25 @@ def doc_context(ctx: Ctx, meeting: date, rows: list[dict], version: int, *, fina
         "version": version, "is_final": final,
         "status_line": words.status_line(version, final, approved_day, member_name(ctx, approved_by), lang),
         "warnings": [] if final else list(warnings), "address": g.address, "deadline_rule": deadline_rule(ctx),
-        "rows": doc_rows(rows, lang),
+        "rows": doc_rows([with_records(ctx, r) for r in rows], lang),
     }
+
+
+def with_records(ctx: Ctx, row: dict) -> dict:
+    """``row`` with its item's case number and secrecy markings as the document shows them (read at
+    rendering, so every version shows them as they are now). A row for outside the group
+    (``outside``, from daemon.records.disclosure) names no secret document."""
+    if row.get("type") != "item" or not row.get("id"):
+        return row
+    item = ctx.store.item(row["id"]) or {}
+    sv = ctx.language == "sv"
+    marks = []
+    for m in secrecy.markings(ctx.store, row["id"]):
+        if m["attachment_name"] and row.get("outside"):
+            continue  # the public version lists what is withheld elsewhere, never by name
+        what = f" ({m['attachment_name']})" if m["attachment_name"] else ""
+        marks.append(f"{'Sekretess' if sv else 'Secret'}: {m['provision']}{what}")
+    return {**row, "case_number": item.get("case_number"), "secrecy": marks}
 
 
 def template_path(ctx: Ctx):

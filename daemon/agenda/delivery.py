@@ -61,12 +61,14 @@ def description(ctx: Ctx, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def export(ctx: Ctx, meeting: str, files: dict[str, bytes]) -> None:
-    """Write what was sent to ``<data>/agendas/<date>/`` (best effort: the store has it anyway)."""
+def export(ctx: Ctx, meeting: str, files: dict[str, bytes], version: int | None = None) -> None:
+    """Write what was sent to ``<data>/agendas/<date>/`` (the newest) and, every version kept as sent
+    (public records), to ``<data>/agendas/<date>/versions/v<n>/`` (best effort: the store has it anyway)."""
     folder = ctx.config.data_dir / "agendas" / meeting
     try:
-        for name, data in files.items():
-            fileslib.publish(folder, safe_name(name), data)
+        for target in (folder, *([folder / "versions" / f"v{version}"] if version else [])):
+            for name, data in files.items():
+                fileslib.publish(target, safe_name(name), data)
     except OSError as exc:
         log.warning("could not write the agenda files to %s: %s", folder, exc)
 
@@ -138,7 +140,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     if book is not None:
         files[book_name] = book.data
     files[invite_name] = ics
-    export(ctx, d, files)
+    export(ctx, d, files, n)
 
     changes = layout.describe_all(layout.changes(previous["rows"], rows, ctx.language, times=True), ctx.language) \
         if previous else []

@@ -237,7 +237,9 @@ def read_table(data: bytes, language: str = "sv") -> Table:
                 if column is None:
                     continue
                 if column == "title":
-                    cells[column] = next((" ".join(p.split()) for p in paras if p.strip()), "")
+                    lines = [" ".join(p.split()) for p in paras if p.strip()]
+                    cells[column] = lines[0] if lines else ""
+                    cells["title_notes"] = " · ".join(lines[1:])  # "Dnr …", "Sekretess: …" (daemon.records)
                 else:
                     cells[column] = " ".join(" ".join(paras).split())
             out.append(TableRow(number, cells))

@@ -128,6 +128,7 @@ def interpret(table: document.Table, *, short: str, language: str,
                     else f"“{kind_text}” is not a kind; write Information, Discussion, Decision or Written procedure"))
             entry["kind"] = kind
         entry["presenter"] = cells.get("presenter", "").strip()
+        entry["notes"] = cells.get("title_notes", "")
         out.problems += problems
         out.rows.append(entry)
     if not out.rows and not out.problems:

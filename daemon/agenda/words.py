@@ -112,6 +112,10 @@ def describe(change: dict, language: str) -> str:
     if field == "presenter":
         return (f"Föredragande {old or '–'} → {new or '–'}: {label}" if sv
                 else f"Presenter {old or '–'} → {new or '–'}: {label}")
+    if field == "case_number":
+        return (f"Dnr {old or '–'} → {new}: {label}" if sv else f"Case number {old or '–'} → {new}: {label}")
+    if field == "secrecy":
+        return (f"Sekretessmarkerad ({new}): {label}" if sv else f"Marked secret ({new}): {label}")
     if field == "title":
         return (f"Ny rubrik för {change['row'].get('id') or 'punkten'}: ”{new}” (var ”{old}”)" if sv
                 else f"New title for {change['row'].get('id') or 'the item'}: “{new}” (was “{old}”)")

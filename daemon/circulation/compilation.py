@@ -21,6 +21,7 @@ from daemon.circulation.records import (
 )
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
+from daemon.records import conflicts, disclosure, secrecy
 from daemon.store import iso
 from daemon.texts import long_date
 
@@ -58,13 +59,21 @@ def compilation_context(ctx: Ctx, circ: dict) -> dict:
                                  + ("" if e["stance"] else f" ”{_shorten(e['text'])}”") for e in earlier),
         })
     meeting = date.fromisoformat(circ["meeting"])
+    marking = secrecy.item_marking(ctx.store, item["id"])
+    d = disclosure.outside(ctx, item["id"])
+    others = [a for a in ctx.store.attachments(item["id"]) if a["id"] != circ["compilation_attachment"]]
+    # a secret document is listed by number and marking, never by name (its name may say what it is about)
+    labels = d.withheld(others) if not d.secret else []
+    secret_names = {a["name"] for a in others if a["name"].lower() in d.document_secrets}
     return {
         "group": ctx.config.group.name, "organisation": ctx.config.group.organisation,
-        "item": {"id": item["id"], "title": item["title"]},
+        "item": {"id": item["id"], "title": item["title"]}, "case_number": item.get("case_number") or "–",
         "proposer": name_of(ctx, circ["proposer"]),
         "description": document.text(item["description"]),
-        "documents": [a["name"] for a in ctx.store.attachments(item["id"])
-                      if a["id"] != circ["compilation_attachment"]],
+        "documents": [a["name"] for a in others if a["name"] not in secret_names] + labels,
+        "marking": ("SEKRETESS – " if ctx.language == "sv" else "SECRET – ") + secrecy.label(marking, ctx.language)
+        if marking else "",
+        "not_taking_part": conflicts.lines(ctx, item["id"]),
         "started": stamp(ctx, circ["started_at"]),
         "deadline": stamp(ctx, circ["deadline"]),
         "meeting": long_date(meeting, ctx.language),

@@ -13,6 +13,7 @@ from daemon.circulation.compilation import counts, store_compilation
 from daemon.circulation.records import DOCX, CirculationState, asked, current_comments, get, mail_context
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
+from daemon.records import conflicts
 from daemon.steps import Step
 from daemon.store import from_iso, iso
 
@@ -38,6 +39,7 @@ def remind(ctx: Ctx, circ_id: int) -> None:
         return
     answered = {c["member"] for c in current_comments(ctx, circ_id)}
     context = mail_context(ctx, circ)
+    answered |= set(conflicts.of_item(ctx.store, circ["item_id"]))  # jäv declared since: not reminded
     silent = [m for m in (ctx.config.member_by_address(e) for e in asked(circ) if e not in answered) if m]
     for m in silent:
         ctx.send("circulation_reminder", [m], {**context, "name": m.name}, kind="circulation-reminder",

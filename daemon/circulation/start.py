@@ -22,6 +22,7 @@ from daemon.context import Ctx
 from daemon.hooks import ItemChange
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
+from daemon.records import conflicts
 from daemon.store import iso
 
 
@@ -35,7 +36,9 @@ def start(ctx: Ctx, item_id: str, started_by: str, starter: Member | None = None
     cal = ctx.calendar
     planned = date.fromisoformat(item["meeting"]) if item["meeting"] else None
     t = timing(cal, s, ctx.now, planned)
-    members = [m for m in ctx.config.members if m.email != item["proposer"]]
+    # not the proposer, nor a member with a conflict of interest in the item (jäv)
+    excluded = {item["proposer"], *conflicts.of_item(ctx.store, item_id)}
+    members = [m for m in ctx.config.members if m.email not in excluded]
     row = {
         "item_id": item_id, "state": "open", "proposer": item["proposer"], "started_by": started_by,
         "started_at": iso(ctx.now), "deadline": iso(t.deadline), "reminder_at": iso(t.reminder) if t.reminder else None,

@@ -16,6 +16,7 @@ from daemon.mail.compose import OutAttachment
 from daemon.minutes import document
 from daemon.minutes.content import OUTCOME_NAMES
 from daemon.minutes.settings import MinutesSettings, settings
+from daemon.records import conflicts
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import iso
@@ -241,6 +242,9 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
     rows = []
     for r in content["rows"]:
         meta = [r["id"] or (w["standing"] if r["type"] == "standing" else w["extra"])]
+        case_number = (ctx.store.item(r["id"]) or {}).get("case_number") if r.get("id") else None
+        if case_number:
+            meta.append(f"{'Dnr' if lang == 'sv' else 'Case'} {case_number}")
         if r.get("presenter"):
             meta.append(f"{w['presenter']}: {r['presenter']}")
         if r.get("outcome"):
@@ -248,9 +252,14 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
         comes_back = ""
         if r.get("comes_back"):
             comes_back = long_date(date.fromisoformat(r["comes_back"]), lang)
+        if r.get("masked"):
+            meta = [r["id"]]  # a secret item outside the group: its number and marking, nothing more
+        # a member with a conflict of interest did not take part (daemon.records.conflicts)
+        not_taking_part = [] if r.get("masked") else conflicts.lines(ctx, r.get("id"))
+        notes = "\n".join([*not_taking_part, r["notes"]] if r["notes"] else not_taking_part)
         rows.append({
             "no": r["no"], "title": document.clean(r["title"]), "meta": " · ".join(meta),
-            "notes": document.clean(r["notes"]), "notes_label": w["decision"] if r.get("outcome") == "beslut" else "",
+            "notes": document.clean(notes), "notes_label": w["decision"] if r.get("outcome") == "beslut" else "",
             "responsible": document.clean(r["responsible"]), "next_step": document.clean(r["next_step"]),
             "comes_back": comes_back, "communicate": w["yes"] if r["communicate"] else w["no"],
         })

@@ -28,6 +28,7 @@ from daemon.minutes import common, content as contentlib, document
 from daemon.minutes.common import MinutesState, calendar, cfg, day, minutes_row, version_row
 from daemon.minutes.seal import seal_job
 from daemon.minutes.settings import Audience
+from daemon.records import disclosure
 from daemon.store import iso
 
 
@@ -47,11 +48,13 @@ def finalize(ctx: Ctx, meeting: str) -> None:
     sealed = s.seal_pkcs12 is not None
     name = s.pdf_name(ctx.config.group.short, meeting)
 
-    variants: dict[bool, tuple[bytes, str, int]] = {}
+    variants: dict[tuple[bool, bool], tuple[bytes, str, int]] = {}
 
-    def variant(omit: bool) -> tuple[bytes, str, int]:
-        kept, omitted = contentlib.for_audience(content, omit)
-        key = omitted > 0
+    def variant(omit: bool, outside: bool) -> tuple[bytes, str, int]:
+        # every audience but the members is outside the group: secret items are masked for it
+        kept, masked = disclosure.minutes_content(ctx, content) if outside else (content, 0)
+        kept, omitted = contentlib.for_audience(kept, omit)
+        key = (omitted > 0, masked > 0)
         if key not in variants:
             variants[key] = _make_pdf(ctx, kept, version["version"], signing, signed_at, omitted, sealed, name)
         return variants[key]
@@ -69,7 +72,7 @@ def finalize(ctx: Ctx, meeting: str) -> None:
 
     deliveries = []
     for audience in s.audiences:
-        pdf, sha, omitted = variant(audience.omit_not_communicated)
+        pdf, sha, omitted = variant(audience.omit_not_communicated, audience.name != "members")
         deliveries.append(_deliver(ctx, meeting, version, audience, name, pdf, sha, omitted))
 
     carried = carry_over(ctx, meeting, content)

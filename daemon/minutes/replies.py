@@ -26,6 +26,7 @@ from daemon.answers import Outcome, explain
 from daemon.mail.compose import OutAttachment
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
+from daemon.records import conflicts
 from daemon.minutes import common, document, formcheck
 from daemon.minutes.common import MinutesState, calendar, day, minutes_row, version_row
 from daemon.minutes.mails import new_version, send_change_request, send_form
@@ -114,9 +115,11 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
         ctx.event(f"minutes: returned form has {len(checked.problems)} problem(s)", actor=member.email,
                   meeting=meeting, detail={"problems": checked.problems})
         return Outcome("minutes-form", detail=f"{len(checked.problems)} problems")
+    # "Jäv: Lena Åkesson" in a row: recorded, and said in the minutes' own words (daemon.records)
+    conflict_notes = conflicts.from_minutes(ctx, checked.content, message_id=mail.message_id)
     version = new_version(ctx, meeting, checked.content, author=member, source=mail, returned=chosen.data)
     _answer(ctx, mail, member, "received", meeting, {
-        "version": version["version"], "notes": checked.notes,
+        "version": version["version"], "notes": checked.notes + conflict_notes,
         "signatories": [s["name"] for s in version["content"]["signatories"]],
         "replaced": version["version"] > 1, "pdf": bool(version["pdf_sha256"]),
     }, kind="minutes-received")

@@ -1,0 +1,163 @@
+"""Secrecy markings under OSL (offentlighets- och sekretesslagen) on an item or
+on one of its documents.
+
+A marking names the provision, the date and the authority, and who set it;
+setting and lifting are the marking's two transitions (:func:`mark`,
+:func:`lift`), each written to the audit log in the caller's transaction. A
+marked document is known by its name within the item, so a new version of it
+sent later is secret too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from daemon.context import Ctx
+from daemon.store import Store, iso
+
+ITEM_ID = re.compile(r"\b([A-ZÅÄÖ][A-ZÅÄÖ0-9]{0,9}-\d{4}-\d{3,})\b", re.IGNORECASE)
+# "OSL 39 kap. 3 §", "39 kap 3 § OSL", "OSL 19:3", "osl 21 kap. 1 a §"
+PROVISION = re.compile(r"(?:\bOSL\s*)?\b(\d{1,2})\s*(?:kap\.?|:)\s*(\d{1,2}(?:\s?[a-z])?)\b\s*§?(?:\s*OSL\b)?",
+                       re.IGNORECASE)
+DOCUMENT_WORDS = re.compile(r"^(?:bilaga|bilagan|handling|handlingen|dokument|dokumentet|document|attachment)\s+",
+                            re.IGNORECASE)
+
+
+class SecrecyState(StrEnum):
+    MARKED = "marked"
+    LIFTED = "lifted"
+
+
+@dataclass(frozen=True)
+class Marking:
+    """What a ``Sekretess:`` line says: the item (or None: the one the mail is about),
+    the document (None: the whole item), the provision (None: none found) and the reason."""
+
+    item_id: str | None
+    document: str | None
+    provision: str | None
+    reason: str
+
+
+def provision_of(text: str) -> str | None:
+    """The provision in ``text``, written the standard way ("OSL 39 kap. 3 §"), or None."""
+    m = PROVISION.search(text or "")
+    if not m or not re.search(r"osl|kap|§", m[0], re.IGNORECASE):
+        return None
+    return f"OSL {int(m[1])} kap. {' '.join(m[2].split())} §"
+
+
+def parse(value: str) -> Marking:
+    """Read ``KLG-2026-042 utredning.pdf OSL 39 kap. 3 §, personalärende`` (every part but the
+    provision optional)."""
+    text = " ".join((value or "").split())
+    item_id = None
+    m = ITEM_ID.match(text)
+    if m:
+        item_id = m[1].upper()
+        text = text[m.end():].strip(" ,;:")
+    p = PROVISION.search(text)
+    provision = provision_of(text)
+    if provision is None or p is None:
+        return Marking(item_id, None, None, "")
+    document = DOCUMENT_WORDS.sub("", text[:p.start()].strip(" ,;:-–")).strip(" ,;:-–\"”'") or None
+    reason = text[p.end():].strip(" ,;:-–()")
+    return Marking(item_id, document, provision, reason)
+
+
+def markings(store: Store, item_id: str) -> list[dict]:
+    """The item's markings in force, the whole item's first."""
+    return store.all("SELECT * FROM secrecy WHERE item_id = ? AND lifted_at IS NULL "
+                     "ORDER BY attachment_name IS NOT NULL, id", [item_id])
+
+
+def item_marking(store: Store, item_id: str | None) -> dict | None:
+    """The marking in force on the whole item, or None."""
+    if not item_id:
+        return None
+    return store.one("SELECT * FROM secrecy WHERE item_id = ? AND attachment_name IS NULL AND lifted_at IS NULL "
+                     "ORDER BY id LIMIT 1", [item_id])
+
+
+def document_markings(store: Store, item_id: str) -> dict[str, dict]:
+    """{document name (lower case): marking} for the item's secret documents."""
+    return {r["attachment_name"].lower(): r for r in markings(store, item_id) if r["attachment_name"]}
+
+
+def any_secret(store: Store, item_id: str | None) -> bool:
+    return bool(item_id) and bool(markings(store, item_id))
+
+
+def authority(ctx: Ctx) -> str:
+    """The authority a marking names: the organisation and the group."""
+    g = ctx.config.group
+    return f"{g.organisation}, {g.name}" if g.organisation and g.organisation != g.name else g.name
+
+
+def state(row: dict) -> SecrecyState:
+    return SecrecyState.LIFTED if row.get("lifted_at") else SecrecyState.MARKED
+
+
+def mark(ctx: Ctx, item_id: str, provision: str, *, by: str, reason: str = "", document: str | None = None) -> bool:
+    """Mark the item (or its ``document``) secret under ``provision``; False when a marking
+    with that provision is already in force (nothing changes)."""
+    for row in markings(ctx.store, item_id):
+        same_target = (row["attachment_name"] or "").lower() == (document or "").lower()
+        if same_target and row["provision"] == provision:
+            return False
+    ctx.store.db["secrecy"].insert({
+        "item_id": item_id, "attachment_name": document, "provision": provision, "reason": reason,
+        "authority": authority(ctx), "marked_on": ctx.today.isoformat(), "set_by": by, "set_at": iso(ctx.now)})
+    ctx.event(f"secrecy: {'document ' + repr(document) if document else 'item'} marked secret ({provision})",
+              actor=by, item=item_id, detail={"to": str(SecrecyState.MARKED), "provision": provision,
+                                              "reason": reason, "document": document, "authority": authority(ctx)})
+    return True
+
+
+def lift(ctx: Ctx, item_id: str, *, by: str, document: str | None = None) -> int:
+    """Lift the markings in force on the item (or only its ``document``); how many were lifted."""
+    rows = [r for r in markings(ctx.store, item_id)
+            if (document is None) or (r["attachment_name"] or "").lower() == document.lower()]
+    for row in rows:
+        if state(row) is not SecrecyState.MARKED:
+            raise ValueError(f"secrecy marking {row['id']} of {item_id} is already lifted")
+        ctx.store.db["secrecy"].update(row["id"], {"lifted_by": by, "lifted_at": iso(ctx.now)})
+        ctx.event(f"secrecy: {'document ' + repr(row['attachment_name']) if row['attachment_name'] else 'item'} "
+                  f"marking lifted ({row['provision']})", actor=by, item=item_id,
+                  detail={"to": str(SecrecyState.LIFTED), "provision": row["provision"],
+                          "document": row["attachment_name"], "marked_by": row["set_by"]})
+    return len(rows)
+
+
+def label(row: dict, language: str) -> str:
+    """The marking as a document shows it: provision, date, authority."""
+    if language == "sv":
+        return f"Sekretess enligt {row['provision']}, {row['authority']}, {row['marked_on']}"
+    return f"Secret under {row['provision']}, {row['authority']}, {row['marked_on']}"
+
+
+def short(provision: str) -> str:
+    """"OSL 39 kap. 3 §" as "OSL 39:3": plain ASCII for subjects (Python's header folding loses a space
+    between two encoded words, and "§" would make the mark one)."""
+    m = re.fullmatch(r"OSL (\d+) kap\. (.+) §", provision)
+    return f"OSL {m[1]}:{m[2]}" if m else provision
+
+
+def subject_mark(ctx: Ctx, item_id: str | None, meeting: str | None) -> str | None:
+    """The mark put before the subject of a member's mail about a secret item (or an agenda
+    with one), so that it is not forwarded by mistake; None when nothing is secret."""
+    sv = ctx.language == "sv"
+    if item_id:
+        row = item_marking(ctx.store, item_id)
+        if row:
+            return f"[SEKRETESS {short(row['provision'])}]" if sv else f"[SECRET {short(row['provision'])}]"
+        if markings(ctx.store, item_id):
+            return "[Innehåller sekretess]" if sv else "[Contains secret documents]"
+        return None
+    if meeting and ctx.store.count(
+            "SELECT COUNT(*) FROM secrecy s JOIN items i ON i.id = s.item_id WHERE i.meeting = ? "
+            "AND s.lifted_at IS NULL", [meeting]):
+        return "[Innehåller sekretess]" if sv else "[Contains secret items]"
+    return None
