@@ -63,13 +63,6 @@ def fill_store(inst, minutes_pdf: bytes, agenda_pdf: bytes, *, case_numbers: boo
     store.migrate()
     db = store.db
     with store.atomic():
-        if case_numbers:  # as migration 0013_records (issue 14) makes them; the package reads them when present
-            if "case_number" not in {c.name for c in db["items"].columns}:
-                db.execute("ALTER TABLE items ADD COLUMN case_number TEXT")
-            db.execute("CREATE TABLE IF NOT EXISTS secrecy (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, "
-                       "attachment_name TEXT, provision TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', "
-                       "authority TEXT NOT NULL, marked_on TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL, "
-                       "lifted_by TEXT, lifted_at TEXT)")
         db["meetings"].insert({"date": MEETING, "state": "held", "agenda_version": 1})
         for seq, title, who in ((41, "Budget 2027", "anna.berg@example.org"), (42, "Ny skolskjuts", "johan.ek@example.org")):
             item_id = f"KLG-2026-0{seq}"

@@ -6,9 +6,7 @@ got it), every document of every item on that agenda (the written
 procedure's compilation among them, marked as such), the events of the audit
 log that an archive keeps (received, registered, sent, approved, signed,
 compiled, distributed) and the metadata: group, organisation, meeting date,
-and — when the store records them — each item's case number and secrecy
-marking (read from optional columns, so an instance without them still
-archives).
+each item's case number and its secrecy markings in force (public records).
 """
 
 from __future__ import annotations
@@ -90,14 +88,8 @@ class Package:
         return [i for i in self.items if i.secrecy]
 
 
-def _has_case_numbers(store: Store) -> bool:
-    return "case_number" in {c.name for c in store.db["items"].columns}
-
-
 def _markings(store: Store, item_id: str) -> list[dict]:
-    """The item's secrecy markings in force (none when the store has no ``secrecy`` table)."""
-    if not store.db["secrecy"].exists():
-        return []
+    """The item's secrecy markings in force (public records, migration 0013)."""
     return store.all("SELECT * FROM secrecy WHERE item_id = ? AND lifted_at IS NULL ORDER BY id", [item_id])
 
 
@@ -129,7 +121,6 @@ def gather(store: Store, config: Config, meeting: str) -> Package:
     pkg.documents.append(Document("minutes", minutes_name, store.files.get(signed["pdf_sha256"]), "application/pdf",
                                   datetime.fromisoformat(signed["at"])))
 
-    cases = _has_case_numbers(store)
     compilations = {r["compilation_attachment"] for r in store.all(
         "SELECT compilation_attachment FROM circulations WHERE compilation_attachment IS NOT NULL")}
     seen: set[str] = set()
@@ -151,7 +142,7 @@ def gather(store: Store, config: Config, meeting: str) -> Package:
         markings = tuple(Marking(m["provision"], names.get(m["attachment_name"]) if m["attachment_name"] else None)
                          for m in _markings(store, item_id)
                          if not m["attachment_name"] or m["attachment_name"] in names)
-        pkg.items.append(ItemInfo(item_id, item["title"], _text(item.get("case_number")) if cases else None,
+        pkg.items.append(ItemInfo(item_id, item["title"], _text(item.get("case_number")),
                                   markings))
     pkg.events = _events(store, meeting, pkg)
     return pkg

@@ -62,9 +62,9 @@ def finalize(ctx: Ctx, meeting: str) -> None:
     # Ask for every variant's PDF (and then its seal) in one round each, not one variant after another:
     # documents.run makes what all of them are waiting for between two runs of this step.
     waiting: list[documents.Job] = []
-    for omit in sorted({a.omit_not_communicated for a in s.audiences}):
+    for omit, outside in sorted({(a.omit_not_communicated, a.name != "members") for a in s.audiences}):
         try:
-            variant(omit)
+            variant(omit, outside)
         except documents.NotReady as wanted:
             waiting += wanted.jobs
     if waiting:
