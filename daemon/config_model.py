@@ -28,6 +28,9 @@ class Member:
     title: str = ""
     aliases: tuple[str, ...] = ()
     roles: frozenset[str] = frozenset()
+    # ``substitute``: who may stand in, (name, address); the first comes when the member sends
+    # regrets without naming anyone. Only these get the agenda, documents and invitation.
+    substitutes: tuple[tuple[str, str], ...] = ()
 
     @property
     def addresses(self) -> tuple[str, ...]:

@@ -194,6 +194,10 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail) -> Outcome:
     if mail.bounce:
         return on_bounce(ctx, mail)
     if mail.auto_reply:
+        member = config.member_by_address(mail.sender)
+        if member is not None:  # a return date in a member's out-of-office reply (noted, never answered)
+            for listener in workflows.AUTO_REPLY_LISTENERS:
+                listener(ctx, mail, member)
         return Outcome("auto-reply", detail=mail.auto_reply)
     member = config.member_by_address(mail.sender)
     if member is None:

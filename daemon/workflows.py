@@ -11,7 +11,7 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 
 from __future__ import annotations
 
-from daemon import audit, hooks, notices, proposals, secretary, security
+from daemon import audit, hooks, notices, proposals, regrets, secretary, security
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -51,7 +51,9 @@ REPLY_ROUTES: dict[str, tuple] = {
     "ack": ITEM, "amended": ITEM, "withdrawn": ITEM, "item": ITEM,
     "agenda-draft": AGENDA, "agenda-version": AGENDA, "agenda-approved": AGENDA, "agenda-reminder": AGENDA,
     "agenda-answer": AGENDA, "agenda-notice": AGENDA,
-    "agenda-final": (minutes_replies.swap_secretary, *AGENDA),  # "Sekreterare: <name>", else the agenda's
+    # "Sekreterare: <name>", "Förhinder" (or a calendar reply), else the agenda's
+    "agenda-final": (minutes_replies.swap_secretary, regrets.on_agenda_reply, *AGENDA),
+    "attendance": (regrets.on_agenda_reply,), "attendance-notice": (regrets.on_agenda_reply,),
     "minutes-form": FORM, "minutes-problems": FORM, "minutes-received": FORM, "minutes-change": FORM,
     "minutes-sign": SIGN, "minutes-sign-answer": SIGN,
     "minutes-followup": (minutes_replies.on_followup_reply,),  # "Klart" from the responsible
@@ -61,7 +63,12 @@ REPLY_ROUTES: dict[str, tuple] = {
 
 # New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None.
 # The minutes come first: the agenda's handler takes every [KLG 2026-12-01] subject.
-COMMANDS: list = [minutes_replies.on_command, agenda_review.on_command, circulation_start.on_command]
+# Regrets first: they take only "Förhinder"-like first words and calendar replies to klg's invitations.
+COMMANDS: list = [regrets.on_command, minutes_replies.on_command, agenda_review.on_command, circulation_start.on_command]
+
+# A member's out-of-office reply: listener(ctx, mail, member), which only notes (a return date); the
+# auto-reply is never answered and never counts as an approval or a comment.
+AUTO_REPLY_LISTENERS: list = [regrets.on_auto_reply]
 
 # A member's new mail that is nothing else: a proposal.
 NEW_MAIL = proposals.on_new_mail
