@@ -35,8 +35,8 @@ _DAY = (rf"(?:(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})|(?P<d1>\d{{1,2}})(?::?[ae]|st|nd|
         rf"(?P<d3>\d{{1,2}})/(?P<m3>\d{{1,2}})(?:[/-](?P<y3>\d{{2,4}}))?)")
 DAY_RE = re.compile(rf"\b{_DAY}\b", re.IGNORECASE)
 # The last day away (inclusive) ...
-THROUGH = re.compile(rf"\b(?:till\s+och\s+med|t\.?\s?o\.?\s?m\.?|tom|till|fram\s+till|until|till|through|thru|"
-                     rf"up\s+to\s+and\s+including|to)\s+(?:den\s+|and\s+including\s+|the\s+)?{_DAY}", re.IGNORECASE)
+THROUGH = re.compile(rf"\b(?:till\s+och\s+med|t\.?\s?o\.?\s?m\.?|tom|till|fram\s+till|until|through|thru|"
+                     rf"up\s+to\s+and\s+including)\s+(?:den\s+|and\s+including\s+|the\s+)?{_DAY}", re.IGNORECASE)
 # ... or the first day back (the day before it is the last away).
 BACK = re.compile(rf"\b(?:tillbaka|åter|på\s+plats(?:\s+igen)?|i\s+tjänst(?:\s+igen)?|back|return(?:ing)?|"
                   rf"in\s+the\s+office)\s+(?:igen\s+)?(?:den\s+|on\s+|the\s+|from\s+|från\s+(?:och\s+med\s+)?|"
@@ -53,6 +53,7 @@ SUBSTITUTE_RE = re.compile(r"^\s*(?:ersättare|ersätts\s+av|vikarie|stand-?\s?i
                            re.IGNORECASE | re.MULTILINE)
 REASON_RE = re.compile(r"^\s*(?:anledning|orsak|skäl|reason)\s*:\s*(?P<reason>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 NO_SUBSTITUTE = {"ingen", "inga", "nej", "-", "–", "none", "no", "nobody", "no one"}
+_LEAD = re.compile(r"^(?:(?:till|på|den|on|the|för|for|at|mötet|the meeting)\s+)+", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:sv|re|aw|vs|vb|fw|fwd|antw)\s*:\s*)+", re.IGNORECASE)
 
 
@@ -98,14 +99,16 @@ def _reason_from(rest: str) -> str:
     date ("Förhinder 8 december") is no reason."""
     if SUBSTITUTE_RE.match(rest):
         return ""
-    text = DAY_RE.sub("", rest, count=1) if DAY_RE.match(rest.removeprefix("den ").strip()) else rest
+    stripped = _LEAD.sub("", rest.strip())
+    found = DAY_RE.match(stripped)
+    text = stripped[found.end():] if found else rest
     return text.strip(" :.,;–—-")
 
 
 def _named_day(text: str, today: date | None) -> date | None:
     if today is None:
         return None
-    stripped = re.sub(r"^(?:den|on|the|för|for|mötet|the meeting)\s+", "", text.strip(), flags=re.IGNORECASE)
+    stripped = _LEAD.sub("", text.strip())
     found = DAY_RE.match(stripped)
     return resolve(found, today) if found else None
 
