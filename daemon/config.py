@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 
+from daemon.breaks import read_skip
+
 from daemon.config_model import (EMAIL_RE, KINDS, LANGUAGES, ROLES, Backend, Config, Group, Intake, Member, Schedule,
                                  Security, StandingItem, read_secret)
 from daemon.config_reader import SECRET_KEYS, ConfigError, ConfigReader, StepTime
@@ -39,7 +41,7 @@ GROUP_KEYS = ("name", "short", "organisation", "address", "language", "timezone"
 MEMBER_KEYS = ("name", "email", "title", "aliases", "roles", "substitute")
 SCHEDULE_KEYS = ("recurrence", "first_date", "start", "end", "break_start", "break_minutes", "location",
                  "proposal_deadline", "long_document_deadline", "draft", "final", "skip_dates", "skip_ranges",
-                 "holidays", "holiday_categories", "unapproved_agenda")
+                 "skip", "holidays", "holiday_categories", "unapproved_agenda")
 STANDING_KEYS = ("title", "minutes", "position", "presenter")
 INTAKE_KEYS = ("default_minutes", "default_kind", "long_document_pages", "long_document_bytes", "max_attachment_mb",
                "max_attachments", "max_message_mb", "poll_seconds", "stranger_digest_time")
@@ -249,6 +251,7 @@ def _schedule(s: dict, r: ConfigReader) -> Schedule:
         final=r.step(s, "final", p, StepTime(1, time(14, 0))) or StepTime(1, time(14, 0)),
         skip_dates=skip_dates,
         skip_ranges=tuple(ranges),
+        skip=read_skip(s.get("skip"), r),
         holidays=country or "",
         holiday_categories=tuple(r.get(s, "holiday_categories", p, list, ["public", "de_facto"])),
         unapproved_agenda=policy,
