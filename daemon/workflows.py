@@ -11,7 +11,7 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 
 from __future__ import annotations
 
-from daemon import audit, hooks, notices, proposals, regrets, secretary, security
+from daemon import audit, hooks, notices, proposals, regrets, secretary, security, wheel
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -79,22 +79,22 @@ ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item
 hooks.item_listeners[:] = ITEM_LISTENERS
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
+STEPS = [notices.due, wheel.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section]
+STATUS: list = [wheel.section, agenda_status.section, minutes_status.section, circulation_status.status_section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
-WAKE_TIMES: list = [agenda.wake_times, minutes.wake_times, circulation_settings.wake_times]
+WAKE_TIMES: list = [wheel.wake_times, agenda.wake_times, minutes.wake_times, circulation_settings.wake_times]
 
 # Checks of Word templates for `klg check-config`: check(path) -> list[str] problems
 DOCX_CHECKS: list = [agenda_document.check_template, minutes_document.check_template, circulation_document.check]
 
 # Checks of the workflows' own config sections (checks.load_config runs them; a problem exits 2)
 CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config, minutes_settings.check_config,
-                       circulation_settings.check_config]
+                       circulation_settings.check_config, wheel.check_config]
 # The config's top-level sections the workflows read (core's are config.SECTIONS); any other is refused.
-CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation"}
+CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation", wheel.SECTION}
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.

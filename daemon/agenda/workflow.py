@@ -123,6 +123,7 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
         "late": late, "long": [i for i in planned if i["long_document"]],
         "carried": [i for i in planned if i.get("carried_from")],
         "decisions": [i for i in planned if i["origin"] == "circulation"],
+        "wheel": [i for i in planned if i["origin"] == "wheel"],
         "omitted": omitted, "absentees": attendance.absentees(ctx, d),
     }
     ctx.send("agenda_draft", common.reviewers(ctx), context, kind="agenda-draft", meeting=d,
