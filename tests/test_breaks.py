@@ -28,14 +28,25 @@ def test_the_default_has_no_meeting_in_july_of_any_year_nor_at_christmas(inst):
     for year in range(2026, 2046):
         held = cal.meetings(date(year, 1, 1), date(year, 12, 31))
         assert not [d for d in held if d.month == 7], year
-        for christmas in (date(year, 12, 24), date(year, 1, 1)):
-            monday = christmas - timedelta(days=christmas.weekday())
-            assert not [d for d in held if monday <= d <= monday + timedelta(days=6)], (year, christmas)
+        assert not [d for d in held if (d.month, d.day) >= (12, 24) or (d.month, d.day) == (1, 1)], year
         assert [d for d in held if d.month == 8 and d.day > 14], year  # the autumn starts again
     assert cal.skip_reason(date(2028, 7, 11)) == "uppehåll: sommaruppehåll"
     assert cal.skip_reason(date(2026, 12, 29)) == "uppehåll: jul"
+    assert cal.next_meeting(date(2026, 12, 15)) == date(2026, 12, 22)
+    assert cal.next_meeting(date(2026, 12, 22)) == date(2027, 1, 5)
+
+
+def test_christmas_is_the_whole_weeks_of_christmas_eve_and_new_years_day(inst):
+    inst.edit_config('{ from = "12-24", to = "01-01", name = "jul" }', '"christmas"')
+    cal = _calendar(inst)
+    for year in range(2026, 2046):
+        held = cal.meetings(date(year, 1, 1), date(year, 12, 31))
+        for christmas in (date(year, 12, 24), date(year, 1, 1)):
+            monday = christmas - timedelta(days=christmas.weekday())
+            assert not [d for d in held if monday <= d <= monday + timedelta(days=6)], (year, christmas)
     # 22 December (the week of Christmas Eve) and 29 December (of New Year's Day, a Friday) are off
     assert cal.next_meeting(date(2026, 12, 15)) == date(2027, 1, 5)
+    assert cal.skip_reason(date(2026, 12, 22)) == "uppehåll: jul"
 
 
 @pytest.mark.parametrize("skip, day, reason", [
@@ -47,7 +58,7 @@ def test_the_default_has_no_meeting_in_july_of_any_year_nor_at_christmas(inst):
     ('["jul"]', date(2031, 12, 23), "uppehåll: jul"),
 ])
 def test_rules(inst, skip, day, reason):
-    inst.edit_config('skip = [{ weeks = "26-32", name = "sommaruppehåll" }, "christmas"]', f"skip = {skip}")
+    inst.edit_config('skip = [{ from = "06-22", to = "08-09", name = "sommaruppehåll" }, { from = "12-24", to = "01-01", name = "jul" }]', f"skip = {skip}")
     cal = _calendar(inst)
     assert cal.skip_reason(day) == reason
     assert day not in cal.meetings(day, day)
@@ -67,7 +78,7 @@ def test_a_dated_range_is_still_accepted(inst):
     ('[{ from = "2027-05-01", to = "2027-04-01" }]', "the last day comes before the first"),
 ])
 def test_a_bad_rule_is_refused_with_the_fix(inst, capsys, skip, problem):
-    inst.edit_config('skip = [{ weeks = "26-32", name = "sommaruppehåll" }, "christmas"]', f"skip = {skip}")
+    inst.edit_config('skip = [{ from = "06-22", to = "08-09", name = "sommaruppehåll" }, { from = "12-24", to = "01-01", name = "jul" }]', f"skip = {skip}")
     result = inst.klg("check-config")
     assert result.returncode == 2
     assert problem in result.stderr, result.stderr
