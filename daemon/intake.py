@@ -203,6 +203,13 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail) -> Outcome:
     if member is None:
         if mail.maybe_automatic:  # list or bulk mail from outside: recorded, never answered
             return Outcome("auto-reply", detail=mail.maybe_automatic)
+        guest = workflows.GUEST_OF(ctx, mail)  # an invited presenter answering their own invitation
+        if guest is not None:
+            for check in workflows.GATES:
+                refused = check(ctx, mail, guest[0])
+                if refused:
+                    return refused
+            return workflows.GUEST_REPLY(ctx, mail, *guest)
         return Outcome("stranger", "quarantine", detail=f"{mail.sender_name} <{mail.sender}>")
     for check in workflows.GATES:
         refused = check(ctx, mail, member)

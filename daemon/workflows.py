@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from daemon import audit, hooks, notices, proposals, regrets, secretary, security, wheel
 from daemon.agenda import document as agenda_document
+from daemon.agenda import guests
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
 from daemon.agenda import settings as agenda_settings
@@ -70,12 +71,17 @@ COMMANDS: list = [regrets.on_command, minutes_replies.on_command, agenda_review.
 # auto-reply is never answered and never counts as an approval or a comment.
 AUTO_REPLY_LISTENERS: list = [regrets.on_auto_reply]
 
+# A guest (an invited presenter, not a member): guest_of(ctx, mail) -> (Member, item) when the mail answers
+# their own invitation, then GUEST_REPLY(ctx, mail, guest, item) for that item alone; else a stranger's mail.
+GUEST_OF = guests.guest_of
+GUEST_REPLY = guests.on_reply
+
 # A member's new mail that is nothing else: a proposal.
 NEW_MAIL = proposals.on_new_mail
 
 # Who hears that an item changed (daemon.items announces every change once): the notices to the
 # chair and chancellery of changes after the draft, and the written procedure.
-ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item]
+ITEM_LISTENERS: list = [guests.on_item_change, agenda_notices.on_item_change, circulation_start.on_item]
 hooks.item_listeners[:] = ITEM_LISTENERS
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.

@@ -23,7 +23,7 @@ from daemon import documents as docs_lib
 from daemon import files as fileslib
 from daemon import meetings
 from daemon.agenda import book as booklib
-from daemon.agenda import common, invite, layout, versions, words
+from daemon.agenda import common, guests, invite, layout, versions, words
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
@@ -157,6 +157,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                     book_sha256=ctx.store.files.put(book.data) if book else None, invite_sequence=sequence,
                     rows=json.dumps(rows, ensure_ascii=False))
     meetings.transition(ctx.store, d, MeetingState.FINAL_SENT)
+    guests.invite(ctx, meeting, rows)  # each guest's own slot, and only their item's documents
     ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
                       "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems})
@@ -211,6 +212,7 @@ def send_cancellation(ctx: Ctx, meeting: date, to: date, reason: str) -> None:
              attachments=[OutAttachment(name, ics, "text/calendar")])
     versions.update(ctx.store, d, sent["version"], invite_sequence=sequence)
     meetings.transition(ctx.store, d, MeetingState.CANCELLED)
+    guests.invite(ctx, meeting, [])  # the guests' invitations are taken back too
     ctx.event("agenda: meeting cancelled, invitation taken back", meeting=d, detail={"sequence": sequence})
 
 

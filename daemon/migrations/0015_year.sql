@@ -22,3 +22,17 @@ CREATE TABLE away (
     seen_at TEXT NOT NULL,
     message_id TEXT
 );
+-- Invited presenters who are not members (guests): one row per item. A guest
+-- gets their own invitation for the item's slot and the item's documents,
+-- nothing else; ``sequence`` counts the .ics versions of their invitation.
+CREATE TABLE guests (
+    item_id TEXT PRIMARY KEY REFERENCES items(id),
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    state TEXT NOT NULL,                -- guests.GuestState: named, invited, declined, cancelled
+    meeting TEXT,                       -- the meeting of the last invitation
+    slot_start TEXT, slot_end TEXT,     -- HH:MM of the last invitation
+    sequence INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX guests_email ON guests (email);
