@@ -8,8 +8,8 @@ import icalendar
 import pytest
 
 from daemon.simulate import outlook_calendar_reply
-from tests.helpers import CHAIR, LENA, MARIA, at, attachment, attachment_names, body, make_mail, new_instance, \
-    recipients
+from tests.helpers import (CHAIR, LENA, MARIA, at, attachment, attachment_names, body, make_mail, new_instance,
+                           recipients)
 from tests.minutes_helpers import DOCX
 
 GUEST = "anna.svensson@example.com"
@@ -119,3 +119,15 @@ def test_the_guest_is_told_when_their_item_moves(inst):
     assert str(cal["method"]) == "CANCEL"
     assert str(_slot(attachment(cancelled, ics_name))["uid"]) == str(_slot(attachment(
         invitation, [n for n in attachment_names(invitation) if n.endswith(".ics")][0]))["uid"])
+
+
+def test_gast_names_a_guest_too(inst):
+    inst.drop(make_mail(LENA, "Skolskjutsar", f"Gäst: Anna Svensson <{GUEST}>"))
+    inst.tick(at("2026-11-27 09:00"))
+    store = inst.store()
+    try:
+        assert store.one("SELECT name, email, state FROM guests") == {"name": "Anna Svensson", "email": GUEST,
+                                                                     "state": "named"}
+    finally:
+        store.close()
+    assert not inst.sent_to(GUEST)  # invited when the final agenda goes out, not before

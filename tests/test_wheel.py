@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import CHAIR, CHANCELLERY, MARIA, at, attachment_names, body, make_mail, new_instance, recipients
+from tests.helpers import CHAIR, CHANCELLERY, MARIA, at, body, make_mail, new_instance, recipients
 from tests.minutes_helpers import DOCX
 
 WHEEL = '''

@@ -4,25 +4,27 @@ with a configured stand-in by reply, a decline made as Outlook makes it (an
 iTIP REPLY part, no In-Reply-To), and the minutes form's attendance. What
 klg sends is read back from the members' IMAP inboxes.
 
-The stand-in's address is the test servers' one mailbox outside the group
-(``stranger@example.org``). No LibreOffice: KLG_SOFFICE points nowhere."""
+The stand-in's and the guest's addresses are the test servers' mailboxes
+outside the group. No LibreOffice: KLG_SOFFICE points nowhere."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import icalendar
 import pytest
 
-from daemon.simulate import outlook_calendar_reply
-from tests.helpers import AHMED, CHAIR, CHANCELLERY, ERIK, GROUP, MARIA, at, attachment, attachment_names, body, \
-    make_mail, recipients
-from tests.minutes_helpers import docx_of, form_tables
+from daemon.simulate import outlook_calendar_reply, small_docx
+from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, GROUP, LENA, MARIA, at, attachment, attachment_names, body,
+                           make_mail, recipients)
+from tests.minutes_helpers import DOCX, docx_of, form_tables
 from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
 from tests.test_week_on_servers import Inboxes, submit, tick
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 STAND_IN = "stranger@example.org"
+GUEST = "cesam@example.org"  # another mailbox outside the group (no minutes audience is configured here)
 TAG = "[KLG 2026-12-01]"
 WHEEL = '''
 [[annual_items]]
@@ -45,7 +47,7 @@ def flat(text: str) -> str:
 
 def _catch_up(box, servers) -> None:
     servers.wait_queue_empty()
-    box.seen.update({u: servers.count(u) for u in (CHAIR, CHANCELLERY, MARIA, AHMED, ERIK)})
+    box.seen.update({u: servers.count(u) for u in (CHAIR, CHANCELLERY, MARIA, AHMED, ERIK, LENA)})
 
 
 def test_the_weeks_before_a_meeting_with_regrets_a_stand_in_and_the_wheel(servers, tmp_path, monkeypatch):
@@ -60,9 +62,16 @@ def test_the_weeks_before_a_meeting_with_regrets_a_stand_in_and_the_wheel(server
     tick(inst, servers, "2026-11-17 13:00")  # the meeting of the 17th is over: its own mails are not this test's
     servers.wait_for(MARIA, 1)
     servers.wait_queue_empty()
-    box.seen.update({u: servers.count(u) for u in (CHAIR, CHANCELLERY, MARIA, AHMED, ERIK)})
+    box.seen.update({u: servers.count(u) for u in (CHAIR, CHANCELLERY, MARIA, AHMED, ERIK, LENA)})
     [reminder] = [m for m in servers.messages(MARIA) if "Årshjulet" in subject(m)]
     assert subject(reminder) == "[KLG-2026-001] Årshjulet: Budget 2027 – handlingar senast tisdag 24 november 2026"
+
+    # Lena proposes an item presented by a guest from outside the group
+    submit(servers, (make_mail(LENA, "Skolskjutsar", f"Föredragande: Cecilia Gäst <{GUEST}>\nTid: 20\nMöte: 2026-12-01",
+                               attachments=[("Skolskjuts.docx", small_docx("Utredning"), DOCX)],
+                               date=at("2026-11-20 09:00")), LENA))
+    tick(inst, servers, "2026-11-20 09:00")
+    assert "Mottaget: Skolskjutsar" in subject(servers.wait_for(LENA, 1)[-1])
 
     # Johan Ek's out-of-office answers the reminder's thread; nobody answers it
     submit(servers, (make_mail(CHANCELLERY, "Automatiskt svar: Budget 2027",
@@ -83,6 +92,24 @@ def test_the_weeks_before_a_meeting_with_regrets_a_stand_in_and_the_wheel(server
     assert [subject(m) for m in box.new(ERIK, 1)] == [subject(final)]
     _catch_up(box, servers)  # the reviewers' notices about the unapproved agenda are another test's
     assert servers.count(STAND_IN) == 0
+    [invitation] = servers.wait_for(GUEST, 1)
+    names = attachment_names(invitation)
+    assert "Skolskjuts.docx" in names and not [n for n in names if n.endswith(".docx") and n != "Skolskjuts.docx"]
+    [guest_ics] = [n for n in names if n.endswith(".ics")]
+    event = icalendar.Calendar.from_ical(attachment(invitation, guest_ics)).walk("VEVENT")[0]
+    slot = event.decoded("dtstart").strftime("%H:%M")
+    assert subject(invitation) == f"{TAG} Inbjudan: Skolskjutsar tisdag 1 december 2026 kl. {slot}"
+
+    # the guest declines in Outlook: for that item alone
+    submit(servers, (outlook_calendar_reply(GUEST, "Cecilia Gäst", GROUP, uid=str(event["uid"]),
+                                            start=event.decoded("dtstart").replace(tzinfo=None),
+                                            end=event.decoded("dtend").replace(tzinfo=None), partstat="DECLINED",
+                                            summary="Skolskjutsar", comment="Krock.", date=at("2026-11-30 14:20")),
+                     GUEST))
+    tick(inst, servers, "2026-11-30 14:20")
+    assert "Förhinder registrerat: Skolskjutsar" in subject(servers.wait_for(GUEST, 2)[-1])
+    assert "Gästen kan inte komma: Skolskjutsar" in subject(box.one(CHAIR, "Gästen kan inte komma"))
+    assert "Gästen kan inte komma" in subject(servers.wait_for(LENA, 3)[-1])
 
     # Maria replies "Förhinder": her stand-in gets the agenda and the invitation at once
     submit(servers, (make_mail(MARIA, f"SV: {final['Subject']}", "Förhinder: kurs i Umeå\n\n/Maria", reply_to=final,
