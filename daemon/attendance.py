@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from daemon.config import Config, Member
+from daemon.config import Member
 from daemon.context import Ctx
 from daemon.store import iso
 
@@ -146,7 +146,3 @@ def absentees(ctx: Ctx, meeting: str) -> list[dict]:
                             "until": date.fromisoformat(through)})
     return out
 
-
-def substitute_config_note(config: Config) -> list[str]:
-    """One line per member with a configured stand-in (for `klg status`)."""
-    return [f"{m.name}: {', '.join(n for n, _ in m.substitutes)}" for m in config.members if m.substitutes]
