@@ -7,7 +7,7 @@ from __future__ import annotations
 import icalendar
 import pytest
 
-from daemon.simulate import outlook_calendar_reply
+from daemon.simulate import Agenda, outlook_calendar_reply
 from tests.helpers import (CHAIR, LENA, MARIA, at, attachment, attachment_names, body, make_mail, new_instance,
                            recipients)
 from tests.minutes_helpers import DOCX
@@ -131,3 +131,21 @@ def test_gast_names_a_guest_too(inst):
     finally:
         store.close()
     assert not inst.sent_to(GUEST)  # invited when the final agenda goes out, not before
+
+
+def test_a_new_row_in_the_word_review_can_name_a_guest(inst):
+    inst.drop(make_mail(MARIA, "Budgetuppföljning", "Typ: beslut"))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    draft = [m for m in inst.sent_to(CHAIR) if "Utkast till dagordning" in subject(m)][-1]
+    name = [n for n in attachment_names(draft) if n.endswith(".docx") and "utkast" in n][0]
+    agenda = Agenda(attachment(draft, name))
+    agenda.add_after("KLG-2026-001", ["", "", "Trafiksäkerhet", f"Anna Svensson <{GUEST}>", "Information", "15"])
+    inst.drop(make_mail(CHAIR, f"SV: {subject(draft)}", "Ny punkt med gäst.", reply_to=draft,
+                        attachments=[(name, agenda.bytes(), DOCX)]))
+    inst.tick(at("2026-11-30 11:00"))
+    inst.tick(at("2026-11-30 14:00"))
+    [invitation] = inst.sent_to(GUEST)
+    assert "Inbjudan: Trafiksäkerhet tisdag 1 december 2026" in subject(invitation)
+    final = [m for m in inst.sent_to(MARIA) if subject(m) == f"{TAG} Dagordning tisdag 1 december 2026"][0]
+    assert "Anna Svensson" in body(final) and GUEST not in body(final)
