@@ -112,6 +112,13 @@ def apply(ctx: Ctx, mail: ParsedMail, member: Member, meeting: str, said: absenc
     if not before and state is AttendanceState.PRESENT and not attendance.away_through(ctx, member.email, meeting):
         return Outcome("attendance", detail=f"{member.email} present on {meeting} ({source}, as expected)")
     sent_now = False
+    if before and before["substitute_email"] and (stand_in is None or stand_in[1] != before["substitute_email"]) \
+            and before["substitute_email"] not in (a for _, a in attendance.substitutes(ctx, meeting)):
+        # the stand-in is no longer needed: tell them if they already had the agenda
+        if delivery.sent_final(ctx, meeting):
+            ctx.send("attendance_stand_in_off", [before["substitute_email"]],
+                     {"meeting": agenda_common.meeting_context(ctx, day), "name": before["substitute_name"],
+                      "principal": member.name}, kind="attendance-notice", meeting=meeting)
     if stand_in and stand_in[1]:
         sent_now = delivery.send_to_stand_in(ctx, day, stand_in[0], stand_in[1])
     meeting_ctx = agenda_common.meeting_context(ctx, day)

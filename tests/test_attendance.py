@@ -224,6 +224,7 @@ def test_regrets_before_the_final_agenda_bring_the_stand_in_into_it(inst):
     inst.drop(make_mail(MARIA, f"SV: {final['Subject']}", "Kommer ändå!", reply_to=final))
     inst.tick(at("2026-11-30 16:00"))
     assert subject(inst.sent_to(MARIA)[-1]) == f"{TAG} Närvaro registrerad"
+    assert subject(inst.sent_to(ANNA)[-1]) == f"{TAG} Du behövs inte som ersättare tisdag 1 december 2026"
     inst.tick(at("2026-12-01 12:00"))
     form = [m for m in inst.sent() if "Formulär för minnesanteckningar" in subject(m)][-1]
     rows = {r[0]: r[2] for r in form_tables(docx_of(form))["attendance"][1:]}

@@ -216,6 +216,11 @@ def send_cancellation(ctx: Ctx, meeting: date, to: date, reason: str) -> None:
     ctx.event("agenda: meeting cancelled, invitation taken back", meeting=d, detail={"sequence": sequence})
 
 
+def sent_final(ctx: Ctx, meeting: str) -> bool:
+    """True once ``meeting``'s final agenda (or an update) went to the members."""
+    return versions.final_version(ctx.store, meeting) is not None
+
+
 def send_to_stand_in(ctx: Ctx, meeting: date, name: str, address: str) -> bool:
     """A stand-in named after the final agenda went out gets it as the members did: the
     agenda (.docx, PDF), the invitation with them in it, and the documents (or the
