@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from daemon import meetings
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.store import iso
@@ -146,3 +147,19 @@ def absentees(ctx: Ctx, meeting: str) -> list[dict]:
                             "until": date.fromisoformat(through)})
     return out
 
+
+
+def section(ctx: Ctx) -> tuple[str, list, list[str]]:
+    """STATUS entry: ("attendance", JSON list, text lines): regrets, stand-ins and the probably
+    absent for each coming meeting that has any."""
+    out, lines = [], []
+    for day in meetings.coming(ctx):
+        absent = absentees(ctx, day)
+        if not absent:
+            continue
+        rows = [{**a, "until": a["until"].isoformat() if a["until"] else None} for a in absent]
+        out.append({"date": day, "absent": rows})
+        said = [f"{a['name']} ({'probably, out-of-office until ' + a['until'] if a['auto'] else 'regrets'}"
+                f"{', stand-in ' + a['substitute'] if a['substitute'] else ''})" for a in rows]
+        lines.append(f"Attendance {day}: " + "; ".join(said))
+    return "attendance", out, lines

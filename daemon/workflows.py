@@ -11,7 +11,7 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 
 from __future__ import annotations
 
-from daemon import audit, hooks, notices, proposals, regrets, secretary, security, wheel
+from daemon import attendance, audit, hooks, notices, proposals, regrets, secretary, security, wheel
 from daemon.agenda import document as agenda_document
 from daemon.agenda import guests
 from daemon.agenda import notices as agenda_notices
@@ -88,7 +88,7 @@ hooks.item_listeners[:] = ITEM_LISTENERS
 STEPS = [notices.due, wheel.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = [wheel.section, agenda_status.section, minutes_status.section, circulation_status.status_section]
+STATUS: list = [wheel.section, attendance.section, agenda_status.section, minutes_status.section, circulation_status.status_section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
 WAKE_TIMES: list = [wheel.wake_times, agenda.wake_times, minutes.wake_times, circulation_settings.wake_times]

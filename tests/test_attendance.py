@@ -153,6 +153,10 @@ def test_a_week_with_regrets_a_stand_in_and_an_out_of_office(inst):
     ics = attachment(stand_in, [n for n in names if n.endswith(".ics")][0]).decode()
     assert "mailto:anna.vikarie@example.org" in ics.replace("\r\n ", "") and "UID:klg-2026-12-01@example.org" in ics
     assert len(fresh) == 3  # nobody else hears of it
+    status = inst.status(at("2026-11-30 14:40"))["attendance"]
+    assert status == [{"date": MEETING, "absent": [
+        {"name": "Johan Ek", "reason": "", "substitute": "", "auto": True, "until": "2026-12-04"},
+        {"name": "Maria Holm", "reason": "kurs i Umeå", "substitute": "Anna Vikarie", "auto": False, "until": None}]}]
 
     # Erik declines the calendar invitation in Outlook (no In-Reply-To), and then mails as well
     before = len(inst.sent())
