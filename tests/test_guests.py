@@ -149,3 +149,20 @@ def test_a_new_row_in_the_word_review_can_name_a_guest(inst):
     assert "Inbjudan: Trafiksäkerhet tisdag 1 december 2026" in subject(invitation)
     final = [m for m in inst.sent_to(MARIA) if subject(m) == f"{TAG} Dagordning tisdag 1 december 2026"][0]
     assert "Anna Svensson" in body(final) and GUEST not in body(final)
+
+
+def test_an_update_that_moves_the_guests_slot_sends_a_new_time(inst):
+    _week(inst)
+    final = [m for m in inst.sent_to(MARIA) if subject(m) == f"{TAG} Dagordning tisdag 1 december 2026"][0]
+    agenda = Agenda(attachment(final, "Dagordning KLG 2026-12-01.docx"))
+    agenda.move_before("KLG-2026-002", "KLG-2026-001")  # the guest's item first
+    inst.drop(make_mail(CHAIR, f"SV: {subject(final)}", "Godkänd", reply_to=final,
+                        attachments=[("Dagordning KLG 2026-12-01.docx", agenda.bytes(), DOCX)]))
+    inst.tick(at("2026-11-30 16:00"))
+    invitation, update = inst.sent_to(GUEST)
+    first, second = (_slot(attachment(m, [n for n in attachment_names(m) if n.endswith(".ics")][0]))
+                     for m in (invitation, update))
+    assert str(first["uid"]) == str(second["uid"]) and int(second["sequence"]) == int(first["sequence"]) + 1
+    assert second.decoded("dtstart") < first.decoded("dtstart")
+    assert subject(update).startswith(f"{TAG} Ny tid: Skolskjutsar tisdag 1 december 2026 kl. ")
+    assert "Budget.docx" not in attachment_names(update)
