@@ -38,19 +38,24 @@ ICS_TYPES = ("text/calendar", "application/ics")
 PARTSTATS = {"DECLINED": AttendanceState.ABSENT, "ACCEPTED": AttendanceState.PRESENT}
 
 
-def _calendar(ctx: Ctx, mail: ParsedMail, member: Member) -> tuple[str, absence_words.Regret] | None:
+def _calendar(ctx: Ctx, mail: ParsedMail, member: Member) -> tuple[str, absence_words.Regret | None] | None:
     """(meeting, answer) from a calendar reply to one of klg's invitations, sent by the member
-    about themself; None for anything else (a tentative answer counts as nothing)."""
+    about themself (the answer None: tentative, which counts as nothing); None for other mail."""
     for part in mail.attachments:
         if part.content_type.lower() not in ICS_TYPES and not part.name.lower().endswith(".ics"):
             continue
         reply = absence_words.calendar_reply(part.data)
-        if reply is None or reply.partstat not in PARTSTATS or reply.attendee not in member.addresses:
+        if reply is None or reply.attendee not in member.addresses:
             continue
         found = re.fullmatch(rf"{re.escape(ctx.config.group.short.lower())}-(\d{{4}}-\d{{2}}-\d{{2}})@"
                              rf"{re.escape(ctx.config.group.domain)}", reply.uid.lower())
-        if not found or invite.uid(ctx.config, date.fromisoformat(found[1])) != reply.uid.lower():
+        try:
+            if not found or invite.uid(ctx.config, date.fromisoformat(found[1])) != reply.uid.lower():
+                continue
+        except ValueError:  # a UID shaped like ours with no real date in it: not ours
             continue
+        if reply.partstat not in PARTSTATS:  # tentative: no answer either way, and certainly no proposal
+            return found[1], None
         text = latest_reply(mail.text, [member.name, mail.sender_name])
         said = absence_words.regret(text, "", ctx.today)
         absent = PARTSTATS[reply.partstat] is AttendanceState.ABSENT
@@ -58,6 +63,13 @@ def _calendar(ctx: Ctx, mail: ParsedMail, member: Member) -> tuple[str, absence_
             absence_words.first_line(text) if absent else "")
         return found[1], absence_words.Regret(absent, reason[:300], said.substitute if said else None)
     return None
+
+
+def _from_calendar(ctx: Ctx, mail: ParsedMail, member: Member, meeting: str,
+                   said: absence_words.Regret | None) -> Outcome:
+    if said is None:
+        return Outcome("attendance", detail=f"{member.email}: tentative for {meeting}, nothing recorded")
+    return apply(ctx, mail, member, meeting, said, "calendar")
 
 
 def _words(ctx: Ctx, mail: ParsedMail, member: Member) -> absence_words.Regret | None:
@@ -68,7 +80,7 @@ def on_agenda_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) ->
     """A reply to the final agenda or to a confirmation: a regret for that meeting, else None."""
     from_calendar = _calendar(ctx, mail, member)
     if from_calendar:
-        return apply(ctx, mail, member, from_calendar[0], from_calendar[1], "calendar")
+        return _from_calendar(ctx, mail, member, *from_calendar)
     said = _words(ctx, mail, member)
     meeting = thread.get("meeting")
     if said is None or not meeting:
@@ -80,7 +92,7 @@ def on_command(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome | None:
     """New mail: a calendar reply to klg's invitation, or ``Förhinder`` first; else None."""
     from_calendar = _calendar(ctx, mail, member)
     if from_calendar:
-        return apply(ctx, mail, member, from_calendar[0], from_calendar[1], "calendar")
+        return _from_calendar(ctx, mail, member, *from_calendar)
     said = _words(ctx, mail, member)
     if said is None:
         return None

@@ -174,6 +174,14 @@ def test_a_week_with_regrets_a_stand_in_and_an_out_of_office(inst):
     # Lena accepts: nothing to tell anyone
     _decline(inst, LENA, "Lena Åkesson", partstat="ACCEPTED", now="2026-11-30 15:20")
     assert inst.sent()[before:] == []
+    # Sofia answers "tentative": nothing recorded, nothing sent, and no proposal made of it
+    _decline(inst, SOFIA, "Sofia Lund", partstat="TENTATIVE", now="2026-11-30 15:25")
+    assert inst.sent()[before:] == [] and not inst.folder("quarantine")
+    store = inst.store()
+    try:
+        assert store.count("SELECT COUNT(*) FROM items") == 2
+    finally:
+        store.close()
 
     inst.tick(at("2026-12-01 12:00"))
     form = [m for m in inst.sent() if "Formulär för minnesanteckningar" in subject(m)][-1]
