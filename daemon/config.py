@@ -18,11 +18,14 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date, time
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
+
+from daemon.breaks import read_skip
 
 from daemon.config_model import (EMAIL_RE, KINDS, LANGUAGES, ROLES, Backend, Config, Group, Intake, Member, Schedule,
                                  Security, StandingItem, read_secret)
@@ -35,10 +38,10 @@ __all__ = ["ROLES", "KINDS", "LANGUAGES", "EMAIL_RE", "SECTIONS", "SECRET_KEYS",
 # The top-level sections core reads; the workflows declare theirs (workflows.CONFIG_SECTIONS).
 SECTIONS = ("group", "members", "schedule", "standing_items", "intake", "security", "mailbox", "transport", "storage")
 GROUP_KEYS = ("name", "short", "organisation", "address", "language", "timezone")
-MEMBER_KEYS = ("name", "email", "title", "aliases", "roles")
+MEMBER_KEYS = ("name", "email", "title", "aliases", "roles", "substitute")
 SCHEDULE_KEYS = ("recurrence", "first_date", "start", "end", "break_start", "break_minutes", "location",
                  "proposal_deadline", "long_document_deadline", "draft", "final", "skip_dates", "skip_ranges",
-                 "holidays", "holiday_categories", "unapproved_agenda")
+                 "skip", "holidays", "holiday_categories", "unapproved_agenda")
 STANDING_KEYS = ("title", "minutes", "position", "presenter")
 INTAKE_KEYS = ("default_minutes", "default_kind", "long_document_pages", "long_document_bytes", "max_attachment_mb",
                "max_attachments", "max_message_mb", "poll_seconds", "stranger_digest_time")
@@ -149,6 +152,28 @@ def _group(g: dict, r: ConfigReader) -> Group:
     )
 
 
+def _substitutes(raw: Any, r: ConfigReader, key: str, members: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """``substitute = "Anna Ek <anna.ek@kommun.se>"`` (or a list of them, the first the usual one)."""
+    if raw is None:
+        return ()
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list):
+        r.bad(f"{key}.substitute", raw, 'expected "Name <address>" or a list of them, e.g. "Anna Ek <anna.ek@kommun.se>"')
+        return ()
+    out: list[tuple[str, str]] = []
+    for value in values:
+        name, address = parseaddr(value) if isinstance(value, str) else ("", "")
+        address = address.lower()
+        if not name or not EMAIL_RE.match(address):
+            r.bad(f"{key}.substitute", value, 'expected "Name <address>", e.g. "Anna Ek <anna.ek@kommun.se>"')
+        elif address in members:
+            r.bad(f"{key}.substitute", value, f"{members[address]} is a member and gets every mail anyway; "
+                  "name someone outside the group")
+        else:
+            out.append((" ".join(name.split()), address))
+    return tuple(out)
+
+
 def _members(raw: Any, r: ConfigReader, group_address: str) -> tuple[Member, ...]:
     if not isinstance(raw, list) or not raw:
         r.missing("members", "add at least one [[members]] table with name, email and roles")
@@ -172,7 +197,8 @@ def _members(raw: Any, r: ConfigReader, group_address: str) -> tuple[Member, ...
                 r.bad(f"{key}.email", a, f"this address also belongs to {seen[a]}; each address belongs to one member")
             seen[a] = name
         members.append(Member(name=name, email=email, title=str(m.get("title", "")), aliases=aliases,
-                              roles=frozenset(x for x in roles if x in ROLES)))
+                              roles=frozenset(x for x in roles if x in ROLES),
+                              substitutes=_substitutes(m.get("substitute"), r, key, seen)))
     for role in ("chair", "chancellery"):
         if members and not any(role in m.roles for m in members):
             r.missing(f"members (role {role})", f'give one member roles = ["{role}"]')
@@ -225,6 +251,7 @@ def _schedule(s: dict, r: ConfigReader) -> Schedule:
         final=r.step(s, "final", p, StepTime(1, time(14, 0))) or StepTime(1, time(14, 0)),
         skip_dates=skip_dates,
         skip_ranges=tuple(ranges),
+        skip=read_skip(s.get("skip"), r),
         holidays=country or "",
         holiday_categories=tuple(r.get(s, "holiday_categories", p, list, ["public", "de_facto"])),
         unapproved_agenda=policy,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from daemon.breaks import SkipRule
 from daemon.config_reader import StepTime
 from daemon.redact import remember_secret
 
@@ -28,6 +29,9 @@ class Member:
     title: str = ""
     aliases: tuple[str, ...] = ()
     roles: frozenset[str] = frozenset()
+    # ``substitute``: who may stand in, (name, address); the first comes when the member sends
+    # regrets without naming anyone. Only these get the agenda, documents and invitation.
+    substitutes: tuple[tuple[str, str], ...] = ()
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -66,6 +70,7 @@ class Schedule:
     final: StepTime
     skip_dates: tuple[date, ...] = ()
     skip_ranges: tuple[tuple[date, date], ...] = ()
+    skip: tuple[SkipRule, ...] = ()  # breaks as rules (daemon.breaks): yearly weeks, Christmas, yearly days
     holidays: str = "SE"
     holiday_categories: tuple[str, ...] = ("public", "de_facto")
     unapproved_agenda: str = "remind"

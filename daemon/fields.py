@@ -18,7 +18,8 @@ from datetime import date
 from daemon.mail.replies import split_quoted
 
 FIELD_NAMES = {
-    "presenter": ("föredragande", "presenter", "presenteras av", "föredragshållare"),
+    "presenter": ("föredragande", "presenter", "presenteras av", "föredragshållare", "gäst", "guest",
+                  "gästföredragande"),  # "Gäst: Anna Svensson <anna@…>": an invited presenter (issue 17)
     "minutes": ("tid", "time", "tidsåtgång", "minuter", "minutes", "duration", "längd"),
     "kind": ("typ", "kind", "type", "ärendetyp", "ärendetyp"),
     "meeting": ("möte", "meeting", "mötesdatum", "datum", "date"),

@@ -194,11 +194,22 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail) -> Outcome:
     if mail.bounce:
         return on_bounce(ctx, mail)
     if mail.auto_reply:
+        member = config.member_by_address(mail.sender)
+        if member is not None:  # a return date in a member's out-of-office reply (noted, never answered)
+            for listener in workflows.AUTO_REPLY_LISTENERS:
+                listener(ctx, mail, member)
         return Outcome("auto-reply", detail=mail.auto_reply)
     member = config.member_by_address(mail.sender)
     if member is None:
         if mail.maybe_automatic:  # list or bulk mail from outside: recorded, never answered
             return Outcome("auto-reply", detail=mail.maybe_automatic)
+        guest = workflows.GUEST_OF(ctx, mail)  # an invited presenter answering their own invitation
+        if guest is not None:
+            for check in workflows.GATES:
+                refused = check(ctx, mail, guest[0])
+                if refused:
+                    return refused
+            return workflows.GUEST_REPLY(ctx, mail, *guest)
         return Outcome("stranger", "quarantine", detail=f"{mail.sender_name} <{mail.sender}>")
     for check in workflows.GATES:
         refused = check(ctx, mail, member)

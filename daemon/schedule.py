@@ -92,6 +92,9 @@ class Calendar:
         for first, last in self.s.skip_ranges:
             if first <= day <= last:
                 return "uppehåll"
+        for rule in self.s.skip:
+            if rule.covers(day):
+                return rule.reason()
         return None
 
     # --- meetings ---------------------------------------------------------

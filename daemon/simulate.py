@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -209,3 +209,51 @@ def fill_form(data: bytes, rows: dict[str, dict], *, absent: tuple[str, ...] = (
             for col, text in followups.get(row.cells[0].text.strip(), {}).items():
                 _set_cell(row.cells[fh.index(col)], text)
     return _save(doc)
+
+
+OUTLOOK_ANSWERS = {"DECLINED": ("Tackat nej", "Declined"), "ACCEPTED": ("Accepterat", "Accepted"),
+                   "TENTATIVE": ("Preliminärt", "Tentative")}
+
+
+def outlook_calendar_reply(sender: str, name: str, to: str, *, uid: str, start: datetime, end: datetime,
+                           partstat: str, summary: str, comment: str = "", date: datetime,
+                           language: str = "sv", reply_to: EmailMessage | None = None) -> bytes:
+    """A meeting response as Outlook (Exchange) sends it: "Tackat nej: …", multipart/alternative
+    with the comment as text and HTML and a text/calendar; method=REPLY part, Thread-Index and
+    no In-Reply-To unless ``reply_to`` is given (Outlook on the web sets it, the desktop often not)."""
+    word = OUTLOOK_ANSWERS[partstat][0 if language == "sv" else 1]
+    lang = "sv-SE" if language == "sv" else "en-US"
+    stamp = date.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR", "METHOD:REPLY", "PRODID:Microsoft Exchange Server 2010", "VERSION:2.0",
+        "BEGIN:VTIMEZONE", "TZID:W. Europe Standard Time",
+        "BEGIN:STANDARD", "DTSTART:16010101T030000", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100",
+        "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10", "END:STANDARD",
+        "BEGIN:DAYLIGHT", "DTSTART:16010101T020000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200",
+        "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3", "END:DAYLIGHT", "END:VTIMEZONE",
+        "BEGIN:VEVENT",
+        f"ATTENDEE;PARTSTAT={partstat};CN={name}:mailto:{sender}",
+        *([f"COMMENT;LANGUAGE={lang}:{comment}"] if comment else []),
+        f"SUMMARY;LANGUAGE={lang}:{word}: {summary}",
+        f"DTSTART;TZID=W. Europe Standard Time:{start.strftime('%Y%m%dT%H%M%S')}",
+        f"DTEND;TZID=W. Europe Standard Time:{end.strftime('%Y%m%dT%H%M%S')}",
+        f"UID:{uid}", "CLASS:PUBLIC", "PRIORITY:5", f"DTSTAMP:{stamp}", "TRANSP:OPAQUE", "STATUS:CONFIRMED",
+        "SEQUENCE:0", "X-MICROSOFT-CDO-APPT-SEQUENCE:0", "X-MICROSOFT-CDO-BUSYSTATUS:BUSY",
+        "END:VEVENT", "END:VCALENDAR", ""]
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = f"{word}: {summary}"
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = make_msgid(domain=sender.partition("@")[2] or "example.org")
+    msg["Thread-Topic"] = summary
+    msg["Thread-Index"] = "AdnKLGtestAAAAAAAAAAAAAAAAAAAA=="
+    msg["Content-class"] = "urn:content-classes:calendarmessage"
+    if reply_to is not None:
+        msg["In-Reply-To"] = reply_to["Message-ID"]
+        msg["References"] = reply_to["Message-ID"]
+    msg.set_content(comment or "")
+    msg.add_alternative(f"<html><body><p>{comment}</p></body></html>", subtype="html")
+    msg.add_alternative("\r\n".join(lines).encode("utf-8"), maintype="text", subtype="calendar",
+                        params={"method": "REPLY"}, cte="base64")
+    return msg.as_bytes()

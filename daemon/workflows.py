@@ -11,13 +11,14 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 
 from __future__ import annotations
 
-from daemon import audit, context, hooks, notices, proposals, secretary, security
+from daemon import attendance, audit, context, hooks, notices, proposals, regrets, secretary, security, wheel
 from daemon.agenda import common as agenda_common
 from daemon.archive import package as archive_package
 from daemon.archive import settings as archive_settings
 from daemon.archive import status as archive_status
 from daemon.archive import workflow as archive
 from daemon.agenda import document as agenda_document
+from daemon.agenda import guests
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
 from daemon.agenda import settings as agenda_settings
@@ -63,7 +64,9 @@ REPLY_ROUTES: dict[str, tuple] = {
     "ack": ITEM, "amended": ITEM, "withdrawn": ITEM, "item": ITEM,
     "agenda-draft": AGENDA, "agenda-version": AGENDA, "agenda-approved": AGENDA, "agenda-reminder": AGENDA,
     "agenda-answer": AGENDA, "agenda-notice": AGENDA,
-    "agenda-final": (minutes_replies.swap_secretary, *AGENDA),  # "Sekreterare: <name>", else the agenda's
+    # "Sekreterare: <name>", "Förhinder" (or a calendar reply), else the agenda's
+    "agenda-final": (minutes_replies.swap_secretary, regrets.on_agenda_reply, *AGENDA),
+    "attendance": (regrets.on_agenda_reply,), "attendance-notice": (regrets.on_agenda_reply,),
     "minutes-form": FORM, "minutes-problems": FORM, "minutes-received": FORM, "minutes-change": FORM,
     "minutes-sign": SIGN, "minutes-sign-answer": SIGN,
     "minutes-followup": (minutes_replies.on_followup_reply,),  # "Klart" from the responsible
@@ -75,7 +78,18 @@ REPLY_ROUTES: dict[str, tuple] = {
 # New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None.
 # The minutes come first: the agenda's handler takes every [KLG 2026-12-01] subject.
 # "Sekretess: KLG-… OSL …" / "Jäv: KLG-…" in a new mail come first: a proposal never names another item so.
-COMMANDS: list = [records_replies.on_command, minutes_replies.on_command, agenda_review.on_command, circulation_start.on_command]
+# Regrets next: they take only "Förhinder"-like first words and calendar replies to klg's invitations.
+COMMANDS: list = [records_replies.on_command, regrets.on_command, minutes_replies.on_command, agenda_review.on_command,
+                  circulation_start.on_command]
+
+# A member's out-of-office reply: listener(ctx, mail, member), which only notes (a return date); the
+# auto-reply is never answered and never counts as an approval or a comment.
+AUTO_REPLY_LISTENERS: list = [regrets.on_auto_reply]
+
+# A guest (an invited presenter, not a member): guest_of(ctx, mail) -> (Member, item) when the mail answers
+# their own invitation, then GUEST_REPLY(ctx, mail, guest, item) for that item alone; else a stranger's mail.
+GUEST_OF = guests.guest_of
+GUEST_REPLY = guests.on_reply
 
 # A member's new mail that is nothing else: a proposal.
 NEW_MAIL = proposals.on_new_mail
@@ -83,7 +97,8 @@ NEW_MAIL = proposals.on_new_mail
 # Who hears that an item changed (daemon.items announces every change once): the notices to the
 # chair and chancellery of changes after the draft, and the written procedure.
 # The registrar's copies of what came in (daemon.records.registrar).
-ITEM_LISTENERS: list = [agenda_notices.on_item_change, circulation_start.on_item, records_registrar.on_item_change]
+ITEM_LISTENERS: list = [guests.on_item_change, agenda_notices.on_item_change, circulation_start.on_item,
+                        records_registrar.on_item_change]
 hooks.item_listeners[:] = ITEM_LISTENERS
 # Marks before the subject of a mail to members only: a secret item's mail says so.
 context.subject_marks[:] = [records_secrecy.subject_mark]
@@ -91,15 +106,16 @@ context.subject_marks[:] = [records_secrecy.subject_mark]
 records_export.agenda_renderer[:] = [agenda_common.render]
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
-STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due,
-         records_registrar.due, archive.due]  # the archive package after the minutes are distributed
+STEPS = [notices.due, wheel.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due,
+         circulation_held.due, records_registrar.due,
+         archive.due]  # the archive package after the minutes are distributed
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
-STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section,
-                archive_status.section]
+STATUS: list = [wheel.section, attendance.section, agenda_status.section, minutes_status.section,
+                circulation_status.status_section, archive_status.section]
 
 # Extra clock times the scheduler wakes the daemon at: times(config) -> list[time]
-WAKE_TIMES: list = [agenda.wake_times, minutes.wake_times, circulation_settings.wake_times,
+WAKE_TIMES: list = [wheel.wake_times, agenda.wake_times, minutes.wake_times, circulation_settings.wake_times,
                     records_settings.wake_times]
 
 # Checks of Word templates for `klg check-config`: check(path) -> list[str] problems
@@ -108,9 +124,9 @@ DOCX_CHECKS: list = [agenda_document.check_template, minutes_document.check_temp
 # Checks of the workflows' own config sections (checks.load_config runs them; a problem exits 2)
 CONFIG_CHECKS: list = [agenda_settings.check_config, secretary.check_config, minutes_settings.check_config,
                        circulation_settings.check_config, records_settings.check_config,
-                       archive_settings.check_config]
+                       archive_settings.check_config, wheel.check_config]
 # The config's top-level sections the workflows read (core's are config.SECTIONS); any other is refused.
-CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation", "records", "archive"}
+CONFIG_SECTIONS: set = {"agenda", "minutes", "circulation", "records", "archive", wheel.SECTION}
 
 # Extra `klg` subcommands: add(subparsers) registers a parser with set_defaults(handler=func),
 # func(config, args) -> exit status.

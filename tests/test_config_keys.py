@@ -45,8 +45,8 @@ def check_config(inst, capsys) -> tuple[int, list[str]]:
     ("[schedule]", "[shedule]", "[shedule] is not a known section; did you mean [schedule]?"),
     ("[[standing_items]]", "[[standing_item]]", "[standing_item] is not a known section; did you mean [standing_items]?"),
     ("[intake]", "[frobnicate]\nx = 1\n\n[intake]",
-     "[frobnicate] is not a known section: remove it (known sections: [agenda], [archive], [circulation], [group], [intake], "
-     "[mailbox], [members], [minutes], [records], [schedule], [security], [standing_items], [storage], "
+     "[frobnicate] is not a known section: remove it (known sections: [agenda], [annual_items], [archive], [circulation], [group], "
+     "[intake], [mailbox], [members], [minutes], [records], [schedule], [security], [standing_items], [storage], "
      "[transport])"),
 ])
 def test_a_typo_is_refused_with_the_nearest_key(inst, capsys, old, new, problem):
@@ -122,5 +122,5 @@ def test_loading_the_config_imports_no_workflow_and_no_backend():
     code = "import json, sys, daemon.config; print(json.dumps(sorted(m for m in sys.modules if m.startswith('daemon'))))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == ["daemon", "daemon.config", "daemon.config_model", "daemon.config_reader",
-                                         "daemon.redact"]
+    assert json.loads(result.stdout) == ["daemon", "daemon.breaks", "daemon.config", "daemon.config_model",
+                                         "daemon.config_reader", "daemon.redact"]

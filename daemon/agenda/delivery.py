@@ -18,11 +18,12 @@ import json
 import logging
 from datetime import date, datetime, time
 
+from daemon import attendance
 from daemon import documents as docs_lib
 from daemon import files as fileslib
 from daemon import meetings
 from daemon.agenda import book as booklib
-from daemon.agenda import common, invite, layout, versions, words
+from daemon.agenda import common, guests, invite, layout, versions, words
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
@@ -107,8 +108,9 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
 
     sequence = versions.next_invite_sequence(ctx.store, d)
     end = cal.local(meeting, _clock(common.end_time(ctx, rows)))
+    stand_ins = attendance.substitutes(ctx, d)
     ics = invite.build(ctx.config, meeting, start=cal.start(meeting), end=end, sequence=sequence, now=ctx.now,
-                       summary=ctx.config.group.name, description=description(ctx, rows))
+                       summary=ctx.config.group.name, description=description(ctx, rows), stand_ins=stand_ins)
     invite_name = f"{common.final_name(ctx, meeting, 'invite')}.ics"
 
     base = [OutAttachment(name, data, common.DOCX_TYPE if name.endswith(".docx") else PDF) for name, data in files.items()]
@@ -152,13 +154,16 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
         "limit_mb": round(limit / (1024 * 1024), 1),
     }
     template = "agenda_update" if previous else "agenda_final"
-    ctx.send(template, ctx.config.members, context, kind="agenda-final", meeting=d, ref=f"v{n}", attachments=attachments)
+    # the stand-ins of members with regrets get the same mail (issue 17)
+    ctx.send(template, attendance.recipients(ctx, d), context, kind="agenda-final", meeting=d, ref=f"v{n}",
+             attachments=attachments)
     versions.update(ctx.store, d, n, final_sent_at=iso(ctx.now), final_kind="update" if previous else "final",
                     final_docx_sha256=ctx.store.files.put(docx),
                     pdf_sha256=ctx.store.files.put(agenda_pdf) if agenda_pdf else None,
                     book_sha256=ctx.store.files.put(book.data) if book else None, invite_sequence=sequence,
                     rows=json.dumps(rows, ensure_ascii=False))
     meetings.transition(ctx.store, d, MeetingState.FINAL_SENT)
+    guests.invite(ctx, meeting, rows)  # each guest's own slot, and only their item's documents
     ctx.event(f"agenda: {'update' if previous else 'final agenda'} sent", meeting=d,
               detail={"version": n, "mode": mode, "size": size, "sequence": sequence, "changes": changes,
                       "skipped": skipped, "attached_as_sent": as_sent, "problems": problems + book_problems,
@@ -205,12 +210,56 @@ def send_cancellation(ctx: Ctx, meeting: date, to: date, reason: str) -> None:
     sequence = versions.next_invite_sequence(ctx.store, d)
     ics = invite.build(ctx.config, meeting, start=cal.start(meeting),
                        end=cal.local(meeting, _clock(common.end_time(ctx, sent["rows"]))), sequence=sequence,
-                       now=ctx.now, summary=ctx.config.group.name, description=reason, cancel=True)
+                       now=ctx.now, summary=ctx.config.group.name, description=reason, cancel=True,
+                       stand_ins=attendance.substitutes(ctx, d))
     name = f"{common.final_name(ctx, meeting, 'invite')}.ics"
-    ctx.send("agenda_cancelled", ctx.config.members,
+    ctx.send("agenda_cancelled", attendance.recipients(ctx, d),
              {"meeting": common.meeting_context(ctx, meeting), "to_date": to, "reason": reason},
              kind="agenda-final", meeting=d, ref=f"v{sent['version']}",
              attachments=[OutAttachment(name, ics, "text/calendar")])
     versions.update(ctx.store, d, sent["version"], invite_sequence=sequence)
     meetings.transition(ctx.store, d, MeetingState.CANCELLED)
+    guests.invite(ctx, meeting, [])  # the guests' invitations are taken back too
     ctx.event("agenda: meeting cancelled, invitation taken back", meeting=d, detail={"sequence": sequence})
+
+
+def sent_final(ctx: Ctx, meeting: str) -> bool:
+    """True once ``meeting``'s final agenda (or an update) went to the members."""
+    return versions.final_version(ctx.store, meeting) is not None
+
+
+def send_to_stand_in(ctx: Ctx, meeting: date, name: str, address: str) -> bool:
+    """A stand-in named after the final agenda went out gets it as the members did: the
+    agenda (.docx, PDF), the invitation with them in it, and the documents (or the
+    meeting book when they are too large). False when no final agenda was sent yet
+    (then ``send`` includes them)."""
+    d = meeting.isoformat()
+    sent = versions.final_version(ctx.store, d)
+    if sent is None:
+        return False
+    cal = common.calendar(ctx)
+    rows = sent["rows"]
+    base_name = common.final_name(ctx, meeting, "agenda")
+    ics = invite.build(ctx.config, meeting, start=cal.start(meeting),
+                       end=cal.local(meeting, _clock(common.end_time(ctx, rows))), sequence=sent["invite_sequence"] or 0,
+                       now=ctx.now, summary=ctx.config.group.name, description=description(ctx, rows),
+                       stand_ins=attendance.substitutes(ctx, d))
+    base = [OutAttachment(f"{base_name}.docx", ctx.store.files.get(sent["final_docx_sha256"]), common.DOCX_TYPE)]
+    if sent.get("pdf_sha256"):
+        base.append(OutAttachment(f"{base_name}.pdf", ctx.store.files.get(sent["pdf_sha256"]), PDF))
+    base.append(OutAttachment(f"{common.final_name(ctx, meeting, 'invite')}.ics", ics, ICS))
+    book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"
+    all_docs = [a for _, docs in _documents(ctx, rows) for a in docs]
+    item_atts = common.member_attachments(ctx, all_docs, [a.name for a in base] + [book_name])
+    if _encoded(base + item_atts) <= settings(ctx.config).max_mail_bytes:
+        attachments = base + item_atts
+    elif sent.get("book_sha256"):
+        attachments = base + [OutAttachment(book_name, ctx.store.files.get(sent["book_sha256"]), PDF)]
+    else:
+        attachments = base
+    context = {"meeting": common.meeting_context(ctx, meeting), "rows": common.mail_rows(rows, ctx.language),
+               "name": name, "documents": [a.name for a in attachments[len(base):]]}
+    ctx.send("attendance_stand_in", [address], context, kind="agenda-final", meeting=d, ref=f"v{sent['version']}",
+             attachments=attachments)
+    ctx.event(f"agenda: sent to stand-in {name}", meeting=d, detail={"address": address})
+    return True

@@ -21,9 +21,11 @@ def uid(config: Config, meeting: date) -> str:
 
 
 def build(config: Config, meeting: date, *, start: datetime, end: datetime, sequence: int, now: datetime,
-          summary: str, description: str, cancel: bool = False) -> bytes:
+          summary: str, description: str, cancel: bool = False,
+          stand_ins: list[tuple[str, str]] = ()) -> bytes:
     """The iCalendar bytes inviting every member to the meeting (METHOD:REQUEST), or
-    with ``cancel`` taking the invitation back (METHOD:CANCEL, STATUS:CANCELLED)."""
+    with ``cancel`` taking the invitation back (METHOD:CANCEL, STATUS:CANCELLED).
+    ``stand_ins`` (name, address) come instead of a member who cannot (issue 17)."""
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//klg//{config.group.organisation}//{config.group.language.upper()}")
     cal.add("version", "2.0")
@@ -47,6 +49,13 @@ def build(config: Config, meeting: date, *, start: datetime, end: datetime, sequ
         attendee = icalendar.vCalAddress(f"mailto:{member.email}")
         attendee.params["cn"] = icalendar.vText(member.name)
         attendee.params["role"] = icalendar.vText("CHAIR" if member.has("chair") else "REQ-PARTICIPANT")
+        attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
+        attendee.params["rsvp"] = icalendar.vText("FALSE")
+        event.add("attendee", attendee, encode=0)
+    for name, address in stand_ins:
+        attendee = icalendar.vCalAddress(f"mailto:{address}")
+        attendee.params["cn"] = icalendar.vText(name)
+        attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
         attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
         attendee.params["rsvp"] = icalendar.vText("FALSE")
         event.add("attendee", attendee, encode=0)

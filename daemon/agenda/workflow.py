@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
-from daemon import items, meetings
+from daemon import attendance, items, meetings
 from daemon.agenda import common, delivery, layout, versions
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
@@ -123,7 +123,8 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
         "late": late, "long": [i for i in planned if i["long_document"]],
         "carried": [i for i in planned if i.get("carried_from")],
         "decisions": [i for i in planned if i["origin"] == "circulation"],
-        "omitted": omitted,
+        "wheel": [i for i in planned if i["origin"] == "wheel"],
+        "omitted": omitted, "absentees": attendance.absentees(ctx, d),
     }
     ctx.send("agenda_draft", common.reviewers(ctx), context, kind="agenda-draft", meeting=d,
              ref=f"v{version['version']}", attachments=attachments + documents)

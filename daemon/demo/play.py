@@ -52,12 +52,15 @@ KIND_WORDS = {
     "minutes-report": "a report of where the signed minutes went",
     "minutes-followup": "their follow-up tasks from the minutes",
     "step-failed": "word that a step failed",
+    "attendance": "a confirmation of the regrets",
+    "attendance-notice": "word of the regrets",
 }
 
 # What came of a member's mail, by intake's classification.
 OUTCOME_WORDS = {
     "stranger": "not a member: kept in quarantine, no answer",
-    "auto-reply": "an automatic reply: recorded and ignored",
+    "auto-reply": "an automatic reply: recorded and ignored (a return date only marks the member probably absent)",
+    "attendance": "regrets recorded",
     "comment": "registered as a comment",
     "agenda-review": "the edited table is read back",
     "agenda-approval": "the agenda is approved",

@@ -134,8 +134,11 @@ def script(language: str) -> list[Beat]:
              "and replies with the file",
              reply("agenda-draft", say("Här är mina ändringar.\n\n/Karin", "Here are my changes.\n\nKarin"),
                    edit=edit_agenda)),
-        Beat("2026-11-30 11:30", "Johan Ek", 'replies "OK" to version 2', reply("agenda-version", "OK")),
+        # Johan Ek (chancellery) is on leave, so his out-of-office counts for nothing: the chair approves
+        Beat("2026-11-30 11:30", "Karin Berg", 'replies "OK" to version 2', reply("agenda-version", "OK")),
         Beat("2026-11-30 14:00", None, "the final agenda is due"),
+        Beat("2026-11-30 15:00", "Lena Åkesson", 'replies "Förhinder" to the final agenda',
+             reply("agenda-final", say("Förhinder: rektorsmöte i Umeå.", "Regrets: head teachers' meeting."))),
         Beat("2026-12-01 09:30", None, "the meeting starts (until 12:00)"),
         Beat("2026-12-01 12:00", None, "the meeting ends"),
         Beat("2026-12-01 15:00", SECRETARY, "fills in the form in Word and replies with it",

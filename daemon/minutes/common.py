@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime
 from enum import StrEnum
 
-from daemon import followups
+from daemon import attendance, followups
 from daemon.agenda.versions import final_version
 from daemon.config import Member
 from daemon.context import Ctx
@@ -45,7 +45,7 @@ ALLOWED = {
 }
 WORDS = {
     "sv": {"standing": "Stående punkt", "agenda_kind": "På dagordningen: {kind}", "yes": "Ja", "no": "Nej",
-           "chair": "Ordförande", "signatory": "Justerare", "appointed": "Justerare", "secretary": "Sekreterare",
+           "auto": "Nej (autosvar)", "stand_in_for": "Ersättare för {name}", "chair": "Ordförande", "signatory": "Justerare", "appointed": "Justerare", "secretary": "Sekreterare",
            "presenter": "Föredragande", "decision": "Beslut", "notes": "Anteckningar", "next_meeting": "nästa möte",
            "done": "Klar", "open": "Pågår", "not_signed": "ej justerat", "draft": "Förslag för justering – version {n}",
            "signed": "Justerade {date}", "form_file": "Minnesanteckningar {short} {date} formulär.docx",
@@ -58,7 +58,7 @@ WORDS = {
            "note_sealed": " Dokumentet är förseglat med {organisation}s elektroniska sigill (PAdES); kontrollera "
                           "förseglingen i en PDF-läsare eller med klg verify."},
     "en": {"standing": "Standing item", "agenda_kind": "On the agenda: {kind}", "yes": "Yes", "no": "No",
-           "chair": "Chair", "signatory": "Signatory", "appointed": "Signatory", "secretary": "Secretary",
+           "auto": "No (auto-reply)", "stand_in_for": "Stand-in for {name}", "chair": "Chair", "signatory": "Signatory", "appointed": "Signatory", "secretary": "Secretary",
            "presenter": "Presenter", "decision": "Decision", "notes": "Notes", "next_meeting": "next meeting",
            "done": "Done", "open": "Open", "not_signed": "not yet approved", "draft": "Draft for approval – version {n}",
            "signed": "Approved {date}", "form_file": "Minutes {short} {date} form.docx",
@@ -209,6 +209,18 @@ def parse_sign_ref(ref: str | None) -> tuple[str, int, str] | None:
 # --- document contexts ----------------------------------------------------------------------
 
 
+def attendance_rows(ctx: Ctx, meeting: str) -> list[dict]:
+    """The form's attendance table: members with regrets "Nej", probably away by an
+    out-of-office reply "Nej (autosvar)", each stand-in after the members (issue 17)."""
+    w = words(ctx)
+    out = []
+    for a in attendance.attendance(ctx, meeting):
+        present = w["yes"] if a.present else (w["auto"] if a.note == "autosvar" else w["no"])
+        title = w["stand_in_for"].format(name=a.title) if a.note == "ersättare" else a.title
+        out.append({"name": a.name, "title": title, "present": present})
+    return out
+
+
 def form_context(ctx: Ctx, meeting: str, rows: list[dict], open_followups: list[dict], secretary: Member) -> dict:
     w = words(ctx)
     c = chair(ctx)
@@ -218,7 +230,7 @@ def form_context(ctx: Ctx, meeting: str, rows: list[dict], open_followups: list[
         "identifier": f"klg-minutes:{meeting}", "doc_title": words(ctx)["form_file"].format(
             short=ctx.config.group.short, date=meeting).removesuffix(".docx"),
         "signatories": ", ".join(extra),
-        "attendance": [{"name": m.name, "title": m.title, "present": w["yes"]} for m in ctx.config.members],
+        "attendance": attendance_rows(ctx, meeting),
         "rows": [{"id": r["id"] or "", "title": document.clean(r["title"]), "presenter": document.clean(r["presenter"]),
                   "hint": (w["agenda_kind"].format(kind=kind_name(r["kind"], ctx.language).capitalize())
                            if r.get("id") and r.get("kind") else (w["standing"] if not r.get("id") else ""))}

@@ -236,7 +236,8 @@ def check(raw: RawForm, *, config: Config, meeting: date, today: date, form_rows
         name = " ".join(a.get("name", "").split())
         if not name:
             continue
-        value = norm(a.get("present", ""))
+        # "Nej (autosvar)": klg's pre-filled guess from an out-of-office reply still reads as "Nej"
+        value = norm(re.sub(r"\(.*?\)", "", a.get("present", "")))
         if value in PRESENT_WORDS:
             present = True
         elif value in ABSENT_WORDS:
