@@ -166,3 +166,35 @@ def test_an_update_that_moves_the_guests_slot_sends_a_new_time(inst):
     assert second.decoded("dtstart") < first.decoded("dtstart")
     assert subject(update).startswith(f"{TAG} Ny tid: Skolskjutsar tisdag 1 december 2026 kl. ")
     assert "Budget.docx" not in attachment_names(update)
+
+
+def test_a_guest_is_outside_the_group_a_secret_document_stays_with_the_members(inst):
+    """The guest of an item with one secret document among two gets the public one and a line saying
+    one was withheld under secrecy; the guest of a secret item sees neither its title nor its documents."""
+    secret_doc = b"PK personalutredning: namn och diagnoser"
+    inst.drop(make_mail(LENA, "Skolskjutsar",
+                        f"Föredragande: Anna Svensson <{GUEST}>\nTid: 20\nSekretess: Utredning.docx OSL 39 kap. 3 §",
+                        attachments=[("Skolskjuts.docx", b"PK skolskjuts", DOCX), ("Utredning.docx", secret_doc, DOCX)]))
+    inst.drop(make_mail(MARIA, "Omplacering av en medarbetare",
+                        "Föredragande: Per Persson <per.persson@example.com>\nSekretess: OSL 39 kap. 3 §",
+                        attachments=[("Omplacering.docx", b"PK omplacering", DOCX)]))
+    inst.tick(at("2026-11-27 09:00"))
+    inst.tick(at("2026-11-30 10:05"))
+    inst.tick(at("2026-11-30 14:00"))
+
+    [invitation] = inst.sent_to(GUEST)
+    names = attachment_names(invitation)
+    assert "Skolskjuts.docx" in names and "Utredning.docx" not in names
+    assert secret_doc not in invitation.as_bytes()
+    assert "Handlingar med sekretess skickas inte med e-post (Handling 2 (Sekretess enligt OSL 39 kap. 3 §" \
+        in flat(body(invitation))
+
+    [other] = inst.sent_to("per.persson@example.com")
+    assert "Omplacering" not in str(other["Subject"]) and "Omplacering" not in body(other)
+    assert "Sekretessbelagt ärende" in flat(body(other))
+    assert [n for n in attachment_names(other) if not n.endswith(".ics")] == []
+    [ics_name] = attachment_names(other)
+    assert b"Omplacering" not in attachment(other, ics_name)
+    # the members got both items whole
+    [members_final] = [m for m in inst.sent_to(MARIA) if subject(m).endswith(f"{TAG} Dagordning tisdag 1 december 2026")]
+    assert "Utredning.docx" in attachment_names(members_final) and "Omplacering.docx" in attachment_names(members_final)

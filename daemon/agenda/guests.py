@@ -12,8 +12,9 @@ A guest is not a member: their new mail is a stranger's. Only their reply to
 their own invitation (threaded onto it, or Outlook's calendar reply with its
 UID) is read, and only for that item: regrets, or documents for the item.
 
-What a guest may receive is decided in one place, :func:`documents_for`, so the
-public-records rules (secrecy) can be routed through it.
+What a guest may receive is decided in one place, :func:`documents_for`, which
+asks the public-records rules (``records.disclosure``): a guest is outside the
+group, so a secret item's title and a secret document never reach them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from daemon.hooks import ItemChange
 from daemon.mail.compose import OutAttachment
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
+from daemon.records import disclosure
 from daemon.store import iso
 
 GUEST_RE = re.compile(r"^\s*\"?(?P<name>[^<>\"]*?)\"?\s*<(?P<email>[^<>\s]+)>\s*$")
@@ -56,10 +58,16 @@ def _set(ctx: Ctx, item_id: str, **columns) -> None:
     ctx.store.db["guests"].update(item_id, {**columns, "updated_at": iso(ctx.now)})
 
 
-def documents_for(ctx: Ctx, item_id: str) -> list[dict]:
-    """Everything a guest of ``item_id`` may receive: that item's documents, never another's.
-    The one seam for the public-records rules (issue 14's ``disclosure.outside``)."""
-    return ctx.store.attachments(item_id)
+def documents_for(ctx: Ctx, item_id: str) -> tuple[list[dict], list[str]]:
+    """What a guest of ``item_id`` may receive: that item's documents that may leave the group, never
+    another item's; and the lines naming what was withheld under secrecy (``disclosure.documents``)."""
+    return disclosure.documents(ctx, item_id)
+
+
+def _summary(ctx: Ctx, item_id: str) -> dict:
+    """The item as a guest's mail describes it: a secret item by its number and marking, not its title."""
+    summary = items.summary(ctx, item_id)
+    return {**summary, "title": disclosure.outside(ctx, item_id).title(summary["title"])}
 
 
 # --- from a proposal ---------------------------------------------------------------------------
@@ -115,7 +123,7 @@ def _ics(ctx: Ctx, guest: dict, item: dict, meeting: str, start: str, end: str, 
     event.add("dtstamp", ctx.now.astimezone(timezone.utc))
     event.add("dtstart", cal_.local(day, _clock(start)))
     event.add("dtend", cal_.local(day, _clock(end)))
-    event.add("summary", f"{ctx.config.group.name}: {item['title']}")
+    event.add("summary", f"{ctx.config.group.name}: {disclosure.outside(ctx, item['id']).title(item['title'])}")
     if ctx.config.schedule.location:
         event.add("location", ctx.config.schedule.location)
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
@@ -150,12 +158,12 @@ def invite(ctx: Ctx, meeting: date, rows: list[dict]) -> None:
             continue
         item = ctx.store.item(item_id)
         sequence = guest["sequence"] + 1 if again else 0
-        docs = documents_for(ctx, item_id)
+        docs, withheld = documents_for(ctx, item_id)
         ics_name = f"{common.final_name(ctx, meeting, 'invite')} {item_id}.ics"
         files = common.member_attachments(ctx, docs, [ics_name])
-        context = {"meeting": common.meeting_context(ctx, meeting), "item": items.summary(ctx, item_id),
+        context = {"meeting": common.meeting_context(ctx, meeting), "item": _summary(ctx, item_id),
                    "name": guest["name"], "start": r["start"], "end": r["end"], "update": again,
-                   "documents": [f.name for f in files]}
+                   "documents": [f.name for f in files], "withheld": withheld}
         ctx.send("guest_invite", [guest["email"]], context, kind="guest-invite", item=item_id, meeting=d,
                  attachments=[OutAttachment(ics_name, _ics(ctx, guest, item, d, r["start"], r["end"], sequence), ICS),
                               *files])
@@ -171,7 +179,7 @@ def _cancel(ctx: Ctx, item: dict, guest: dict, why: str) -> None:
     sequence = guest["sequence"] + 1
     ics = _ics(ctx, guest, item, meeting, guest["slot_start"], guest["slot_end"], sequence, cancel=True)
     ctx.send("guest_cancelled", [guest["email"]],
-             {"meeting": common.meeting_context(ctx, date.fromisoformat(meeting)), "item": items.summary(ctx, item["id"]),
+             {"meeting": common.meeting_context(ctx, date.fromisoformat(meeting)), "item": _summary(ctx, item["id"]),
               "name": guest["name"], "why": why},
              kind="guest-answer", item=item["id"], meeting=meeting,
              attachments=[OutAttachment(f"{common.final_name(ctx, date.fromisoformat(meeting), 'invite')} "
@@ -217,14 +225,15 @@ def on_reply(ctx: Ctx, mail: ParsedMail, guest: Member, item_id: str) -> Outcome
     found = _calendar_item(ctx, mail)
     said = absence_words.regret(latest_reply(mail.text, [guest.name]), mail.subject, ctx.today)
     declined = (found and found[1].partstat == "DECLINED") or (said is not None and said.absent)
-    context = {"item": items.summary(ctx, item_id), "name": guest.name}
+    context = {"item": items.summary(ctx, item_id), "name": guest.name}  # for the members
+    guest_item = _summary(ctx, item_id)  # for the guest, outside the group
     tell = [m for m in (*ctx.config.with_role("chair"), ctx.config.member_by_address(item["proposer"])) if m]
     if declined:
         _set(ctx, item_id, state=GuestState.DECLINED.value)
         reason = (found[1].comment if found else "") or (said.reason if said else "")
         ctx.event(f"guest {guest.name} cannot come for {item_id}", actor=guest.email, item=item_id,
                   detail={"reason": reason})
-        ctx.send("guest_answer", [guest.email], {**context, "declined": True}, kind="guest-answer", item=item_id,
+        ctx.send("guest_answer", [guest.email], {**context, "item": guest_item, "declined": True}, kind="guest-answer", item=item_id,
                  meeting=item["meeting"], reply_to=mail)
         ctx.send("guest_notice", tell, {**context, "declined": True, "reason": reason, "added": []},
                  kind="agenda-notice", item=item_id, meeting=item["meeting"])
@@ -240,7 +249,7 @@ def on_reply(ctx: Ctx, mail: ParsedMail, guest: Member, item_id: str) -> Outcome
               detail={"attachments": [r["name"] for r in rows]})
     items.announce(ctx, item_id, "amended", "guest")
     added = [r["name"] for r in rows]
-    ctx.send("guest_answer", [guest.email], {**context, "declined": False, "added": added}, kind="guest-answer",
+    ctx.send("guest_answer", [guest.email], {**context, "item": guest_item, "declined": False, "added": added}, kind="guest-answer",
              item=item_id, meeting=item["meeting"], reply_to=mail)
     ctx.send("guest_notice", tell, {**context, "declined": False, "reason": "", "added": added},
              kind="agenda-notice", item=item_id, meeting=item["meeting"])
