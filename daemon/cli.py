@@ -131,7 +131,7 @@ def open_store(config, lock: bool) -> Store:
 
 
 def make_engine(config, store):
-    return Engine(config, store, open_mailbox(config), open_transport(config))
+    return Engine(config, store, open_mailbox(config, store, system_clock), open_transport(config))
 
 
 def cmd_tick(config, args) -> int:
