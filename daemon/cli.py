@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon import __version__, checks, config as configlib, instance, status, workflows
+from daemon import __version__, checks, config as configlib, instance, quarantine, status, workflows
 from daemon.backends import open_mailbox, open_transport
 from daemon.checks import load_config
 from daemon.context import Ctx
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--now", help=argparse.SUPPRESS)
     sub.add_parser("check-config", help="validate the config and templates, try the mailbox connection")
 
+    quarantine.add_cli(sub)
     for add in getattr(workflows, "COMMANDS_CLI", []):
         add(sub)
     return p
