@@ -15,7 +15,6 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
 from dateutil.rrule import rrulestr
 
 from daemon.config import Schedule, StepTime
@@ -27,6 +26,8 @@ SEARCH_LIMIT = 600  # occurrences to look at before deciding there is no next me
 def _holiday_table(country: str, categories: tuple[str, ...]):
     """One holiday table per country for the whole process: building one costs
     milliseconds, and every proposal and step asks."""
+    import holidays as holidays_lib  # imported here, not at the top: start-up (issue 19)
+
     return holidays_lib.country_holidays(country, categories=categories, language="sv")
 
 
