@@ -80,3 +80,20 @@ def test_the_command_is_found_after_the_options_of_klg():
     assert cli.command_in(["--config", "status", "tick"]) == "tick"
     assert cli.command_in(["--log-level", "DEBUG", "status", "--json"]) == "status"
     assert cli.command_in(["--help"]) is None and cli.command_in(["nonsense"]) is None
+
+
+def test_the_holiday_table_is_the_packages_without_all_its_countries():
+    """daemon/holiday_tables.py loads one country's module alone; the table is what the package's
+    own country_holidays gives (each made in a fresh interpreter)."""
+    years = "for y in range(2025, 2031): h.get(datetime.date(y, 1, 1))\n"
+    ours = ("import sys, datetime\nfrom daemon.holiday_tables import country_table\n"
+            "h = country_table('SE', ('public',))\n" + years +
+            "print(len([m for m in sys.modules if m.startswith('holidays.countries.')]))\nprint(sorted(h.items()))")
+    theirs = ("import datetime, holidays\nh = holidays.country_holidays('SE', categories=('public',), language='sv')\n"
+              + years + "print(sorted(h.items()))")
+    got = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+           for code in (ours, theirs)]
+    assert all(r.returncode == 0 for r in got), [r.stderr for r in got]
+    count, table = got[0].stdout.strip().split("\n")
+    assert count == "1" and "Juldagen" in table
+    assert table == got[1].stdout.strip()
