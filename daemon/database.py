@@ -83,7 +83,8 @@ class Table:
                f"VALUES ({', '.join('?' * len(names))})")
         cursor = self.db.execute(sql, [stored(record[n]) for n in names])
         pk = self.pk
-        return Inserted(record[pk] if pk in record else cursor.lastrowid, cursor.lastrowid)
+        given = record.get(pk)
+        return Inserted(given if given is not None else cursor.lastrowid, cursor.lastrowid)
 
     def insert_all(self, records: list[dict[str, Any]]) -> None:
         """Insert many rows."""
