@@ -40,7 +40,7 @@ def open_mailbox(config: Config, store: Store | None = None,
         if store is not None and clock is not None:
             s = config.mailbox.settings
             state = ImapState(store, f"{s.get('username', '')}@{s.get('host', '')}", clock)
-        return ImapMailbox(config.mailbox, state)
+        return ImapMailbox(config.mailbox, state, config.group.timezone)
     if name == "exchange":
         from daemon.backends.exchange_mailbox import ExchangeMailbox  # noqa: PLC0415 -- start-up wiring: exchangelib is slow
 

@@ -29,6 +29,7 @@ connection and its state), ``imap_reading`` (fetch), ``imap_moving`` (move),
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any, Iterator
 
 from daemon.backends import settings as backend_settings
@@ -45,7 +46,7 @@ from daemon.mail import InboxMessage
 class ImapMailbox:
     """The :class:`daemon.mail.Mailbox` on an IMAP server; see the module docstring."""
 
-    def __init__(self, backend: Any, state: ImapState | None = None):
+    def __init__(self, backend: Any, state: ImapState | None = None, tz: tzinfo | None = None):
         settings = dict(backend.settings)
         problems = backend_settings.imap(settings)
         if problems:
@@ -54,7 +55,9 @@ class ImapMailbox:
         self.session = ImapSession(settings, state)
         self.mover = ImapMover(self.session)
         self.reader = ImapReader(self.session, self.mover, int(float(settings.get("fetch_batch_mb", 8)) * 1024 * 1024))
-        self.waiter = ImapWaiter(self.session, self.mover, float(settings.get("idle_minutes", 10)) * 60)
+        self.waiter = ImapWaiter(self.session, self.mover, float(settings.get("idle_minutes", 10)) * 60,
+                                 float(settings.get("check_seconds", 0)), settings.get("check_hours", "07:00-18:00"),
+                                 state.clock if state is not None else None, tz)
 
     def fetch(self) -> Iterator[InboxMessage]:
         """Every message in the inbox folder, oldest first, one at a time (see ``imap_reading``)."""
