@@ -191,6 +191,33 @@ def status_times(config_path: Path, runs: int) -> list[float]:
         store.close()
 
 
+# The planned-items queries every pass asks (agenda/workflow.py, meetings.py, agenda/common.py).
+PLANNED_QUERIES = [
+    ("SELECT DISTINCT meeting FROM items WHERE state = 'planned' AND meeting IS NOT NULL", []),
+    ("SELECT DISTINCT meeting FROM items WHERE meeting > ? AND state = 'planned'", ["2026-12-08"]),
+    ("SELECT * FROM items WHERE state = 'planned' AND late = 1 AND meeting > ? AND created_at >= ? ORDER BY id",
+     ["2026-12-01", "2026-11-20T00:00:00+00:00"]),
+    ("SELECT * FROM items WHERE meeting = ? AND state = 'planned' ORDER BY position, id", ["2026-12-01"]),
+]
+
+
+def planned_times(data_dir: Path, runs: int, without_index: bool = False) -> list[float]:
+    """The planned-items queries of one pass; ``without_index`` drops 0012's index first (as before it)."""
+    db = sqlite3.connect(data_dir / "klg.sqlite")
+    try:
+        if without_index:
+            db.execute("DROP INDEX IF EXISTS items_state_meeting")
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            for sql, params in PLANNED_QUERIES:
+                db.execute(sql, params).fetchall()
+            times.append(time.perf_counter() - t0)
+        return times
+    finally:
+        db.close()
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")
@@ -234,7 +261,9 @@ def main() -> None:
         "log_item_big": clock(klg(big, "log", "--item", "KLG-2025-100"), args.runs),
         "log_all_big": clock(klg(big, "log"), 3),
         "startup": clock([sys.executable, "-c", "import daemon.cli, daemon.workflows"], args.runs),
+        "planned_big": planned_times(load_config(big).data_dir, args.runs * 30),
     }
+    figures["planned_big_noindex"] = planned_times(load_config(big).data_dir, args.runs * 30, without_index=True)
     size_mb = (load_config(big).data_dir / "klg.sqlite").stat().st_size / 1024 / 1024
     info = machine()
     print(f"Machine: {info['cpu']}, {info['cores']} cores available, {info['ram_gb']} GB RAM; "
@@ -253,6 +282,8 @@ def main() -> None:
     print(f"| `klg log --item` | | {ms(figures['log_item_big'])} |")
     print(f"| `klg log`, all {counts['events']:,} events | | {ms(figures['log_all_big'])} |")
     print(f"| Python start-up and imports alone | {ms(figures['startup'])} | |")
+    print(f"| the planned-items queries of a pass, with `items (state, meeting)` | | {ms(figures['planned_big'])} |")
+    print(f"| … without that index (before 0012) | | {ms(figures['planned_big_noindex'])} |")
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import jinja2
 
 from daemon import config as configlib
 from daemon import officezip, workflows
@@ -50,6 +49,8 @@ def templates(config: Config) -> list[str]:
     lang = config.group.language
     problems = []
     reference = sorted(p.relative_to(root / REFERENCE_LANGUAGE) for p in (root / REFERENCE_LANGUAGE).rglob("*") if p.is_file())
+    import jinja2  # imported here, not at the top: start-up (issue 19)
+
     env = jinja2.Environment()
     for rel in reference:
         path = root / lang / rel

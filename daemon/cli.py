@@ -1,209 +1,123 @@
 """The ``klg`` command line. Exit status: 0 done, 1 failure at run time,
-2 bad config or arguments."""
+2 bad config or arguments.
+
+Start-up is part of the contract (``klg --help``, ``klg status`` and ``klg
+tick`` with nothing due in a quarter of a second, issue 19), so this module
+imports nothing of the workflows: :data:`COMMANDS` names every command's
+arguments and handler by string, and only the command given is imported —
+its arguments are added, its handler found, and ``daemon.commands`` runs it.
+``klg --help`` imports nothing but this.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
+import importlib
 import os
-import signal
 import sys
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from daemon import __version__, checks, config as configlib, instance, status, workflows
-from daemon.backends import open_mailbox, open_transport
-from daemon.checks import load_config
-from daemon.context import Ctx
-from daemon.demo import cmd_demo
-from daemon.engine import Engine, system_clock
-from daemon.errors import UsageError
-from daemon.mail import MailError
-from daemon.redact import redact
-from daemon.scheduler import Waker
-from daemon.store import Store, StoreLocked, StoreOwnership, disk_full, disk_full_message
-from daemon.systemd import notify, setup_logging
+from daemon import __version__
+from daemon.systemd import setup_logging
 
-log = logging.getLogger("klg")
-
-def default_config_path() -> Path:
-    return Path("config/klg.toml")
+# Options of `klg` itself that take a value (to find the command's name before parsing).
+GLOBAL_VALUES = ("--config", "--log-level")
+BACKENDS = ("maildir", "imap", "exchange")  # klg init --backend; daemon/instance.py writes them (a test checks)
 
 
-def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
-    """``--now``: ISO 8601; a naive time is in the group's time zone."""
-    if not text:
-        return system_clock()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--now {text!r} is not an ISO 8601 time; write e.g. 2026-11-30T10:05") from None
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+def _init(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path)
+    p.add_argument("--backend", choices=BACKENDS, default="maildir")
+    p.add_argument("--force", action="store_true", help="overwrite an existing klg.toml")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folder", type=Path, help="where (a new or empty folder; default: a new temporary folder)")
+    p.add_argument("--language", choices=("sv", "en"), default="sv", help="of the mails and documents")
+
+
+def _tick(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--now", help="ISO 8601; naive times are in the group's time zone")
+
+
+def _status(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+
+
+def _nothing(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+# name -> (help, arguments, handler). The arguments are a function here, or "module:function"
+# that registers the whole subcommand itself (``add_cli(subparsers)``, with set_defaults(handler=…):
+# the commands of workflows.COMMANDS_CLI and the quarantine; tests/test_startup.py checks that this
+# table names every one of them, with the same help). A handler "module:function" takes
+# (config, args), or only (args) for the commands that need no config (NO_CONFIG).
+COMMANDS: dict[str, tuple[str, object, str | None]] = {
+    "init": ("write a self-contained instance into DIR", _init, "daemon.commands:cmd_init"),
+    "demo": ("play a whole week on the embedded default in a new folder, and leave the mails and documents there "
+             "to look at", _demo, "daemon.demo:cmd_demo"),
+    "run": ("the daemon, in the foreground", _nothing, "daemon.running:cmd_run"),
+    "tick": ("one full pass at --now, then exit", _tick, "daemon.commands:cmd_tick"),
+    "status": ("meetings, items, written procedures, minutes, outbox, quarantine", _status,
+               "daemon.commands:cmd_status"),
+    "check-config": ("validate the config and templates, try the mailbox connection", _nothing,
+                     "daemon.commands:cmd_check_config"),
+    "quarantine": ("list quarantined mail, or release one to be handled after all", "daemon.quarantine:add_cli", None),
+    "log": ("the audit log: every state change and every mail in or out", "daemon.audit:add_cli", None),
+    "verify": ("check the seal (PAdES signature) of signed minutes", "daemon.minutes.seal:add_cli", None),
+}
+NO_CONFIG = ("init", "demo")
+
+
+def _resolve(reference: str):
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not an option of ``klg``), or None."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in GLOBAL_VALUES:
+            skip = True
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(chosen: str | None = None, lazy: bool = False) -> argparse.ArgumentParser:
+    """The parser. ``lazy``: with the arguments only of the ``chosen`` command (None: of none,
+    for ``klg --help``), the others by name and help; else every command's (docs, tests)."""
     p = argparse.ArgumentParser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
     p.add_argument("--config", type=Path, default=None, help="config file (default: config/klg.toml)")
     p.add_argument("--version", action="version", version=f"klg {__version__}")
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    init = sub.add_parser("init", help="write a self-contained instance into DIR")
-    init.add_argument("dir", type=Path)
-    init.add_argument("--backend", choices=instance.BACKENDS, default="maildir")
-    init.add_argument("--force", action="store_true", help="overwrite an existing klg.toml")
-
-    demo = sub.add_parser("demo", help="play a whole week on the embedded default in a new folder, and leave "
-                                       "the mails and documents there to look at")
-    demo.add_argument("--folder", type=Path, help="where (a new or empty folder; default: a new temporary folder)")
-    demo.add_argument("--language", choices=("sv", "en"), default="sv", help="of the mails and documents")
-
-    sub.add_parser("run", help="the daemon, in the foreground")
-    tick = sub.add_parser("tick", help="one full pass at --now, then exit")
-    tick.add_argument("--now", help="ISO 8601; naive times are in the group's time zone")
-    show = sub.add_parser("status", help="meetings, items, written procedures, minutes, outbox, quarantine")
-    show.add_argument("--json", action="store_true")
-    show.add_argument("--now", help=argparse.SUPPRESS)
-    sub.add_parser("check-config", help="validate the config and templates, try the mailbox connection")
-
-    for add in getattr(workflows, "COMMANDS_CLI", []):
-        add(sub)
+    for name, (text, arguments, _) in COMMANDS.items():
+        if lazy and name != chosen:
+            sub.add_parser(name, help=text)  # named and described; its arguments are not needed
+        elif isinstance(arguments, str):
+            _resolve(arguments)(sub)
+        else:
+            arguments(sub.add_parser(name, help=text))
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = command_in(argv)
+    parser = build_parser(chosen, lazy=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     setup_logging(args.log_level)
     os.umask(0o077)  # everything klg writes (data, mailboxes, documents) is for the service user only
-    config = None
-    try:
-        if args.command == "init":
-            return cmd_init(args)
-        if args.command == "demo":
-            return cmd_demo(args)
-        handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
-        path = args.config or default_config_path()
-        config = load_config(path)
-        return handler(config, args)
-    except configlib.ConfigError as exc:
-        print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)
-        return 2
-    except UsageError as exc:
-        print(redact(f"klg: {exc}"), file=sys.stderr)
-        return 2
-    except (StoreLocked, StoreOwnership) as exc:
-        print(f"klg: {exc}", file=sys.stderr)
-        return 1
-    except MailError as exc:
-        print(redact(f"klg: mail: {exc}"), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 1
-    except Exception as exc:
-        if disk_full(exc, config.data_dir if config else None):  # not a bug: the machine's, and the operator's to fix
-            print(f"klg: {disk_full_message(config.data_dir if config else Path('.'))}", file=sys.stderr)
-            return 1
-        # a bug: say so through the log, which masks secrets
-        log.critical("klg stopped on an unexpected error, a bug; please report it with this message: %s", exc,
-                     exc_info=True)
-        return 1
-
-
-# --- commands ------------------------------------------------------------------
-
-
-def cmd_init(args) -> int:
-    """``klg init DIR [--backend …] [--force]``; with ``--config FILE`` the config goes to FILE."""
-    return instance.init(args.dir, args.config or args.dir / "klg.toml", args.backend, args.force)
-
-
-def open_store(config, lock: bool) -> Store:
-    store = Store(config.data_dir)
-    if lock:
-        store.lock()
-    return store
-
-
-def make_engine(config, store):
-    return Engine(config, store, open_mailbox(config), open_transport(config))
-
-
-def cmd_tick(config, args) -> int:
-    now = parse_now(args.now, config.group.timezone)
-    store = open_store(config, lock=True)
-    try:
-        engine = make_engine(config, store)
-        result = engine.tick(now)
-        o = result["outbox"]
-        print(f"{result['messages']} messages handled, {len(result['steps'])} steps run, "
-              f"{o['sent']} mails sent, {o['retry']} to retry, {o['failed']} failed")
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_run(config, args) -> int:
-    store = open_store(config, lock=True)
-    engine = make_engine(config, store)
-
-    def stop(signum, frame):
-        log.info("signal %s: finishing the current message, then stopping", signum)
-        engine.stop.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if config.mailbox.backend == "maildir":
-        root = Path(config.mailbox.settings["root"])
-        print(f"klg is running. Mailboxes: {root} — drop .eml files into {root / 'inbox' / 'new'}; "
-              f"sent mail appears in {root / 'sent' / 'new'}. Stop with Ctrl-C.", flush=True)
-    log.info("klg %s started for %s (config %s, data %s)", __version__, config.group.name, config.path, config.data_dir)
-    waker = Waker(config).start()
-    try:
-        engine.run(waker=waker, notify=notify)
-    finally:
-        waker.shutdown()
-        engine.mailbox.close()
-        engine.transport.close()
-        store.close()
-    log.info("klg stopped")
-    return 0
-
-
-def cmd_status(config, args) -> int:
-    store = Store(config.data_dir)
-    try:
-        ctx = Ctx(config, store, parse_now(args.now, config.group.timezone))
-        data, sections = status.collect(ctx)
-        print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else status.render_text(data, sections))
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_check_config(config, args) -> int:
-    problems = checks.templates(config)
-    if problems:
-        raise configlib.ConfigError(config.path, problems)
-    print(f"{config.path}: configuration and templates are valid")
-    for warning in checks.image_warnings(config):
-        print(f"warning: {warning}")
-    if not config.security.require_authentication and config.mailbox.backend != "maildir":
-        print("warning: [security] require_authentication is off, so anyone who forges a member's From address "
-              "can propose, change or withdraw items; see SECURITY.md")
-    for name, check in (("mailbox", lambda: open_mailbox(config)), ("transport", lambda: open_transport(config))):
-        backend = check()
-        try:
-            backend.check()
-        finally:
-            backend.close()
-        print(f"{name} ({getattr(config, name).backend}): connection works")
-    return 0
-
-
-COMMANDS = {"run": cmd_run, "tick": cmd_tick, "status": cmd_status, "check-config": cmd_check_config}
+    reference = COMMANDS[args.command][2]
+    handler = _resolve(reference) if reference else args.handler
+    commands = importlib.import_module("daemon.commands")  # the handlers and the exit statuses: only now
+    return commands.run(args, handler, needs_config=args.command not in NO_CONFIG)

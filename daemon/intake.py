@@ -13,6 +13,11 @@ causes (a limit, a RecursionError, a UnicodeError, a bug of ours) quarantines
 that message with its reason, and the pass goes on with the next one. Only a
 failure of the machine (a full disk, a locked database) leaves the message in
 the inbox for the next pass.
+
+A quarantined message is kept in the file store (``messages_in.raw_sha256``)
+so that ``klg quarantine release`` can hand it back here once
+(:class:`Release`): the gates are not asked again (the chancellery vouches for
+it), and its row is updated and marked released instead of being a duplicate.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import logging
 import re
 import sqlite3
 import traceback
+from dataclasses import dataclass, replace
 
 from daemon import documents, workflows
 from daemon.answers import Outcome, explain
@@ -68,6 +74,25 @@ def limits_for(ctx: Ctx) -> Limits:
     return Limits(max_message_bytes=ctx.config.intake.max_message_bytes)
 
 
+@dataclass(frozen=True)
+class Release:
+    """A quarantined message handed back by ``klg quarantine release``: its
+    ``messages_in`` row, who released it, and the member it is to be read as
+    (``--as-member``: a member writing from another address), if any."""
+
+    row: dict
+    by: str
+    as_member: Member | None = None
+
+
+class StillQuarantined(Exception):
+    """A released message would go to quarantine again; nothing of it was kept."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(f"{outcome.classification}: {outcome.detail or ''}".strip(": "))
+        self.outcome = outcome
+
+
 def handle(ctx: Ctx, raw: bytes) -> Outcome:
     """Read, classify and act on one message in its own transaction; return where it goes.
 
@@ -87,7 +112,7 @@ def handle(ctx: Ctx, raw: bytes) -> Outcome:
             log.info("%s from %s: duplicate of a message handled at %s -> %s", mail.message_id, mail.sender or "?",
                      seen["received_at"], seen["disposition"])
             return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
-        outcome = documents.run(ctx.store, ctx.now, lambda: _act(ctx, mail, budget))
+        outcome = documents.run(ctx.store, ctx.now, lambda: _act(ctx, mail, budget, raw))
         crash_point("intake.after-commit")
     except Exception as exc:
         if transient(exc):
@@ -98,13 +123,39 @@ def handle(ctx: Ctx, raw: bytes) -> Outcome:
     return outcome
 
 
-def _act(ctx: Ctx, mail: ParsedMail, budget: Budget) -> Outcome:
-    """Classify ``mail`` and make its effects, in one transaction with its ``messages_in`` row."""
+def release(ctx: Ctx, raw: bytes, order: Release) -> Outcome:
+    """Hand a quarantined message back to intake once (``klg quarantine release``).
+
+    Read as the member of ``order.as_member`` when given, without the gates; its
+    ``messages_in`` row takes the new outcome and a ``quarantine_releases`` row
+    marks it released (so it is not a duplicate, and never released twice), with
+    an audit event, all in one transaction. Raises :class:`StillQuarantined`
+    (nothing kept, nobody answered) when it would go to quarantine again, and
+    whatever else fails, so the operator sees it; the message then stays in quarantine."""
+    limits = limits_for(ctx)
+    budget = Budget(limits.seconds)
+    with budget.alarm():
+        mail = parse(raw, limits, budget)
+    if order.as_member is not None:
+        # the chancellery says who wrote it: their registered address, so the answer goes there and not to a stranger
+        mail = replace(mail, sender=order.as_member.email, sender_problem=None)
+    mail = replace(mail, maybe_automatic=None)  # the chancellery has looked: a person wrote it
+    return documents.run(ctx.store, ctx.now, lambda: _act(ctx, mail, budget, raw, order))
+
+
+def _act(ctx: Ctx, mail: ParsedMail, budget: Budget, raw: bytes, order: Release | None = None) -> Outcome:
+    """Classify ``mail`` and make its effects, in one transaction with its ``messages_in`` row
+    (and, when it goes to quarantine, its bytes kept for a release)."""
     with ctx.store.atomic():
         with budget.alarm():
-            outcome = classify_and_act(ctx, mail)
+            outcome = classify_and_act(ctx, mail, gates=order is None)
             budget.check()
-            _record(ctx, mail, outcome)
+            if order is None:
+                _record(ctx, mail, outcome, _keep(ctx, raw) if outcome.disposition == "quarantine" else None)
+            elif outcome.disposition == "quarantine":
+                raise StillQuarantined(outcome)  # rolls back: no answer, no change
+            else:
+                _record_release(ctx, mail, outcome, order)
         crash_point("intake.before-commit")
     return outcome
 
@@ -126,6 +177,7 @@ def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception) -
     if seen:
         return Outcome("duplicate", seen["disposition"], seen["item_id"], "already handled")
     record = mail or header_summary(raw)
+    raw_sha = _keep(ctx, raw)
     try:
         with ctx.store.atomic():
             member = _answerable_member(ctx, mail)
@@ -138,7 +190,7 @@ def _quarantine(ctx: Ctx, raw: bytes, mail: ParsedMail | None, exc: Exception) -
                     if transient(again):
                         raise
                     log.error("no explanation could be sent for %s: %s", message_id, again)
-            _record(ctx, record, outcome)
+            _record(ctx, record, outcome, raw_sha)
     except Exception as again:
         if transient(again):
             raise
@@ -167,7 +219,18 @@ def _answerable_member(ctx: Ctx, mail: ParsedMail | None) -> Member | None:
 MACHINE_MAIL = ("own", "auto-reply", "bounce", "read-receipt")
 
 
-def _record(ctx: Ctx, mail: ParsedMail, outcome: Outcome) -> None:
+def _keep(ctx: Ctx, raw: bytes) -> str | None:
+    """Keep a quarantined message's bytes for ``klg quarantine release``; None if they could not be."""
+    try:
+        return ctx.store.files.put(raw)
+    except OSError as exc:
+        if transient(exc):
+            raise
+        log.error("the quarantined message could not be kept for a release: %s", exc)
+        return None
+
+
+def _record(ctx: Ctx, mail: ParsedMail, outcome: Outcome, raw_sha: str | None = None) -> None:
     detail = clean_text(outcome.detail)[:2000] if outcome.detail else None
     unread = [a.label or a.name for a in mail.attachments if a.unreadable]
     ctx.store.db["messages_in"].insert({
@@ -175,13 +238,33 @@ def _record(ctx: Ctx, mail: ParsedMail, outcome: Outcome) -> None:
         "classification": outcome.classification, "disposition": outcome.disposition, "item_id": outcome.item,
         "detail": detail,
         "unread": json.dumps(unread, ensure_ascii=False) if unread and outcome.classification not in MACHINE_MAIL else None,
+        "raw_sha256": raw_sha,
     })
     ctx.event(f"mail in: {outcome.classification} -> {outcome.disposition}", actor=mail.sender or "unknown",
               item=outcome.item, detail={"message_id": mail.message_id, "subject": mail.subject, "detail": outcome.detail})
 
 
-def classify_and_act(ctx: Ctx, mail: ParsedMail) -> Outcome:
-    """What ``mail`` is, and its effects (see the module docstring for the order)."""
+def _record_release(ctx: Ctx, mail: ParsedMail, outcome: Outcome, order: Release) -> None:
+    """The released message's row takes its new outcome; the release is recorded once, with an audit event."""
+    row = order.row
+    ctx.store.db.execute(
+        "INSERT INTO quarantine_releases (message_in, message_id, released_at, released_by, as_member, was, outcome, "
+        "item_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [row["id"], row["message_id"], iso(ctx.now), order.by, order.as_member.email if order.as_member else None,
+         row["classification"], outcome.classification, outcome.item])
+    ctx.store.db.execute(
+        "UPDATE messages_in SET classification = ?, disposition = ?, item_id = ?, detail = ? WHERE id = ?",
+        [outcome.classification, outcome.disposition, outcome.item,
+         clean_text(outcome.detail)[:2000] if outcome.detail else None, row["id"]])
+    ctx.event(f"mail released from quarantine: {row['classification']} -> {outcome.classification}",
+              actor=order.by, item=outcome.item,
+              detail={"message_id": row["message_id"], "subject": mail.subject, "from": row["sender"],
+                      "as_member": order.as_member.email if order.as_member else None})
+
+
+def classify_and_act(ctx: Ctx, mail: ParsedMail, gates: bool = True) -> Outcome:
+    """What ``mail`` is, and its effects (see the module docstring for the order).
+    ``gates=False`` for a message the chancellery released from quarantine."""
     config = ctx.config
     if ctx.store.sent_by_us([mail.message_id]):
         return Outcome("own", detail="our own mail came back")
@@ -211,7 +294,7 @@ def classify_and_act(ctx: Ctx, mail: ParsedMail) -> Outcome:
                     return refused
             return workflows.GUEST_REPLY(ctx, mail, *guest)
         return Outcome("stranger", "quarantine", detail=f"{mail.sender_name} <{mail.sender}>")
-    for check in workflows.GATES:
+    for check in workflows.GATES if gates else ():
         refused = check(ctx, mail, member)
         if refused:
             return refused

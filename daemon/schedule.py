@@ -15,10 +15,10 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
 from dateutil.rrule import rrulestr
 
 from daemon.config import Schedule, StepTime
+from daemon.holiday_tables import country_table
 
 SEARCH_LIMIT = 600  # occurrences to look at before deciding there is no next meeting
 
@@ -27,7 +27,7 @@ SEARCH_LIMIT = 600  # occurrences to look at before deciding there is no next me
 def _holiday_table(country: str, categories: tuple[str, ...]):
     """One holiday table per country for the whole process: building one costs
     milliseconds, and every proposal and step asks."""
-    return holidays_lib.country_holidays(country, categories=categories, language="sv")
+    return country_table(country, categories, language="sv")
 
 
 @lru_cache(maxsize=8)

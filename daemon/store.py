@@ -1,4 +1,4 @@
-"""The store: one SQLite file (through sqlite-utils, WAL) and a content-addressed
+"""The store: one SQLite file (plain sqlite3 through ``daemon.database``, WAL) and a content-addressed
 file folder beside it.
 
 Schema changes are numbered SQL files in ``daemon/migrations``; the file's
@@ -22,8 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
-import sqlite_utils
-
+from daemon.database import Database
 from daemon.files import FileStore
 
 SYSTEM = "klg"
@@ -108,7 +107,7 @@ def _refuse_root_on_service_data(data_dir: Path) -> None:
 
 
 class Store:
-    """The daemon's state: ``db`` (sqlite_utils.Database) and ``files``."""
+    """The daemon's state: ``db`` (:class:`daemon.database.Database`) and ``files``."""
 
     def __init__(self, data_dir: Path | str):
         self.data_dir = Path(data_dir)
@@ -118,7 +117,7 @@ class Store:
         # Created owner-only before SQLite touches it: SQLite gives the -wal and
         # -shm files the database file's mode.
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        self.db = sqlite_utils.Database(self.path)
+        self.db = Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 10000")
         if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.db.enable_wal()
@@ -183,7 +182,7 @@ class Store:
             self._lock_fd = None
 
     @contextmanager
-    def atomic(self) -> Iterator[sqlite_utils.Database]:
+    def atomic(self) -> Iterator[Database]:
         """A transaction; nested calls become savepoints."""
         with self.db.atomic():
             yield self.db

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 WEEKDAYS = {
     "sv": ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
@@ -54,6 +56,8 @@ class Text:
 
 @lru_cache(maxsize=8)
 def _environment(folder: str, language: str) -> jinja2.Environment:
+    import jinja2  # imported here, not at the top: start-up (issue 19)
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
@@ -71,6 +75,8 @@ def _environment(folder: str, language: str) -> jinja2.Environment:
 
 def render(templates_dir: Path, language: str, name: str, context: dict) -> Text:
     """Render mail template ``name`` in ``language`` with ``context``."""
+    import jinja2  # imported here, not at the top: start-up (issue 19)
+
     folder = Path(templates_dir) / language / "mail"
     try:
         template = _environment(str(folder), language).get_template(f"{name}.txt")

@@ -87,7 +87,7 @@ class Instance:
         """One pass of the engine, in-process, at ``now``."""
         config = self.config
         store = Store(config.data_dir)
-        mailbox, transport = open_mailbox(config), open_transport(config)
+        mailbox, transport = open_mailbox(config, store, lambda: now), open_transport(config)
         try:
             return Engine(config, store, mailbox, transport).tick(now)
         finally:

@@ -790,7 +790,7 @@ class Daemon:
 
         store = Store(self.config.data_dir)  # SQLite connections belong to the thread that made them
         try:
-            self.engine = Engine(self.config, store, open_mailbox(self.config), open_transport(self.config))
+            self.engine = Engine(self.config, store, open_mailbox(self.config, store, self.now), open_transport(self.config))
             if self._stop.is_set():
                 self.engine.stop.set()
             self._ready.set()

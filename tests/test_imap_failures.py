@@ -152,3 +152,46 @@ def test_uidvalidity_changes_under_the_daemon(servers, tmp_path):
     settle(servers)
     assert acks(servers, MARIA) == {f"[KLG-2026-00{n}] Mottaget: Ärende {n}": 1 for n in (1, 2, 3)}
     assert servers.count(GROUP, "Delad") == 0 and servers.count(GROUP, "klg/Behandlat") == 3
+
+
+def test_uidvalidity_changed_while_klg_was_stopped(servers, tmp_path):
+    """UIDVALIDITY is kept in the store: a folder restored from a backup while
+    klg was stopped is noticed at the next start and written to the audit log,
+    and the restored mail is only moved, never handled again; the new mail is
+    handled once."""
+    inst = imap_instance(tmp_path / "klg", servers, mailbox={"inbox": "Delad"})
+    first, second, third = (make_mail(MARIA, f"Ärende {n}") for n in (1, 2, 3))
+    with servers.imap() as admin:
+        admin.create_folder("Delad")
+        for raw in (first, second):
+            admin.append("Delad", raw)
+        before = admin.folder_status("Delad", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+    inst.tick(START)  # the first process: both handled and moved, the value stored
+    store = inst.store()
+    try:
+        assert store.all("SELECT folder, uidvalidity FROM imap_state") == [{"folder": "Delad", "uidvalidity": before}]
+    finally:
+        store.close()
+    # while klg is stopped the folder is restored from a backup taken before the first pass
+    with servers.imap() as admin:
+        admin.delete_folder("Delad")
+        admin.create_folder("Delad")
+        for raw in (first, second, third):
+            admin.append("Delad", raw)
+        after = admin.folder_status("Delad", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+    assert after != before
+    result = inst.tick(START.replace(minute=5))  # a new process: nothing in memory
+    assert result["messages"] == 3  # two recognised duplicates, moved, and the new third
+    servers.wait_for(MARIA, 3)
+    settle(servers)
+    assert acks(servers, MARIA) == {f"[KLG-2026-00{n}] Mottaget: Ärende {n}": 1 for n in (1, 2, 3)}
+    assert servers.count(GROUP, "Delad") == 0 and servers.count(GROUP, "klg/Behandlat") == 5
+    store = inst.store()
+    try:
+        assert store.all("SELECT uidvalidity FROM imap_state") == [{"uidvalidity": after}]
+        recreated = [e["what"] for e in store.all("SELECT what FROM events WHERE what LIKE 'IMAP folder%'")]
+        assert recreated == [f"IMAP folder Delad was recreated (UIDVALIDITY {before} -> {after}); its mail is "
+                             "matched by Message-ID, nothing is handled twice"]
+        assert store.count("SELECT COUNT(*) FROM items") == 3
+    finally:
+        store.close()

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from daemon import cli
+from daemon import cli, commands
 from daemon.files import safe_name, safe_path
 from daemon.mail import MailError
 from daemon.store import Store
@@ -364,7 +364,7 @@ def test_a_secret_never_reaches_the_log_or_an_error_message(inst, monkeypatch, c
         logging.getLogger("klg.mail").warning("logging in as klg with password %s", password)
         raise MailError(f"LOGIN failed: AUTHENTICATE klg {password} rejected")
 
-    monkeypatch.setattr(cli, "open_mailbox", leaky_mailbox)
+    monkeypatch.setattr(commands, "open_mailbox", leaky_mailbox)  # where check-config's handler lives
     try:
         code = cli.main(["--config", str(inst.config_path), "check-config"])
     finally:

@@ -28,7 +28,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-import pikepdf
 
 from daemon import documents, pdfclean
 from daemon import pdf as pdflib
@@ -82,6 +81,8 @@ def build(agenda_pdf: bytes, agenda_label: str, parts: list[Part], cleaned: dict
           title: str) -> Book:
     """The meeting book: ``agenda_pdf`` first, then each part's documents (their clean
     PDFs in ``cleaned``, by SHA-256, made by :func:`job`), bookmarked."""
+    import pikepdf  # imported here, not at the top: start-up (issue 19)
+
     book = pikepdf.open(io.BytesIO(agenda_pdf))  # its structure tree, language, metadata and output intent stay
     first_member = len(book.pages)
     if "/OpenAction" in book.Root:

@@ -20,7 +20,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 from lxml import etree
 
 from daemon import officezip
@@ -271,6 +270,8 @@ def _template_texts(path: Path) -> list[str]:
 
 def lint(path: Path) -> list[str]:
     """Tags that are not closed within their paragraph, or that jinja cannot parse on their own."""
+    import jinja2  # imported here, not at the top: start-up (issue 19)
+
     problems = []
     env = jinja2.Environment()
     for text in _template_texts(path):
@@ -312,6 +313,7 @@ def render(template: Path, context: dict) -> bytes:
     AgendaTemplateError names the broken tag; the result is opened again with
     python-docx before it is returned, so a bad template never yields a corrupt file.
     """
+    import jinja2  # imported here, not at the top: start-up (issue 19)
     from docxtpl import DocxTemplate
 
     template = Path(template)

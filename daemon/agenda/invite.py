@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-import icalendar
 
 from daemon.config import Config
 
@@ -26,6 +25,8 @@ def build(config: Config, meeting: date, *, start: datetime, end: datetime, sequ
     """The iCalendar bytes inviting every member to the meeting (METHOD:REQUEST), or
     with ``cancel`` taking the invitation back (METHOD:CANCEL, STATUS:CANCELLED).
     ``stand_ins`` (name, address) come instead of a member who cannot (issue 17)."""
+    import icalendar  # imported here, not at the top: start-up (issue 19)
+
     cal = icalendar.Calendar()
     cal.add("prodid", f"-//klg//{config.group.organisation}//{config.group.language.upper()}")
     cal.add("version", "2.0")

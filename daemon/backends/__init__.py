@@ -15,24 +15,35 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Callable
+
+from daemon.backends.imap_state import ImapState
 from daemon.backends.maildir import MaildirMailbox, MaildirTransport
 from daemon.config import Config
 from daemon.mail import Mailbox, MailError, Transport
+from daemon.store import Store
 
 # The network backends are imported by the functions below, only the configured
 # one: their client libraries are slow to import (exchangelib alone 0.3 s), and
 # every `klg` command, also `klg status`, loads this package.
 
 
-def open_mailbox(config: Config) -> Mailbox:
-    """The configured mailbox backend."""
+def open_mailbox(config: Config, store: Store | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Mailbox:
+    """The configured mailbox backend. The daemon passes its ``store`` and
+    ``clock``: an IMAP mailbox keeps its folders' UIDVALIDITY there."""
     name = config.mailbox.backend
     if name == "maildir":
         return MaildirMailbox(config.mailbox.settings["root"], config.mailbox.settings, config.intake.poll_seconds)
     if name == "imap":
         from daemon.backends.imap import ImapMailbox  # noqa: PLC0415 -- start-up wiring: only the configured backend
 
-        return ImapMailbox(config.mailbox)
+        state = None
+        if store is not None and clock is not None:
+            s = config.mailbox.settings
+            state = ImapState(store, f"{s.get('username', '')}@{s.get('host', '')}", clock)
+        return ImapMailbox(config.mailbox, state, config.group.timezone)
     if name == "exchange":
         from daemon.backends.exchange_mailbox import ExchangeMailbox  # noqa: PLC0415 -- start-up wiring: exchangelib is slow
 

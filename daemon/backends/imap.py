@@ -16,9 +16,11 @@ How it stays correct:
   backoff up to ``reconnect_max_seconds`` while the server stays away
   (``imap_session``).
 
-UIDVALIDITY is remembered per folder for the life of the process; across
-restarts no memory is needed, because the inbox holds only unprocessed mail
-and intake's ``messages_in`` table remembers every Message-ID it handled.
+UIDVALIDITY is remembered per folder, in memory and, when the daemon gives
+the mailbox its store, in the ``imap_state`` table (``imap_state``), so a
+folder restored while klg was stopped is noticed and recorded in the audit
+log. Correctness never rests on it: the inbox holds only unprocessed mail and
+intake's ``messages_in`` table remembers every Message-ID it handled.
 
 The parts: ``imap_connection`` (connect, log in), ``imap_session`` (the one
 connection and its state), ``imap_reading`` (fetch), ``imap_moving`` (move),
@@ -27,6 +29,7 @@ connection and its state), ``imap_reading`` (fetch), ``imap_moving`` (move),
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any, Iterator
 
 from daemon.backends import settings as backend_settings
@@ -35,6 +38,7 @@ from daemon.backends.imap_idle import ImapWaiter
 from daemon.backends.imap_moving import ImapMover
 from daemon.backends.imap_reading import ImapReader
 from daemon.backends.imap_session import ImapSession
+from daemon.backends.imap_state import ImapState
 from daemon.config import ConfigError
 from daemon.mail import InboxMessage
 
@@ -42,16 +46,18 @@ from daemon.mail import InboxMessage
 class ImapMailbox:
     """The :class:`daemon.mail.Mailbox` on an IMAP server; see the module docstring."""
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Any, state: ImapState | None = None, tz: tzinfo | None = None):
         settings = dict(backend.settings)
         problems = backend_settings.imap(settings)
         if problems:
             raise ConfigError("[mailbox]", problems)
         self.settings = settings
-        self.session = ImapSession(settings)
+        self.session = ImapSession(settings, state)
         self.mover = ImapMover(self.session)
         self.reader = ImapReader(self.session, self.mover, int(float(settings.get("fetch_batch_mb", 8)) * 1024 * 1024))
-        self.waiter = ImapWaiter(self.session, self.mover, float(settings.get("idle_minutes", 10)) * 60)
+        self.waiter = ImapWaiter(self.session, self.mover, float(settings.get("idle_minutes", 10)) * 60,
+                                 float(settings.get("check_seconds", 0)), settings.get("check_hours", "07:00-18:00"),
+                                 state.clock if state is not None else None, tz)
 
     def fetch(self) -> Iterator[InboxMessage]:
         """Every message in the inbox folder, oldest first, one at a time (see ``imap_reading``)."""

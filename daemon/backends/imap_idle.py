@@ -8,6 +8,14 @@ minutes after which servers may drop an idle client); re-issuing also proves
 the connection alive, within ``timeout_seconds``. imapclient's ``idle_check``
 swallows EOF, so an early, empty return is treated as a possibly dead
 connection and probed. A server without IDLE is polled.
+
+With ``check_seconds`` set, within ``check_hours`` on weekdays (the group's
+time zone) the waiter searches the inbox every ``check_seconds`` instead:
+Dovecot announces new mail in IDLE only about half a second after delivery,
+and mail that arrived between the last search and the start of IDLE only at
+the next timeout, while a search (the inbox holds only unhandled mail, so it
+is nearly always empty and cheap) sees it at once, with no announcement to
+miss. Outside those hours it is IDLE as ever.
 """
 
 from __future__ import annotations
@@ -15,11 +23,14 @@ from __future__ import annotations
 import logging
 import ssl
 import time
+from datetime import datetime, tzinfo
+from typing import Callable
 
 from imapclient.exceptions import IMAPClientError
 
 from daemon.backends.imap_moving import ImapMover
 from daemon.backends.imap_session import NEW_MAIL, ImapSession
+from daemon.backends.settings import parse_hours
 from daemon.mail import MailError
 
 log = logging.getLogger("klg.mail.imap")
@@ -28,10 +39,38 @@ log = logging.getLogger("klg.mail.imap")
 class ImapWaiter:
     """The wait of an :class:`~daemon.backends.imap.ImapMailbox`."""
 
-    def __init__(self, session: ImapSession, mover: ImapMover, idle_seconds: float):
+    def __init__(self, session: ImapSession, mover: ImapMover, idle_seconds: float, check_seconds: float = 0,
+                 check_hours: str = "07:00-18:00", clock: Callable[[], datetime] | None = None,
+                 tz: tzinfo | None = None):
         self.session = session
         self.mover = mover
         self.idle_seconds = idle_seconds
+        self.check_seconds = check_seconds
+        self.hours = parse_hours(check_hours) or parse_hours("07:00-18:00")
+        self.clock = clock  # the daemon's; without one (check-config, tools) office hours are always
+        self.tz = tz
+
+    def checking(self) -> bool:
+        """True when the inbox is to be searched every check_seconds now rather than waited on in IDLE."""
+        if not self.check_seconds:
+            return False
+        if self.clock is None:
+            return True
+        local = self.clock().astimezone(self.tz) if self.tz else self.clock()
+        return local.weekday() < 5 and self.hours[0] <= local.time() < self.hours[1]
+
+    def _check(self, deadline: float) -> None:
+        """Search the inbox every check_seconds until it holds mail, or ``deadline``."""
+        s = self.session
+        s.end_idle()
+        while True:
+            if s.dirty or s.client.search(["UNDELETED"]):
+                s.dirty = True
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(self.check_seconds, remaining))
 
     def wait(self, timeout: float) -> None:
         """Block until new mail may have arrived or ``timeout`` seconds passed, in
@@ -60,6 +99,9 @@ class ImapWaiter:
             if not s.can_idle:
                 time.sleep(max(0.0, deadline - time.monotonic()))
                 s.dirty = True
+                return
+            if self.checking():
+                self._check(deadline)
                 return
             if not s.idling:
                 if s.client.search(["UNDELETED"]):  # arrived after the last search, before IDLE

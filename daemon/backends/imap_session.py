@@ -5,7 +5,8 @@ processed and quarantine folders), reconnects with exponential backoff up to
 ``reconnect_max_seconds`` while the server stays away, and forgets everything
 tied to the connection when it is dropped after an error: the IDLE state, the
 moves not yet sent, the server's capabilities. The folder's UIDVALIDITY is
-remembered for the life of the process, so a recreated folder is noticed.
+remembered for the life of the process, so a recreated folder is noticed, and
+in the store (``imap_state``, given by the daemon) across restarts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from daemon.backends.imap_connection import ImapConnection, close_quietly, folder_name, server_separator
+from daemon.backends.imap_state import ImapState
 from daemon.backends.netconf import describe
 from daemon.backends.settings import IMAP_FOLDERS
 from daemon.mail import MailError
@@ -36,8 +38,9 @@ class ImapSession:
     (target folder -> UIDs) and ``stale`` (key, Message-ID, target: keys from an
     older UIDVALIDITY) are moves handled during a fetch and not yet sent."""
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: dict[str, Any], state: ImapState | None = None):
         self.settings = settings
+        self.state = state  # None: check-config and tests that open a mailbox without a store
         self.conn = ImapConnection(settings, "mailbox")
         self.inbox = settings.get("inbox", IMAP_FOLDERS["inbox"])
         self.folders = {k: settings.get(k, IMAP_FOLDERS[k]) for k in ("processed", "quarantine")}
@@ -99,8 +102,12 @@ class ImapSession:
         self.folders = {k: folder_name(self.settings.get(k, IMAP_FOLDERS[k]), separator) for k in self.folders}
 
     def remember_uidvalidity(self, folder: str, value: int) -> None:
-        """Note the folder's UIDVALIDITY; a change means keys made before it name other messages."""
+        """Note the folder's UIDVALIDITY; a change means keys made before it name other messages.
+        The value is also kept in the store, so a change while klg was stopped is noticed."""
         old = self.uidvalidity.get(folder)
+        if old != value and self.state is not None:
+            stored = self.state.record(folder, value)
+            old = old if old is not None else stored
         if old is not None and old != value:
             log.warning("IMAP folder %r was recreated (UIDVALIDITY %s -> %s): messages are matched again by "
                         "Message-ID, nothing is handled twice", folder, old, value)

@@ -11,7 +11,9 @@ and the fix; an unknown key is refused with the nearest known one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,22 @@ CONNECTION_KEYS = (
 )
 IMAP_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 IMAP_KEYS = (*CONNECTION_KEYS, "inbox", "processed", "quarantine", "create_folders", "idle_minutes",
-             "reconnect_max_seconds", "fetch_batch_mb")
+             "reconnect_max_seconds", "fetch_batch_mb", "check_seconds", "check_hours")
 IMAP_FOLDERS = {"inbox": "INBOX", "processed": "klg/Behandlat", "quarantine": "klg/Karantän"}
+
+
+def parse_hours(value) -> tuple[time, time] | None:
+    """``"07:00-18:00"`` as (start, end), or None if it is not written so."""
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    if not m or int(m[1]) > 23 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
+        return None
+    start = time(int(m[1]), int(m[2]))
+    end = time(23, 59, 59) if int(m[3]) == 24 else time(int(m[3]), int(m[4]))
+    return (start, end) if start < end else None
+
+
 MAX_IDLE_MINUTES = 25  # servers may drop a client idle for 30 minutes (RFC 2177: re-issue before 29)
 SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 SMTP_KEYS = (*CONNECTION_KEYS, "sent_folder", "helo_name", "copy_to_self")
@@ -102,6 +118,13 @@ def imap(settings: dict[str, Any], section: str = "mailbox") -> list[str]:
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0 < minutes <= MAX_IDLE_MINUTES:
         p.append(f"{section}.idle_minutes = {minutes!r}: use a number of minutes above 0 and at most "
                  f"{MAX_IDLE_MINUTES}; servers drop idle clients after about 30")
+    check = settings.get("check_seconds", 0)
+    if isinstance(check, bool) or not isinstance(check, (int, float)) or not (check == 0 or 0.05 <= check <= 60):
+        p.append(f"{section}.check_seconds = {check!r}: use 0 (IDLE only) or a number of seconds between 0.05 and 60, "
+                 "e.g. 0.1")
+    hours = settings.get("check_hours", "07:00-18:00")
+    if parse_hours(hours) is None:
+        p.append(f"{section}.check_hours = {hours!r}: write the office hours as \"HH:MM-HH:MM\", e.g. \"07:00-18:00\"")
     cap = settings.get("reconnect_max_seconds", 60)
     if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 1 <= cap <= 3600:
         p.append(f"{section}.reconnect_max_seconds = {cap!r}: use a number of seconds between 1 and 3600")

@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docxtpl import DocxTemplate, Listing
+if TYPE_CHECKING:
+    from docxtpl import Listing
+
 
 TEMPLATE = "compilation.docx"
 _XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -25,6 +27,8 @@ class CompilationProblem(Exception):
 
 def text(value: str) -> Listing:
     """Multi-line text for a template cell: line breaks kept, markup escaped."""
+    from docxtpl import Listing  # imported here, not at the top: start-up (issue 19)
+
     return Listing(_XML_UNSAFE.sub("", (value or "").replace("\r\n", "\n").replace("\t", "    ")))
 
 
@@ -37,6 +41,8 @@ def render(path: Path, context: dict[str, Any]) -> bytes:
     if not path.is_file():
         raise CompilationProblem(f"the Word template {path} is missing: restore it from the klg package "
                                  f"(templates/build_compilation.py builds it)")
+    from docxtpl import DocxTemplate  # imported here, not at the top: start-up (issue 19)
+
     try:
         doc = DocxTemplate(str(path))
         doc.render(context, autoescape=True)

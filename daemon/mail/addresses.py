@@ -21,9 +21,11 @@ from daemon.mail.headers import clean_text, decode_words, has_invisible
 
 MAX_FROM = 2000  # characters; a real From line is a name and an address
 MAX_COMMENT_DEPTH = 10
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
+# Non-ASCII is written [^\x00-\x7f], not \u0080-\U0010ffff inside the class: the same characters, but
+# Python compiles a class spanning all of Unicode in 0.05-0.1 s, at every start of klg (issue 19).
+_ATEXT = r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]|[^\x00-\x7f])+"
 _DOT_ATOM = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
-_LABEL = r"[A-Za-z0-9\u0080-\U0010ffff](?:[A-Za-z0-9\-\u0080-\U0010ffff]*[A-Za-z0-9\u0080-\U0010ffff])?"
+_LABEL = r"(?:[A-Za-z0-9]|[^\x00-\x7f])(?:(?:[A-Za-z0-9\-]|[^\x00-\x7f])*(?:[A-Za-z0-9]|[^\x00-\x7f]))?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?|\[[^\[\]\\\s]*\]")
 _LIST_ADDRESS = re.compile(r"[^\s<>(),;:\"@\[\]]+@[^\s<>(),;:\"@\[\]]+")
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from email import policy
 from email.message import Message
 
-import html2text
 
 from daemon.files import safe_name
 from daemon.mail.blobs import Blobs
@@ -61,6 +60,8 @@ class Attachment:
 
 def html_to_text(html: str) -> str:
     """Readable plain text from an HTML body (links kept as text, images dropped)."""
+    import html2text  # imported here, not at the top: start-up (issue 19)
+
     h = html2text.HTML2Text()
     h.body_width = 0
     h.ignore_images = True

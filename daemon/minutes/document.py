@@ -13,8 +13,6 @@ import io
 import re
 from pathlib import Path
 
-import jinja2
-from docxtpl import DocxTemplate
 
 from daemon import docmeta, documents, officezip
 from daemon.minutes.formcheck import SIGNATORY_LABELS, RawForm, norm
@@ -69,6 +67,9 @@ def render(templates_dir: Path, language: str, name: str, context: dict) -> byte
     if not path.is_file():
         raise TemplateProblem(f"the Word template {path} is missing: restore it from the klg package "
                               "(templates/build_minutes.py makes it)")
+    import jinja2  # imported here, not at the top: start-up (issue 19)
+    from docxtpl import DocxTemplate
+
     try:
         tpl = DocxTemplate(str(path))
         tpl.render(context, jinja_env=jinja2.Environment(undefined=jinja2.StrictUndefined), autoescape=True)

@@ -1,0 +1,183 @@
+"""The small part of sqlite-utils klg used, on plain :mod:`sqlite3`.
+
+``store.db`` offers what the workflows call: ``db["table"].insert(row)``
+(``.last_pk``), ``db["table"].update(pk, changes)``, ``db.query(sql, params)``
+(dicts), ``db.execute``, ``db.atomic()`` (a transaction; nested: a savepoint)
+and ``db.conn``. Values are stored as sqlite-utils stored them (dicts and
+lists as JSON, dates as ISO 8601), so stores written before read the same.
+
+Why not sqlite-utils itself (issue 19): importing it (with click and pluggy)
+cost more start-up than the rest of ``klg status``, and in intake's hot path
+it looked the table up again for every insert and wrapped every SELECT in a
+savepoint, 34,000 ``execute()`` calls for 3,500 inserts. Here an insert is one
+statement, which sqlite3's statement cache keeps prepared, and a table's
+primary key is read once per connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from uuid import UUID
+
+
+class NotFoundError(KeyError):
+    """``update`` of a row that does not exist: the table and the key."""
+
+
+def stored(value: Any) -> Any:
+    """A Python value as a column value, the way sqlite-utils stored it."""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=repr, ensure_ascii=False)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (timedelta, UUID)):
+        return str(value)
+    return value
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Inserted:
+    """What ``insert`` returns: ``last_pk`` (the new row's primary key) and ``last_rowid``."""
+
+    __slots__ = ("last_pk", "last_rowid")
+
+    def __init__(self, last_pk: Any, last_rowid: int | None):
+        self.last_pk = last_pk
+        self.last_rowid = last_rowid
+
+
+class Table:
+    """One table of a :class:`Database`: ``insert`` and ``update``."""
+
+    def __init__(self, db: "Database", name: str):
+        self.db = db
+        self.name = name
+
+    @property
+    def pk(self) -> str:
+        """The primary key's column ("rowid" when the table has none of its own)."""
+        found = self.db._pks.get(self.name)
+        if found is None:
+            cols = [(row[5], row[1]) for row in self.db.conn.execute(f"PRAGMA table_info({_quoted(self.name)})")]
+            if not cols:
+                raise sqlite3.OperationalError(f"no such table: {self.name}")
+            keys = sorted(c for c in cols if c[0])
+            found = keys[0][1] if len(keys) == 1 else "rowid"
+            self.db._pks[self.name] = found
+        return found
+
+    def insert(self, record: dict[str, Any], *, replace: bool = False, ignore: bool = False) -> Inserted:
+        """Insert one row (``replace``: over a row with the same key; ``ignore``: not if one exists);
+        its primary key is ``last_pk``."""
+        names = list(record)
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE" if ignore else "INSERT"
+        sql = (f"{verb} INTO {_quoted(self.name)} ({', '.join(map(_quoted, names))}) "
+               f"VALUES ({', '.join('?' * len(names))})")
+        cursor = self.db.execute(sql, [stored(record[n]) for n in names])
+        pk = self.pk
+        given = record.get(pk)
+        return Inserted(given if given is not None else cursor.lastrowid, cursor.lastrowid)
+
+    def insert_all(self, records: list[dict[str, Any]]) -> None:
+        """Insert many rows."""
+        for record in records:
+            self.insert(record)
+
+    def upsert(self, record: dict[str, Any], pk: str) -> Inserted:
+        """Insert the row, or change the columns given of the row with the same ``pk``."""
+        names = list(record)
+        rest = [n for n in names if n != pk]
+        sql = (f"INSERT INTO {_quoted(self.name)} ({', '.join(map(_quoted, names))}) VALUES "
+               f"({', '.join('?' * len(names))}) ON CONFLICT ({_quoted(pk)}) DO "
+               + (f"UPDATE SET {', '.join(f'{_quoted(n)} = excluded.{_quoted(n)}' for n in rest)}" if rest else "NOTHING"))
+        cursor = self.db.execute(sql, [stored(record[n]) for n in names])
+        return Inserted(record[pk], cursor.lastrowid)
+
+    def update(self, pk_value: Any, changes: dict[str, Any]) -> "Table":
+        """Change the columns in ``changes`` of the row whose primary key is ``pk_value``."""
+        pk = self.pk
+        if not changes:
+            if self.db.conn.execute(f"SELECT 1 FROM {_quoted(self.name)} WHERE {_quoted(pk)} = ?",
+                                    [pk_value]).fetchone() is None:
+                raise NotFoundError(f"{self.name}: no row {pk_value!r}")
+            return self
+        names = list(changes)
+        cursor = self.db.execute(
+            f"UPDATE {_quoted(self.name)} SET {', '.join(f'{_quoted(n)} = ?' for n in names)} WHERE {_quoted(pk)} = ?",
+            [*(stored(changes[n]) for n in names), pk_value])
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"{self.name}: no row {pk_value!r}")
+        return self
+
+
+class Database:
+    """One SQLite connection in autocommit mode: a write outside :meth:`atomic` commits at once."""
+
+    def __init__(self, path: Path | str):
+        # isolation_level=None: no implicit transactions; atomic() opens them, as sqlite-utils did
+        self.conn = sqlite3.connect(str(path), isolation_level=None)
+        self.conn.execute("PRAGMA recursive_triggers = on")
+        self._pks: dict[str, str] = {}
+        self._savepoints = 0
+
+    def __getitem__(self, name: str) -> Table:
+        return Table(self, name)
+
+    def execute(self, sql: str, params: Sequence | dict | None = None) -> sqlite3.Cursor:
+        """Run one statement; the cursor."""
+        return self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+
+    def query(self, sql: str, params: Sequence | dict | None = None) -> Iterator[dict]:
+        """The rows of ``sql`` as dicts, one at a time."""
+        cursor = self.execute(sql, params)
+        if cursor.description is None:
+            raise ValueError("query() is for SQL that returns rows; use execute() for other statements")
+        keys = [d[0] for d in cursor.description]
+        return (dict(zip(keys, row)) for row in cursor)
+
+    @contextmanager
+    def atomic(self) -> Iterator["Database"]:
+        """A transaction; nested calls become savepoints."""
+        conn = self.conn
+        if conn.in_transaction:
+            self._savepoints += 1
+            name = f"klg_{self._savepoints}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if conn.in_transaction:  # a RAISE(ROLLBACK) trigger may have ended it already
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def enable_wal(self) -> None:
+        self.conn.execute("PRAGMA journal_mode = wal")
+
+    def close(self) -> None:
+        self.conn.close()
