@@ -22,7 +22,7 @@ from daemon.systemd import setup_logging
 
 # Options of `klg` itself that take a value (to find the command's name before parsing).
 GLOBAL_VALUES = ("--config", "--log-level")
-BACKENDS = ("maildir", "imap", "exchange")  # klg init --backend; daemon/instance.py writes them (a test checks)
+BACKENDS = ("maildir", "imap", "exchange", "graph")  # klg init --backend; daemon/instance.py writes them (a test checks)
 
 
 def _init(p: argparse.ArgumentParser) -> None:
@@ -66,7 +66,9 @@ COMMANDS: dict[str, tuple[str, object, str | None]] = {
                      "daemon.commands:cmd_check_config"),
     "quarantine": ("list quarantined mail, or release one to be handled after all", "daemon.quarantine:add_cli", None),
     "log": ("the audit log: every state change and every mail in or out", "daemon.audit:add_cli", None),
-    "verify": ("check the seal (PAdES signature) of signed minutes", "daemon.minutes.seal:add_cli", None),
+    "verify": ("check the seal (PAdES signature) of signed minutes", "daemon.minutes.sealcheck:add_cli", None),
+    "records": ("public records: hand out what a request for a meeting needs", "daemon.records.export:add_cli", None),
+    "archive": ("make a meeting's archive package (E-ARK SIP, FGS 2.0)", "daemon.archive.package:add_cli", None),
 }
 NO_CONFIG = ("init", "demo")
 

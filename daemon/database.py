@@ -91,15 +91,18 @@ class Table:
         for record in records:
             self.insert(record)
 
-    def upsert(self, record: dict[str, Any], pk: str) -> Inserted:
-        """Insert the row, or change the columns given of the row with the same ``pk``."""
+    def upsert(self, record: dict[str, Any], pk: str | tuple[str, ...]) -> Inserted:
+        """Insert the row, or change the columns given of the row with the same ``pk`` (a column,
+        or a tuple of columns for a compound key such as ``("meeting", "email")``)."""
+        keys = (pk,) if isinstance(pk, str) else tuple(pk)
         names = list(record)
-        rest = [n for n in names if n != pk]
+        rest = [n for n in names if n not in keys]
         sql = (f"INSERT INTO {_quoted(self.name)} ({', '.join(map(_quoted, names))}) VALUES "
-               f"({', '.join('?' * len(names))}) ON CONFLICT ({_quoted(pk)}) DO "
+               f"({', '.join('?' * len(names))}) ON CONFLICT ({', '.join(map(_quoted, keys))}) DO "
                + (f"UPDATE SET {', '.join(f'{_quoted(n)} = excluded.{_quoted(n)}' for n in rest)}" if rest else "NOTHING"))
         cursor = self.db.execute(sql, [stored(record[n]) for n in names])
-        return Inserted(record[pk], cursor.lastrowid)
+        value = record[keys[0]] if len(keys) == 1 else tuple(record[k] for k in keys)
+        return Inserted(value, cursor.lastrowid)
 
     def update(self, pk_value: Any, changes: dict[str, Any]) -> "Table":
         """Change the columns in ``changes`` of the row whose primary key is ``pk_value``."""

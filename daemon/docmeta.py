@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import io
 
-from docx import Document
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 
 # The group's language (``[group] language``) as the language tag documents carry.
 LOCALES = {"sv": "sv-SE", "en": "en-GB"}
@@ -29,6 +26,10 @@ def locale(language: str) -> str:
 def label(data: bytes, *, lang: str, title: str | None = None, author: str | None = None) -> bytes:
     """``data`` (.docx) in the language ``lang`` (e.g. "sv-SE") and, where given, with this
     title and author in its core properties; the text itself is not touched."""
+    from docx import Document  # imported here, not at the top: start-up (issue 19)
+    from docx.oxml import OxmlElement  # imported here, not at the top: start-up (issue 19)
+    from docx.oxml.ns import qn  # imported here, not at the top: start-up (issue 19)
+
     doc = Document(io.BytesIO(data))
     defaults = doc.styles.element.find(qn("w:docDefaults"))
     if defaults is None:

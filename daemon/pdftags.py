@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 
-import pikepdf
 
 log = logging.getLogger("klg.pdf")
 
@@ -25,6 +24,8 @@ SHOW = {"Tj", "TJ", "'", '"', "Do", "sh", "INLINE IMAGE"}
 
 def _marked(instructions: list) -> tuple[list, int]:
     """The instructions with every untagged drawing wrapped as an artifact, and how many were."""
+    import pikepdf  # imported here, not at the top: start-up (issue 19)
+
     out: list = []
     stack: list[bool] = []  # per open marked-content sequence: does it mark what is inside?
     path_at: int | None = None  # where in ``out`` the path being built began, when it is unmarked
@@ -61,6 +62,8 @@ def mark_artifacts(data: bytes) -> bytes:
     """``data`` (a tagged PDF) with every drawing outside its structure marked as an artifact;
     the same bytes when there is none, when the PDF is not tagged, or when it cannot be read
     here (then it is still the PDF LibreOffice made, only with those drawings unmarked)."""
+    import pikepdf  # imported here, not at the top: start-up (issue 19)
+
     try:
         return _mark(data)
     except pikepdf.PdfError as exc:
@@ -69,6 +72,8 @@ def mark_artifacts(data: bytes) -> bytes:
 
 
 def _mark(data: bytes) -> bytes:
+    import pikepdf  # imported here, not at the top: start-up (issue 19)
+
     pdf = pikepdf.open(io.BytesIO(data))
     if "/StructTreeRoot" not in pdf.Root:
         return data

@@ -56,3 +56,15 @@ def test_atomic_commits_together_and_rolls_back_a_savepoint_alone(db, tmp_path):
     assert other.execute("SELECT name FROM things").fetchall() == [("kept",)]
     assert not db.conn.in_transaction
     other.close()
+
+
+def test_upsert_by_one_column_and_by_a_compound_key(db):
+    db["named"].upsert({"key": "K-1", "n": 1}, pk="key")
+    db["named"].upsert({"key": "K-1", "n": 2}, pk="key")
+    assert list(db.query("SELECT key, n FROM named")) == [{"key": "K-1", "n": 2}]
+    db.execute("CREATE TABLE seats (meeting TEXT, email TEXT, state TEXT, PRIMARY KEY (meeting, email))")
+    for state in ("absent", "present"):
+        db["seats"].upsert({"meeting": "2026-12-08", "email": "a@x", "state": state}, pk=("meeting", "email"))
+    db["seats"].upsert({"meeting": "2026-12-15", "email": "a@x", "state": "absent"}, pk=("meeting", "email"))
+    assert list(db.query("SELECT meeting, state FROM seats ORDER BY meeting")) == [
+        {"meeting": "2026-12-08", "state": "present"}, {"meeting": "2026-12-15", "state": "absent"}]

@@ -23,7 +23,6 @@ import re
 from datetime import date, time, timezone
 from enum import StrEnum
 
-import icalendar
 
 from daemon import absence_words, items
 from daemon import attachments as att
@@ -111,6 +110,8 @@ def _clock(hhmm: str) -> time:
 
 def _ics(ctx: Ctx, guest: dict, item: dict, meeting: str, start: str, end: str, sequence: int,
          cancel: bool = False) -> bytes:
+    import icalendar  # imported here, not at the top: start-up (issue 19)
+
     day = date.fromisoformat(meeting)
     cal_ = common.calendar(ctx)
     cal = icalendar.Calendar()
