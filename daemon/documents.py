@@ -118,6 +118,19 @@ def make(store: Store, jobs: list[Job], now: datetime) -> None:
                                           "error": error[:300] if error else None, "made_at": iso(now)}, replace=True)
 
 
+def ahead(store: Store, job: Job, now: datetime) -> str | None:
+    """Make ``job``'s document before anything asks for it (no transaction may be open).
+
+    Returns why it failed when the failure is of the moment (LibreOffice missing or
+    too slow), so the caller can wait before trying again; such a failure is not
+    remembered here, so a step that needs the document later tries it itself."""
+    try:
+        make(store, [job], now)
+        return _passing.get(job.key)
+    finally:
+        _passing.pop(job.key, None)
+
+
 def run(store: Store, now: datetime, attempt: Callable[[], T]) -> T:
     """``attempt()`` (which opens its own transaction), made again after the documents it asked for are made."""
     try:

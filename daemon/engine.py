@@ -29,6 +29,7 @@ log = logging.getLogger("klg.engine")
 MAX_STEP_ROUNDS = 20
 SLOW_MESSAGE_SECONDS = 5.0
 STEP_RETRY = timedelta(minutes=5)
+PREPARE_SECONDS = 20.0  # converting ahead yields to the inbox this often
 
 
 def system_clock() -> datetime:
@@ -43,6 +44,7 @@ class Engine:
         self.transport = transport
         self.stop = threading.Event()
         self._failed_steps: dict[str, datetime] = {}
+        self._deferred: dict[str, datetime] = {}  # documents whose conversion failed for the moment
 
     def ctx(self, now: datetime) -> Ctx:
         return Ctx(self.config, self.store, now)
@@ -145,11 +147,34 @@ class Engine:
 
         return outbox.flush(self.store, self.transport, now, on_failure=on_failure)
 
+    def prepare(self, now: datetime, budget: float = PREPARE_SECONDS) -> bool:
+        """Make the documents steps will need (``workflows.PREPARE``) before they need
+        them: a member's attachment is converted for the meeting book once, when it
+        has arrived, not at 14:00 with everyone else's. Runs with no transaction open
+        and after the outbox, so no acknowledgement waits for LibreOffice; stops after
+        ``budget`` seconds (the inbox comes first) and returns True if more are left."""
+        started = time.monotonic()  # a duration, not the time of day
+        for pending in workflows.PREPARE:
+            for job in pending(self.store):
+                failed_at = self._deferred.get(job.key)
+                if failed_at is not None and now - failed_at < STEP_RETRY:
+                    continue
+                if self.stop.is_set() or time.monotonic() - started >= budget:
+                    return True
+                if documents.ahead(self.store, job, now) is None:
+                    self._deferred.pop(job.key, None)
+                else:
+                    self._deferred[job.key] = now
+                keepalive()
+        return False
+
     def tick(self, now: datetime) -> dict:
-        """One full pass at ``now``."""
+        """One full pass at ``now``: the inbox, the steps due, the outbox, then the
+        documents converted ahead for later steps."""
         handled = self.ingest(now)
         steps = self.run_steps(now)
         sent = self.flush(now)
+        self.prepare(now, budget=float("inf"))
         return {"messages": handled, "steps": steps, "outbox": sent}
 
     # --- the daemon loop ----------------------------------------------------------
@@ -160,9 +185,11 @@ class Engine:
         notify = notify or (lambda *_: None)
         poll = self.config.intake.poll_seconds
         steps_wanted = first_pass = True
+        more = False
         notify("READY=1")
         while not self.stop.is_set():
             now = clock()
+            more = False
             try:
                 handled = self.ingest(now)
                 steps: list[str] = []
@@ -170,6 +197,7 @@ class Engine:
                     steps = self.run_steps(now)
                     steps_wanted = False
                 sent = self.flush(now)
+                more = self.prepare(now)
                 if sent["sent"] or handled:
                     steps_wanted = True  # a sent mail or a reply can make a step due
                 if handled or steps or sent["sent"] or sent["failed"]:
@@ -191,6 +219,8 @@ class Engine:
                 first_pass = False
             if self.stop.is_set():
                 break
+            if more:
+                continue  # documents left to convert: look at the inbox, then go on with them
             try:
                 self.mailbox.wait(poll)
             except MailError as exc:

@@ -12,6 +12,7 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 from __future__ import annotations
 
 from daemon import audit, hooks, notices, proposals, secretary, security
+from daemon.agenda import ahead as agenda_ahead
 from daemon.agenda import document as agenda_document
 from daemon.agenda import notices as agenda_notices
 from daemon.agenda import review as agenda_review
@@ -73,6 +74,10 @@ hooks.item_listeners[:] = ITEM_LISTENERS
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
 STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
+
+# Documents made ahead, between mails and outside any transaction, so that the step needing them
+# finds them made: pending(store) -> list[documents.Job] not made yet (the meeting book's clean PDFs).
+PREPARE: list = [agenda_ahead.pending]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = [agenda_status.section, minutes_status.section, circulation_status.status_section]
