@@ -44,7 +44,6 @@ class Engine:
         self.transport = transport
         self.stop = threading.Event()
         self._failed_steps: dict[str, datetime] = {}
-        self._deferred: dict[str, datetime] = {}  # documents whose conversion failed for the moment
 
     def ctx(self, now: datetime) -> Ctx:
         return Ctx(self.config, self.store, now)
@@ -155,17 +154,12 @@ class Engine:
         ``budget`` seconds (the inbox comes first) and returns True if more are left."""
         started = time.monotonic()  # a duration, not the time of day
         for pending in workflows.PREPARE:
-            for job in pending(self.store):
-                failed_at = self._deferred.get(job.key)
-                if failed_at is not None and now - failed_at < STEP_RETRY:
-                    continue
-                if self.stop.is_set() or time.monotonic() - started >= budget:
-                    return True
-                if documents.ahead(self.store, job, now) is None:
-                    self._deferred.pop(job.key, None)
-                else:
-                    self._deferred[job.key] = now
-                keepalive()
+            while jobs := pending(self.store, now):  # each job leaves the list: made, failed, or waiting
+                for job in jobs:
+                    if self.stop.is_set() or time.monotonic() - started >= budget:
+                        return True
+                    documents.ahead(self.store, job, now)  # a failure of the moment waits in conversion_attempts
+                    keepalive()
         return False
 
     def tick(self, now: datetime) -> dict:

@@ -38,12 +38,14 @@ def soffice() -> str:
     )
 
 
-def to_pdf(data: bytes, filename: str, *, filter_options: str = "", timeout: float = DEFAULT_TIMEOUT) -> bytes:
+def to_pdf(data: bytes, filename: str, *, filter_options: str = "", timeout: float | None = None) -> bytes:
     """Convert one document (docx, xlsx, pptx, odt, …) given as bytes to PDF bytes.
 
     ``filter_options`` is LibreOffice's JSON for the PDF export filter, e.g. to ask
-    for PDF/A; empty means the default export.
+    for PDF/A; empty means the default export. ``timeout`` defaults to
+    :data:`DEFAULT_TIMEOUT` as it is when called.
     """
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     binary = soffice()
     keepalive()  # one conversion is bounded by ``timeout``; a step converting many pings between them
     name = safe_name(filename, "dokument.docx")

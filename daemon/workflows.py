@@ -76,7 +76,7 @@ hooks.item_listeners[:] = ITEM_LISTENERS
 STEPS = [notices.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due, circulation_held.due]
 
 # Documents made ahead, between mails and outside any transaction, so that the step needing them
-# finds them made: pending(store) -> list[documents.Job] not made yet (the meeting book's clean PDFs).
+# finds them made: pending(store, now) -> list[documents.Job] not made yet (the meeting book's clean PDFs).
 PREPARE: list = [agenda_ahead.pending]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
