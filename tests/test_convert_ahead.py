@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,25 @@ def test_a_hung_conversion_is_killed_and_the_others_still_go(inst, converted, mo
     assert PdfReader(io.BytesIO(attachment(final, f"Dagordning KLG {MEETING}.pdf"))).pages
     assert "Haenger.docx" in attachment_names(final)
     assert docx_of(final)
+
+
+def test_conversions_share_the_machines_slots(tmp_path, monkeypatch):
+    """At most KLG_CONVERTERS conversions run at once across every instance: a
+    conversion waits for a slot, and gives up (tried again later) when none comes free."""
+    monkeypatch.setenv("KLG_CONVERTER_LOCKS", str(tmp_path / "locks"))
+    monkeypatch.setenv("KLG_CONVERTERS", "2")
+    with pdflib.slot(wait=1) as first, pdflib.slot(wait=1) as second:
+        assert {first, second} == {0, 1}
+        started = time.monotonic()
+        with pytest.raises(pdflib.ConversionError, match="all 2 conversion slots of this machine stayed busy"):
+            with pdflib.slot(wait=0.5):
+                pass
+        assert time.monotonic() - started >= 0.5
+        # the conversion itself waits the same way, and says so as a failure of the moment
+        with pytest.raises(pdflib.ConversionError, match="did not finish"):
+            pdflib.to_pdf(small_docx("x"), "x.docx", timeout=0.3)
+    with pdflib.slot(wait=0) as again:  # a slot is free again once its holder is done
+        assert again == 0
+    monkeypatch.setenv("KLG_CONVERTERS", "many")
+    with pytest.raises(pdflib.ConversionError, match="KLG_CONVERTERS must be a whole number"):
+        pdflib.slots()
