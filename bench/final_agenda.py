@@ -35,10 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from daemon.pdf import soffice  # noqa: E402
-from daemon.simulate import small_docx  # noqa: E402
-from tests.helpers import CHANCELLERY, MEMBERS, at, make_mail, new_instance, recipients  # noqa: E402
-
+# The timed commands (final, baseline) import no more than they use: klg's own imports are
+# paid by the `klg tick` they run, the week's (docx, the test helpers) only by `prepare`.
+MEMBERS = ["karin.berg@example.org", "johan.ek@example.org", "maria.holm@example.org", "erik.sandberg@example.org",
+           "lena.akesson@example.org", "ahmed.karimi@example.org", "sofia.lund@example.org",
+           "peter.nystrom@example.org"]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MEETING = "2026-12-01"
 FINAL_AT = "2026-11-30T14:00"
@@ -48,10 +49,14 @@ TEXT = ("Bakgrund. Förvaltningen har på uppdrag av ledningsgruppen sammanstäl
 
 def document(n: int) -> bytes:
     """A member's Word document of a page or two: a heading and some paragraphs."""
+    from daemon.simulate import small_docx
+
     return small_docx(f"Underlag till ärende {n}", *(f"{k}. {TEXT}" for k in range(1, 9)))
 
 
 def prepare(folder: Path, items: int) -> None:
+    from tests.helpers import CHANCELLERY, at, make_mail, new_instance
+
     if folder.exists():
         shutil.rmtree(folder)
     files = folder / "files"
@@ -90,12 +95,18 @@ def final(folder: Path) -> None:
         finals = [m for m in sent if "Dagordning tisdag" in str(m["Subject"])]
         names = [a.get_filename() for m in finals for a in m.iter_attachments()]
         books = list((week / "data" / "agendas" / MEETING).glob("Mötesbok*.pdf"))
-        if len(finals) != 1 or recipients(finals[0]) != sorted(MEMBERS) or f"Dagordning KLG {MEETING}.pdf" not in names \
+        if len(finals) != 1 or _recipients(finals[0]) != sorted(MEMBERS) or f"Dagordning KLG {MEETING}.pdf" not in names \
                 or not books:
             sys.exit(f"the final agenda did not go out as it should: {len(finals)} mails, {names}, {books}")
 
 
+def _recipients(msg) -> list[str]:
+    return sorted(a.addr_spec.lower() for h in ("To", "Cc") for a in (msg[h].addresses if msg[h] else []))
+
+
 def baseline(folder: Path) -> None:
+    from daemon.pdf import soffice
+
     with tempfile.TemporaryDirectory(prefix="klg-lo-") as work:
         out = Path(work) / "out"
         sources = sorted(str(p) for p in (folder / "files").iterdir())
