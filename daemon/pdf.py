@@ -1,8 +1,9 @@
 """PDF output through LibreOffice headless.
 
-Each conversion gets its own LibreOffice profile folder (two conversions at
-once would otherwise fight over one profile and hang) and a timeout; a missing
-LibreOffice is an error that says what to install.
+Each conversion runs with a timeout and a LibreOffice profile folder no other
+running conversion uses (two at once would fight over one profile and hang):
+the profile of its slot, kept between conversions and made anew after one
+failed. A missing LibreOffice is an error that says what to install.
 
 One LibreOffice takes a core and about 200 MB while it runs. On a machine with
 many groups, every instance converts its agenda at the same 14:00, so the
@@ -107,11 +108,19 @@ def to_pdf(data: bytes, filename: str, *, filter_options: str = "", timeout: flo
     """
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     binary = soffice()
-    with slot(wait=timeout):
-        return _convert(binary, data, filename, filter_options, timeout)
+    with slot(wait=timeout) as number:
+        # Each slot keeps its LibreOffice profile: only one conversion uses a slot at a time, and
+        # a profile made once spares every later start its first-start set-up. A conversion that
+        # fails may have left it broken, so the next one in that slot starts from a new profile.
+        profile = _locks() / f"profile-{number}"
+        try:
+            return _convert(binary, data, filename, filter_options, timeout, profile)
+        except ConversionError:
+            shutil.rmtree(profile, ignore_errors=True)
+            raise
 
 
-def _convert(binary: str, data: bytes, filename: str, filter_options: str, timeout: float) -> bytes:
+def _convert(binary: str, data: bytes, filename: str, filter_options: str, timeout: float, profile: Path) -> bytes:
     keepalive()  # one conversion is bounded by ``timeout``; a step converting many pings between them
     name = safe_name(filename, "dokument.docx")
     with tempfile.TemporaryDirectory(prefix="klg-lo-") as work:
@@ -121,7 +130,7 @@ def _convert(binary: str, data: bytes, filename: str, filter_options: str, timeo
         source.write_bytes(data)
         out_dir = work_path / "out"
         target = "pdf" + (f":writer_pdf_Export:{filter_options}" if filter_options else "")
-        cmd = [binary, f"-env:UserInstallation={(work_path / 'profile').as_uri()}", "--headless", "--norestore",
+        cmd = [binary, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
                "--nologo", "--nodefault", "--nolockcheck", "--convert-to", target, "--outdir", str(out_dir), str(source)]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=work,
                                 env={**os.environ, "HOME": work}, start_new_session=True)
