@@ -12,7 +12,8 @@ rendered and converted, the meeting book merged, the mail to every member
 written. It checks that the final agenda went out, with its PDF and the book.
 
 ``baseline DIR`` is the yardstick: one LibreOffice converting ``DIR/files``
-(the same documents) to PDF in one process, as a clerk would by hand.
+(the same documents) to PDF in one process, as a clerk would by hand. Its
+profile (``DIR/profile``) is kept between runs, as klg keeps one per slot.
 
 Time them in turn with farm-bench (README, "Performance"):
 
@@ -110,7 +111,7 @@ def baseline(folder: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="klg-lo-") as work:
         out = Path(work) / "out"
         sources = sorted(str(p) for p in (folder / "files").iterdir())
-        subprocess.run([soffice(), f"-env:UserInstallation={(Path(work) / 'profile').as_uri()}", "--headless",
+        subprocess.run([soffice(), f"-env:UserInstallation={(folder / 'profile').as_uri()}", "--headless",
                         "--norestore", "--nologo", "--nodefault", "--nolockcheck", "--convert-to", "pdf",
                         "--outdir", str(out), *sources], capture_output=True, check=True, timeout=900,
                        env={"PATH": "/usr/bin:/bin", "HOME": work})
