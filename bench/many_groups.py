@@ -79,7 +79,7 @@ def _sample(pids: set[int]) -> tuple[int, int]:
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 rss += int(line.split()[1])
-            elif line.startswith("Name:") and "soffice" in line:
+            elif line.startswith("Name:") and "soffice.bin" in line:  # not its launcher and oosplash
                 office += 1
     return rss, office
 
@@ -87,6 +87,7 @@ def _sample(pids: set[int]) -> tuple[int, int]:
 def run(folder: Path, count: int) -> dict:
     groups = copies(folder, count)
     env = {**os.environ, "KLG_CONVERTER_LOCKS": str(folder / "locks")}
+    load_before = os.getloadavg()
     started = time.monotonic()
     procs = {subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(g / "klg.toml"), "tick", "--now",
                                final_agenda.FINAL_AT], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO,
@@ -108,7 +109,7 @@ def run(folder: Path, count: int) -> dict:
     missing = [g.name for g in groups if not _final_sent(g)]
     times = sorted(done.values())
     result = {
-        "machine": machine(), "groups": len(groups), "load_before": os.getloadavg(),
+        "machine": machine(), "groups": len(groups), "load_before": load_before, "load_after": os.getloadavg(),
         "all_out_s": round(times[-1], 1), "median_s": round(statistics.median(times), 1),
         "p90_s": round(times[int(0.9 * (len(times) - 1))], 1), "first_s": round(times[0], 1),
         "peak_rss_mb": round(peak_rss / 1024), "peak_libreoffices": peak_office,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,9 @@ import pytest
 from pypdf import PdfReader
 
 from daemon import pdf as pdflib
+from daemon.backends import open_mailbox, open_transport
+from daemon.engine import Engine
+from daemon.store import Store
 from tests.agenda_helpers import DOCX, docx_of, pdf_text, small_docx
 from tests.helpers import CHANCELLERY, LENA, MARIA, MEMBERS, at, attachment, attachment_names, make_mail, recipients
 
@@ -181,3 +185,45 @@ def test_conversions_share_the_machines_slots(tmp_path, monkeypatch):
     monkeypatch.setenv("KLG_CONVERTERS", "many")
     with pytest.raises(pdflib.ConversionError, match="KLG_CONVERTERS must be a whole number"):
         pdflib.slots()
+
+
+def test_the_running_daemon_converts_between_mails_and_yields_to_the_inbox(inst, converted):
+    """`klg run`: the acknowledgement goes first, the conversion follows in the same wake-up;
+    a pass whose budget is spent leaves the rest for the next, after a look at the inbox."""
+    inst.drop(make_mail(MARIA, "Budgetuppföljning", "Tid: 15",
+                        attachments=[("Budget.docx", small_docx("Budget oktober i sammandrag"), DOCX)]))
+    config = inst.config
+    engines: list[Engine] = []
+
+    def daemon(first_only: bool) -> None:
+        store = Store(config.data_dir)
+        mailbox, transport = open_mailbox(config), open_transport(config)
+        engine = Engine(config, store, mailbox, transport)
+        engines.append(engine)
+        try:
+            if first_only:
+                assert engine.ingest(at("2026-11-27 09:00")) == 1
+                assert engine.prepare(at("2026-11-27 09:00"), budget=0) is True  # spent: the document waits
+            else:
+                engine.run(clock=lambda: at("2026-11-27 09:01"))
+        finally:
+            mailbox.close()
+            transport.close()
+            store.close()
+
+    daemon(first_only=True)
+    assert names(converted) == []
+    thread = threading.Thread(target=daemon, args=(False,))
+    thread.start()
+    store = inst.store()
+    try:
+        deadline = time.monotonic() + 120
+        while not store.one("SELECT * FROM pdf_cache") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        engines[-1].stop.set()
+        thread.join(timeout=60)
+        [row] = store.all("SELECT * FROM pdf_cache")
+    finally:
+        store.close()
+    assert row["pdf_sha256"] and names(converted) == ["Budget.docx"]
+    assert [m for m in inst.sent() if MARIA in recipients(m)]  # the acknowledgement went out
