@@ -35,8 +35,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import final_agenda  # noqa: E402
-from _common import machine  # noqa: E402
+import final_agenda
+from _common import machine
 
 REPO = BENCH.parent
 
