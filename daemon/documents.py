@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, TypeVar
 
 from daemon import pdf as pdflib
@@ -36,6 +36,8 @@ from daemon.systemd import keepalive
 log = logging.getLogger("klg.documents")
 
 MAX_ROUNDS = 5
+RETRY = timedelta(minutes=5)
+MAX_RETRY = timedelta(hours=6)
 T = TypeVar("T")
 
 
@@ -117,6 +119,39 @@ def make(store: Store, jobs: list[Job], now: datetime) -> None:
         with store.atomic():
             store.db["pdf_cache"].insert({"source_sha256": job.key, "pdf_sha256": sha,
                                           "error": error[:300] if error else None, "made_at": iso(now)}, replace=True)
+
+
+def ahead(store: Store, job: Job, now: datetime) -> str | None:
+    """Make ``job``'s document before anything asks for it (no transaction may be open).
+
+    Returns why it failed when the failure is of the moment (LibreOffice missing or
+    too slow): then ``conversion_attempts`` says when to try again (:func:`retry_after`,
+    doubling), so a document that hangs LibreOffice costs its timeout once per
+    back-off. Such a failure is not remembered here otherwise: a step that needs
+    the document later tries it itself."""
+    try:
+        make(store, [job], now)
+        why = _passing.get(job.key)
+    except Exception as exc:  # a bug or a document nobody foresaw must not stop every later pass
+        log.exception("%s could not be made ahead", job.what)
+        why = f"{type(exc).__name__}: {exc}"
+    finally:
+        _passing.pop(job.key, None)
+    with store.atomic():
+        if why is None:
+            store.db.conn.execute("DELETE FROM conversion_attempts WHERE key = ?", [job.key])
+            return None
+        row = store.one("SELECT attempts FROM conversion_attempts WHERE key = ?", [job.key])
+        attempts = (row["attempts"] if row else 0) + 1
+        store.db["conversion_attempts"].insert({"key": job.key, "attempts": attempts, "failed_at": iso(now),
+                                                "retry_at": iso(now + retry_after(attempts)), "error": why[:300]},
+                                               replace=True)
+    return why
+
+
+def retry_after(attempts: int) -> timedelta:
+    """How long a conversion that failed ``attempts`` times for the moment waits: 5 min, doubling, at most 6 h."""
+    return min(RETRY * 2 ** (attempts - 1), MAX_RETRY)
 
 
 def run(store: Store, now: datetime, attempt: Callable[[], T]) -> T:

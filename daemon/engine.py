@@ -29,6 +29,7 @@ log = logging.getLogger("klg.engine")
 MAX_STEP_ROUNDS = 20
 SLOW_MESSAGE_SECONDS = 5.0
 STEP_RETRY = timedelta(minutes=5)
+PREPARE_SECONDS = 20.0  # converting ahead yields to the inbox this often
 
 
 def system_clock() -> datetime:
@@ -145,11 +146,29 @@ class Engine:
 
         return outbox.flush(self.store, self.transport, now, on_failure=on_failure)
 
+    def prepare(self, now: datetime, budget: float = PREPARE_SECONDS) -> bool:
+        """Make the documents steps will need (``workflows.PREPARE``) before they need
+        them: a member's attachment is converted for the meeting book once, when it
+        has arrived, not at 14:00 with everyone else's. Runs with no transaction open
+        and after the outbox, so no acknowledgement waits for LibreOffice; stops after
+        ``budget`` seconds (the inbox comes first) and returns True if more are left."""
+        started = time.monotonic()  # a duration, not the time of day
+        for pending in workflows.PREPARE:
+            while jobs := pending(self.store, now):  # each job leaves the list: made, failed, or waiting
+                for job in jobs:
+                    if self.stop.is_set() or time.monotonic() - started >= budget:
+                        return True
+                    documents.ahead(self.store, job, now)  # a failure of the moment waits in conversion_attempts
+                    keepalive()
+        return False
+
     def tick(self, now: datetime) -> dict:
-        """One full pass at ``now``."""
+        """One full pass at ``now``: the inbox, the steps due, the outbox, then the
+        documents converted ahead for later steps."""
         handled = self.ingest(now)
         steps = self.run_steps(now)
         sent = self.flush(now)
+        self.prepare(now, budget=float("inf"))
         return {"messages": handled, "steps": steps, "outbox": sent}
 
     # --- the daemon loop ----------------------------------------------------------
@@ -160,9 +179,11 @@ class Engine:
         notify = notify or (lambda *_: None)
         poll = self.config.intake.poll_seconds
         steps_wanted = first_pass = True
+        more = False
         notify("READY=1")
         while not self.stop.is_set():
             now = clock()
+            more = False
             try:
                 handled = self.ingest(now)
                 steps: list[str] = []
@@ -170,6 +191,7 @@ class Engine:
                     steps = self.run_steps(now)
                     steps_wanted = False
                 sent = self.flush(now)
+                more = self.prepare(now)
                 if sent["sent"] or handled:
                     steps_wanted = True  # a sent mail or a reply can make a step due
                 if handled or steps or sent["sent"] or sent["failed"]:
@@ -191,6 +213,8 @@ class Engine:
                 first_pass = False
             if self.stop.is_set():
                 break
+            if more:
+                continue  # documents left to convert: look at the inbox, then go on with them
             try:
                 self.mailbox.wait(poll)
             except MailError as exc:

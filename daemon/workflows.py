@@ -12,6 +12,7 @@ answers nothing is offered to the COMMANDS in order, and is else a proposal.
 from __future__ import annotations
 
 from daemon import attendance, audit, context, hooks, notices, proposals, regrets, secretary, security, wheel
+from daemon.agenda import ahead as agenda_ahead
 from daemon.agenda import common as agenda_common
 from daemon.archive import package as archive_package
 from daemon.archive import settings as archive_settings
@@ -109,6 +110,10 @@ records_export.agenda_renderer[:] = [agenda_common.render]
 STEPS = [notices.due, wheel.due, agenda.due, agenda_notices.due, minutes.due, circulation_deadline.due,
          circulation_held.due, records_registrar.due,
          archive.due]  # the archive package after the minutes are distributed
+
+# Documents made ahead, between mails and outside any transaction, so that the step needing them
+# finds them made: pending(store, now) -> list[documents.Job] not made yet (the meeting book's clean PDFs).
+PREPARE: list = [agenda_ahead.pending]
 
 # Sections of `klg status`: section(ctx) -> (name, json_value, text_lines)
 STATUS: list = [wheel.section, attendance.section, agenda_status.section, minutes_status.section,
