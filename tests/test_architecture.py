@@ -100,3 +100,11 @@ def test_no_import_of_klg_hidden_inside_a_function():
         if re.match(r"\s*(from daemon[ .]|import daemon)", line):
             hidden.append(f"{Path(finding['filename']).relative_to(REPO)}:{finding['location']['row']}: {line.strip()}")
     assert hidden == []
+
+
+def test_no_name_is_used_that_is_not_defined():
+    """A library imported inside one function (start-up time) is not there for its neighbours:
+    ruff's F821 finds a name used where it was never imported, before a user's mail does."""
+    result = subprocess.run([str(BIN / "ruff"), "check", "--no-cache", "--select", "F821", "--output-format", "concise",
+                             "daemon"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stdout

@@ -27,11 +27,14 @@ import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import PurePath
-
+from typing import TYPE_CHECKING
 
 from daemon import documents, pdfclean
 from daemon import pdf as pdflib
 from daemon.store import Store
+
+if TYPE_CHECKING:  # the annotations only; pikepdf itself is imported where a book is made
+    import pikepdf
 
 log = logging.getLogger("klg.agenda")
 
@@ -134,6 +137,8 @@ def build(agenda_pdf: bytes, agenda_label: str, parts: list[Part], cleaned: dict
 def _outside_the_structure(page: pikepdf.Dictionary) -> None:
     """A member's page joins the book without claims on its structure tree: its own entries
     in a parent tree that is not there would point a screen reader at the agenda's elements."""
+    import pikepdf  # imported here, not at the top: start-up (issue 19)
+
     if "/StructParents" in page:
         del page["/StructParents"]
     for annot in page.get("/Annots", []):
@@ -153,6 +158,8 @@ def _archival(pdf: pikepdf.Pdf) -> bool:
 
 def fonts_not_embedded(pdf: pikepdf.Pdf) -> list[str]:
     """The fonts (on any page, in any form XObject) whose program is not in ``pdf``; PDF/A needs them all."""
+    import pikepdf  # imported here, not at the top: start-up (issue 19)
+
     missing: list[str] = []
     seen: set = set()
     stack = [page.obj.get("/Resources") for page in pdf.pages]
