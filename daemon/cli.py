@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
         path = args.config or default_config_path()
         config = load_config(path)
-        return handler(config, args)
+        code = handler(config, args)
+        sys.stdout.flush()  # a closed pipe shows here, inside this guard, not at exit
+        return code
     except configlib.ConfigError as exc:
         print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)
         return 2
@@ -105,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 1
+    except BrokenPipeError:
+        # `klg status | head`: the reader has seen enough. Point stdout at /dev/null so
+        # the interpreter's own flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if disk_full(exc, config.data_dir if config else None):  # not a bug: the machine's, and the operator's to fix
             print(f"klg: {disk_full_message(config.data_dir if config else Path('.'))}", file=sys.stderr)
