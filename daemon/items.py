@@ -76,6 +76,8 @@ def summary(ctx: Ctx, item_id: str) -> dict:
         "deadline": cal.proposal_deadline(meeting) if meeting else None,
         "location": ctx.config.schedule.location,
         "written_procedure": bool(item["written_procedure"]),
+        # the receipt's example of moving the item: a real meeting after its own, never a date gone by
+        "later_meeting": cal.next_meeting(meeting) if meeting else cal.upcoming_meeting(ctx.now),
     }
 
 

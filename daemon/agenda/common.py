@@ -61,7 +61,7 @@ def followup_lines(ctx: Ctx, meeting: str) -> list[str]:
     """The open action items from earlier minutes, one line each, for "Uppföljning"."""
     lines = []
     for f in followups_for(ctx, meeting):
-        due = f" ({'klart' if ctx.language == 'sv' else 'due'} {f['due']})" if f.get("due") else ""
+        due = f" ({'senast' if ctx.language == 'sv' else 'by'} {f['due']})" if f.get("due") else ""
         lines.append(f"{f['ref']} {f['responsible']}: {f['next_step']}{due}")
     return lines
 
@@ -127,7 +127,10 @@ def doc_context(ctx: Ctx, meeting: date, rows: list[dict], version: int, *, fina
         "time_range": f"{s.start.strftime('%H:%M')}–{end_time(ctx, rows)}", "location": s.location,
         "chair": chair[0].name if chair else "", "secretary": secretary_for(ctx, meeting).name,
         "version": version, "is_final": final,
-        "status_line": words.status_line(version, final, approved_day, member_name(ctx, approved_by), lang),
+        # the routine (seed 000): the chief executive, who chairs, fixes the final agenda, whoever
+        # of the chair and the chancellery answered OK (klg status names the one who did)
+        "status_line": words.status_line(version, final, approved_day,
+                                         chair[0].name if chair else member_name(ctx, approved_by), lang),
         "warnings": [] if final else list(warnings), "address": g.address, "deadline_rule": deadline_rule(ctx),
         "rows": doc_rows(rows, lang),
     }

@@ -28,6 +28,7 @@ from functools import partial
 from daemon import items, meetings
 from daemon.agenda import common, delivery, layout, versions
 from daemon.agenda.settings import settings
+from daemon.attachments import came_in_late
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
 from daemon.mail.compose import encoded_size
@@ -120,7 +121,7 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
     context = {
         "meeting": common.meeting_context(ctx, meeting), "version": version["version"],
         "rows": common.mail_rows(rows, ctx.language), "warnings": version["warnings"],
-        "late": late, "long": [i for i in planned if i["long_document"]],
+        "late": late, "long": [i for i in planned if _long_and_late(ctx, i, meeting)],
         "carried": [i for i in planned if i.get("carried_from")],
         "decisions": [i for i in planned if i["origin"] == "circulation"],
         "omitted": omitted,
@@ -128,6 +129,14 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
     ctx.send("agenda_draft", common.reviewers(ctx), context, kind="agenda-draft", meeting=d,
              ref=f"v{version['version']}", attachments=attachments + documents)
     ctx.event("agenda: draft sent", meeting=d, detail={"version": version["version"], "items": [i["id"] for i in planned]})
+
+
+def _long_and_late(ctx: Ctx, item: dict, meeting: date) -> bool:
+    """A long document that came in after the long-document deadline of ``meeting``, the
+    meeting the item is on now (the flag set at intake was for the meeting it was on then)."""
+    intake = ctx.config.intake
+    return came_in_late(ctx.store.attachments(item["id"]), intake.long_document_pages,
+                        intake.long_document_bytes, common.calendar(ctx).long_document_deadline(meeting))
 
 
 def _item_documents(ctx: Ctx, planned: list[dict], conf_limit: int, own: list[str]):
