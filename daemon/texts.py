@@ -87,6 +87,7 @@ def _environment(folder: str, language: str) -> jinja2.Environment:
     )
     env.filters["long_date"] = lambda v: long_date(v, language)
     env.filters["clock"] = clock
+    env.filters["weekday"] = lambda v: format_date(v, "EEEE", locale=language)
     env.filters["plural"] = lambda n, one, other: plural(n, one, other, language)
     env.filters["number"] = lambda n: number(n, language)
     env.filters["kind"] = lambda v: kind_name(v, language)

@@ -75,9 +75,9 @@ def due(ctx: Ctx) -> list[Step]:
             continue
         sent = versions.final_version(ctx.store, d)
         approved = versions.latest_approved(ctx.store, d)
-        final_at = cal.final_at(meeting)
+        final_at = common.answer_by(ctx, meeting)  # later than configured when the draft went out late
         if sent is None:
-            if ctx.now >= final_at and approved is not None:
+            if ctx.now >= cal.final_at(meeting) and approved is not None:  # approved: it goes at the set time
                 steps.append(Step(f"final:{d}", partial(send_final, meeting=meeting),
                                   f"send the final agenda of {d} (version {approved['version']})"))
             elif ctx.now >= final_at and policy == "send_draft":
@@ -86,7 +86,9 @@ def due(ctx: Ctx) -> list[Step]:
             elif ctx.now >= final_at:
                 steps.append(Step(f"unapproved:{d}", partial(send_reminder, meeting=meeting, reason="not_approved"),
                                   f"tell the chair and chancellery that the agenda of {d} is not approved"))
-            elif approved is None and conf.reminder and ctx.now >= cal.local(final_at.date(), conf.reminder):
+            elif (approved is None and conf.reminder and ctx.now >= cal.local(final_at.date(), conf.reminder)
+                  and cal.local(final_at.date(), conf.reminder) > common.draft_sent_at(ctx, meeting)):
+                # (a reminder whose time came before the draft went out would arrive with it)
                 steps.append(Step(f"reminder:{d}", partial(send_reminder, meeting=meeting, reason="before_final"),
                                   f"remind the chair and chancellery to approve the agenda of {d}"))
         elif approved is not None and approved["version"] > sent["version"]:
