@@ -41,6 +41,11 @@ def long_date(value: date | datetime, language: str = "sv") -> str:
     return format_date(d, "EEEE d MMMM y", locale=language)
 
 
+def day_month(value: date | datetime, language: str = "sv") -> str:
+    """'2 december' / '2 December'."""
+    return format_date(value.date() if isinstance(value, datetime) else value, "d MMMM", locale=language)
+
+
 def number(n: int | float, language: str = "sv") -> str:
     """A number as the group's language writes it ('1 250' / '1,250')."""
     return format_decimal(n, locale=language)
