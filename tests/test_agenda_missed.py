@@ -133,3 +133,4 @@ def test_a_meeting_cancelled_after_its_agenda_went_out(inst, monkeypatch):
     [event] = icalendar.Calendar.from_ical(attachment(cancel, "Kallelse KLG 2026-12-01.ics")).walk("VEVENT")
     assert (str(event["uid"]), event["sequence"], str(event["status"])) == ("klg-2026-12-01@example.org", 1, "CANCELLED")
     assert "tisdag 8 december 2026" in body(cancel)
+    assert "kl. 09:30 är inställt." in body(cancel)  # not "är inställt (inställt)"
