@@ -61,18 +61,28 @@ def encoded_size(size: int) -> int:
 
 
 class _Policy(EmailPolicy):
-    """SMTP's policy, except that a Subject with non-ASCII words is folded by
-    ``email.header.Header``: the standard folder (3.11) drops or moves the space
-    between two encoded words, and readers saw "Riktlinjer  förtjänsteresor".
-    Header keeps every space inside the encoded words, so unfolding gives back
-    exactly the subject that was set."""
+    """SMTP's policy, except that klg folds the Subject itself. The standard folder
+    (3.11) drops or moves the space between two encoded words (readers saw
+    "Riktlinjer  förtjänsteresor") and may break the line right after "Subject:",
+    which a reader's client shows as a leading space. Here a subject with
+    non-ASCII words goes through ``email.header.Header``, which keeps every space
+    inside the encoded words, and a plain one is folded only at its own spaces;
+    either way unfolding gives back exactly the subject that was set."""
 
     def _subject(self, name: str, value) -> str | None:
         text = str(value)
-        if name.lower() != "subject" or text.isascii():
+        if name.lower() != "subject":
             return None
-        encoded = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name).encode(linesep=self.linesep)
-        return f"{name}: {encoded}{self.linesep}"
+        if not text.isascii():
+            encoded = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name).encode(
+                linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}"
+        lines = [f"{name}:"]
+        for word in text.split(" "):
+            if lines[-1] != f"{name}:" and len(lines[-1]) + 1 + len(word) > self.max_line_length:
+                lines.append("")  # the fold: CRLF before the space, which unfolding keeps
+            lines[-1] += f" {word}"
+        return self.linesep.join(lines) + self.linesep
 
     def fold(self, name, value):
         return self._subject(name, value) or super().fold(name, value)
