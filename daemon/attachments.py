@@ -14,6 +14,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from daemon import officezip
 from daemon.files import unique_names
@@ -129,3 +130,10 @@ def is_long(row: dict, max_pages: int, max_bytes: int) -> bool:
     if row.get("pages") is not None:
         return row["pages"] > max_pages
     return row["size"] > max_bytes
+
+
+def came_in_late(rows: list[dict], max_pages: int, max_bytes: int, deadline: datetime) -> bool:
+    """Whether a long document among ``rows`` (attachment rows) came in after
+    ``deadline``, the long-document deadline of the meeting the item is on now.
+    Asked again for each meeting, so a warning never travels with a moved item."""
+    return any(is_long(r, max_pages, max_bytes) and datetime.fromisoformat(r["added_at"]) > deadline for r in rows)

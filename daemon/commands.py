@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +42,9 @@ def run(args, handler, needs_config: bool = True) -> int:
         if not needs_config:
             return handler(args)
         config = load_config(args.config or default_config_path())
-        return handler(config, args)
+        code = handler(config, args)
+        sys.stdout.flush()  # a closed pipe shows here, inside this guard, not at exit
+        return code
     except configlib.ConfigError as exc:
         print(redact(f"klg: the configuration cannot be used:\n{exc}"), file=sys.stderr)
         return 2
@@ -56,6 +59,11 @@ def run(args, handler, needs_config: bool = True) -> int:
         return 1
     except KeyboardInterrupt:
         return 1
+    except BrokenPipeError:
+        # `klg status | head`: the reader has seen enough. Point stdout at /dev/null so
+        # the interpreter's own flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if disk_full(exc, config.data_dir if config else None):  # not a bug: the machine's, and the operator's to fix
             print(f"klg: {disk_full_message(config.data_dir if config else Path('.'))}", file=sys.stderr)

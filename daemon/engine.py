@@ -133,7 +133,7 @@ class Engine:
                 ctx.event(f"step failed: {step.what}: {exc}", detail={"step": step.key})
                 if not self.store.step_done(key):
                     self.store.mark_step(key, ctx.now)
-                    ctx.send("step_failed", ctx.chancellery(), {"what": step.what, "error": str(exc)[:800]},
+                    ctx.send("step_failed", ctx.chancellery(), {"what": step.what, "step": step.key, "error": str(exc)[:800]},
                              kind="step-failed")
         except Exception:
             log.error("could not record the failure of step %s:\n%s", step.key, traceback.format_exc())

@@ -163,8 +163,10 @@ def parse(text: str, today: date, language: str = "sv") -> Fields:
     if result.unknown:
         names = ", ".join(f"”{u}”" for u in result.unknown)
         result.warnings.append(
-            f"Okänt fält {names} lämnades kvar i beskrivningen." if language == "sv"
-            else f"Unknown field {names} was left in the description."
+            (f"Okänt fält {names} lämnades kvar i beskrivningen." if len(result.unknown) == 1
+             else f"Okända fält {names} lämnades kvar i beskrivningen.") if language == "sv"
+            else (f"Unknown field {names} was left in the description." if len(result.unknown) == 1
+                  else f"Unknown fields {names} were left in the description.")
         )
     return result
 

@@ -11,6 +11,7 @@ import re
 
 from daemon.context import Ctx
 from daemon.store import iso
+from daemon.texts import plural
 
 DONE_WORDS = ("klart", "klar", "färdigt", "färdig", "avklarat", "avklarad", "utfört", "done", "finished", "completed")
 
@@ -59,7 +60,7 @@ def create(ctx: Ctx, meeting: str, rows: list[dict]) -> list[dict]:
         }).last_pk
         made.append(ctx.store.one("SELECT * FROM followups WHERE id = ?", [rowid]))
     if made:
-        ctx.event(f"minutes: {len(made)} follow-up(s) opened", meeting=meeting,
+        ctx.event(f"minutes: {plural(len(made), 'follow-up', 'follow-ups', 'en')} opened", meeting=meeting,
                   detail={"followups": [ref(m["id"]) for m in made]})
     return made
 
@@ -74,7 +75,7 @@ def mark_done(ctx: Ctx, ids: list[int], *, by: str, note: str = "") -> list[dict
                                                      "done_note": note[:500] or None})
         closed.append(row)
     if closed:
-        ctx.event(f"minutes: follow-up(s) {', '.join(ref(r['id']) for r in closed)} done", actor=by,
+        ctx.event(f"minutes: {'follow-up' if len(closed) == 1 else 'follow-ups'} {', '.join(ref(r['id']) for r in closed)} done", actor=by,
                   detail={"note": note[:200]})
     return closed
 

@@ -82,6 +82,8 @@ def summary(ctx: Ctx, item_id: str) -> dict:
                     for r in ctx.store.all("SELECT provision, attachment_name FROM secrecy WHERE item_id = ? "
                                            "AND lifted_at IS NULL ORDER BY attachment_name IS NOT NULL, id",
                                            [item_id])],
+        # the receipt's example of moving the item: a real meeting after its own, never a date gone by
+        "later_meeting": cal.next_meeting(meeting) if meeting else cal.upcoming_meeting(ctx.now),
     }
 
 

@@ -35,9 +35,49 @@ class TemplateProblem(Exception):
 
 
 def long_date(value: date | datetime, language: str = "sv") -> str:
-    """'tisdag 1 december 2026' / 'Tuesday 1 December 2026'."""
+    """'tisdag 1 december 2026' / 'Tuesday 1 December 2026', from the CLDR data Babel carries."""
+    from babel.dates import format_date  # imported here, not at the top: start-up (issue 19)
+
     d = value.date() if isinstance(value, datetime) else value
-    return f"{WEEKDAYS[language][d.weekday()]} {d.day} {MONTHS[language][d.month - 1]} {d.year}"
+    return format_date(d, "EEEE d MMMM y", locale=language)
+
+
+def weekday(value: date | datetime, language: str = "sv") -> str:
+    """'tisdag' / 'Tuesday'."""
+    from babel.dates import format_date  # imported here, not at the top: start-up (issue 19)
+
+    return format_date(value.date() if isinstance(value, datetime) else value, "EEEE", locale=language)
+
+
+def day_month(value: date | datetime, language: str = "sv") -> str:
+    """'2 december' / '2 December'."""
+    from babel.dates import format_date  # imported here, not at the top: start-up (issue 19)
+
+    return format_date(value.date() if isinstance(value, datetime) else value, "d MMMM", locale=language)
+
+
+def number(n: int | float, language: str = "sv") -> str:
+    """A number as the group's language writes it ('1 250' / '1,250')."""
+    from babel.numbers import format_decimal  # imported here, not at the top: start-up (issue 19)
+
+    return format_decimal(n, locale=language)
+
+
+def plural(n: int, one: str, other: str, language: str = "sv") -> str:
+    """``n`` with the word in the form the language's plural rule asks for:
+    ``plural(1, "punkt", "punkter")`` → '1 punkt', ``plural(3, …)`` → '3 punkter'.
+    Templates write ``{{ n | plural("punkt", "punkter") }}``; never "punkt(er)"."""
+    from babel import Locale  # imported here, not at the top: start-up (issue 19)
+
+    word = one if Locale.parse(language).plural_form(n) == "one" else other
+    return f"{number(n, language)} {word}"
+
+
+def subject(text: str) -> str:
+    """The one way a subject is made: one line, single spaces, nothing at either end.
+    Every subject klg sends is a template's first line through this, and
+    ``mail/compose`` folds it without losing a space."""
+    return " ".join((text or "").split())
 
 
 def clock(value: time | datetime) -> str:
@@ -68,6 +108,9 @@ def _environment(folder: str, language: str) -> jinja2.Environment:
     )
     env.filters["long_date"] = lambda v: long_date(v, language)
     env.filters["clock"] = clock
+    env.filters["weekday"] = lambda v: weekday(v, language)
+    env.filters["plural"] = lambda n, one, other: plural(n, one, other, language)
+    env.filters["number"] = lambda n: number(n, language)
     env.filters["kind"] = lambda v: kind_name(v, language)
     env.filters["first_name"] = lambda v: (v or "").split(" ")[0]
     return env
@@ -90,4 +133,4 @@ def render(templates_dir: Path, language: str, name: str, context: dict) -> Text
     head, _, body = text.partition("\n")
     if not head.startswith("Subject:"):
         raise TemplateProblem(f"the mail template {folder / (name + '.txt')} must start with a line 'Subject: …'")
-    return Text(subject=" ".join(head[len("Subject:"):].split()), body=body.lstrip("\n").rstrip() + "\n")
+    return Text(subject=subject(head[len("Subject:"):]), body=body.lstrip("\n").rstrip() + "\n")

@@ -21,15 +21,15 @@ def propose(inst) -> None:
 
 
 def test_down_over_draft_and_final_times(inst, monkeypatch):
-    """Down from Friday to Tuesday 08:00: the draft and the 'not approved' notice run once,
-    in order; the approval that follows sends the final agenda at once."""
+    """Down from Friday to Tuesday 08:00: the draft goes, alone, with a new answer time (the
+    'not approved' notice in the same minute was the bug of issue 18); the approval that
+    follows sends the final agenda at once, as the final time has passed."""
     monkeypatch.setenv("KLG_SOFFICE", "/nonexistent/soffice")  # and LibreOffice is missing, too
     propose(inst)
     result = inst.tick(at("2026-12-01 08:00"))
-    assert result["steps"] == [f"draft:{MEETING}", f"unapproved:{MEETING}"]
-    assert subjects(inst)[2:] == [f"[KLG {MEETING}] Utkast till dagordning – granska och svara senast 14:00",
-                                  f"[KLG {MEETING}] Påminnelse: dagordningen är inte godkänd"]
-    assert "skickas så snart ni godkänner den" in " ".join(body(inst.sent()[-1]).split())
+    assert result["steps"] == [f"draft:{MEETING}"]
+    assert subjects(inst)[2:] == [f"[KLG {MEETING}] Utkast till dagordning – granska och svara senast 09:00"]
+    assert "skickas till alla ledamöter så snart den är godkänd" in " ".join(body(inst.sent()[-1]).split())
     assert inst.tick(at("2026-12-01 08:01"))["steps"] == []
 
     draft = inst.sent()[2]
@@ -53,13 +53,15 @@ def test_down_over_the_week_with_send_draft_policy(inst, monkeypatch):
     inst.edit_config('unapproved_agenda = "remind"', 'unapproved_agenda = "send_draft"')
     propose(inst)
     result = inst.tick(at("2026-12-01 07:45"))
-    assert result["steps"] == [f"draft:{MEETING}", f"final:{MEETING}"]
-    assert subjects(inst)[2:4] == [f"[KLG {MEETING}] Utkast till dagordning – granska och svara senast 14:00",
+    assert result["steps"] == [f"draft:{MEETING}"]  # the reviewers get until 09:00, half an hour before the meeting
+    assert inst.tick(at("2026-12-01 08:55"))["steps"] == []
+    assert inst.tick(at("2026-12-01 09:00"))["steps"] == [f"final:{MEETING}"]
+    assert subjects(inst)[2:4] == [f"[KLG {MEETING}] Utkast till dagordning – granska och svara senast 09:00",
                                    f"[KLG {MEETING}] Dagordning tisdag 1 december 2026"]
     assert f"[KLG {MEETING}] Dagordningen skickades utan godkännande" in subjects(inst)[4:]
     final = inst.sent()[3]
     assert Agenda(docx_of(final)).rows()[1][1:3] == ["KLG-2026-001", "Budgetuppföljning"]
-    assert inst.tick(at("2026-12-01 07:50"))["steps"] == []
+    assert inst.tick(at("2026-12-01 09:05"))["steps"] == []
 
 
 def test_reminder_before_the_final_time(inst):
@@ -131,3 +133,4 @@ def test_a_meeting_cancelled_after_its_agenda_went_out(inst, monkeypatch):
     [event] = icalendar.Calendar.from_ical(attachment(cancel, "Kallelse KLG 2026-12-01.ics")).walk("VEVENT")
     assert (str(event["uid"]), event["sequence"], str(event["status"])) == ("klg-2026-12-01@example.org", 1, "CANCELLED")
     assert "tisdag 8 december 2026" in body(cancel)
+    assert "kl. 09:30 är inställt." in body(cancel)  # not "är inställt (inställt)"

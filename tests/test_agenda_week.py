@@ -119,7 +119,7 @@ def test_the_agenda_week(inst):
         ["11:35–11:45", "Stående", "Mediaspaning", "", "", "10"],
     ]
     pdf = " ".join(pdf_text(attachment(final, "Dagordning KLG 2026-12-01.pdf")).split())
-    for expected in ("Sjöviks kommun", "Dagordning", "Fastställd 30 november 2026 av Johan Ek",
+    for expected in ("Sjöviks kommun", "Dagordning", "Fastställd 30 november 2026 av Karin Berg",
                      "tisdag 1 december 2026", "Kommunhuset, sammanträdesrum Sjöutsikten", "Sekreterare",
                      "09:50–10:10 KLG-2026-004 Lokalförsörjningsplan Ahmed Karimi Diskussion 20",
                      "Skolskjutsar & <ny> upphandling", "Sida 1 av 1"):

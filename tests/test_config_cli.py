@@ -119,3 +119,14 @@ def test_tick_with_now_in_group_time(inst):
     assert "1 messages handled" in result.stdout
     item = json.loads(inst.klg("status", "--json", "--now", "2026-11-23T10:30").stdout)["meetings"][1]["items"][0]
     assert item["late"] is True
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`klg status | head`: the reader stops reading; klg stops writing, says nothing, exits 0."""
+    klg("init", str(tmp_path / "k"))
+    proc = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(tmp_path / "k" / "klg.toml"), "status"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    proc.stdout.close()  # before klg writes a line: every write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "bug" not in err and "Traceback" not in err and "BrokenPipe" not in err, err

@@ -82,3 +82,23 @@ def test_long_document_in_good_time_is_not_flagged(inst):
         assert store.one("SELECT meeting, long_document FROM items") == {"meeting": "2026-12-01", "long_document": 0}
     finally:
         store.close()
+
+
+def test_a_moved_item_is_warned_about_for_the_meeting_it_is_on_now(inst):
+    """The long-document warning belongs to the meeting: an item that was late for 1 December
+    and moved to 15 December came in three weeks early for that one, and its draft says nothing."""
+    inst.drop(make_mail(MARIA, "Strategi", "x", attachments=[("strategi.pdf", pdf(40), "application/pdf")]))
+    inst.tick(at("2026-11-25 08:00"))  # late for 1 December's long documents (24 November 09:30)
+    [ack] = inst.sent_to(MARIA)
+    inst.drop(make_mail(MARIA, f"Re: {ack['Subject']}", "Möte: 2026-12-15", reply_to=ack, date=at("2026-11-25 08:30")))
+    inst.tick(at("2026-11-25 08:30"))
+    # a long document that is late for 15 December (due 8 December 09:30)
+    inst.drop(make_mail(MARIA, "Sen strategi", "x", attachments=[("sen.pdf", pdf(40), "application/pdf")],
+                        date=at("2026-12-10 09:00")))
+    inst.tick(at("2026-12-10 09:00"))
+    inst.tick(at("2026-12-14 10:05"))
+    [draft] = [m for m in inst.sent() if "[KLG 2026-12-15] Utkast till dagordning" in str(m["Subject"])]
+    text = body(draft).replace("\r\n", "\n")
+    assert "Strategi" in text and "Sen strategi" in text
+    warned = text.split("Långa handlingar som kom in senare än en vecka före mötet:")[1].split("\n\n")[0]
+    assert "Sen strategi" in warned and "KLG-2026-001" not in warned, warned

@@ -3,7 +3,7 @@ meeting has, the document's context, and making a new version."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from daemon import docmeta
 from daemon.agenda import document, layout, versions, words
@@ -15,6 +15,7 @@ from daemon.mail.compose import OutAttachment
 from daemon.records import secrecy
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
+from daemon.store import from_iso
 from daemon.texts import long_date
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -63,7 +64,7 @@ def followup_lines(ctx: Ctx, meeting: str) -> list[str]:
     """The open action items from earlier minutes, one line each, for "Uppföljning"."""
     lines = []
     for f in followups_for(ctx, meeting):
-        due = f" ({'klart' if ctx.language == 'sv' else 'due'} {f['due']})" if f.get("due") else ""
+        due = f" ({'senast' if ctx.language == 'sv' else 'by'} {f['due']})" if f.get("due") else ""
         lines.append(f"{f['ref']} {f['responsible']}: {f['next_step']}{due}")
     return lines
 
@@ -132,7 +133,10 @@ def doc_context(ctx: Ctx, meeting: date, rows: list[dict], version: int, *, fina
         "time_range": f"{s.start.strftime('%H:%M')}–{end_time(ctx, rows)}", "location": s.location,
         "chair": chair[0].name if chair else "", "secretary": secretary_for(ctx, meeting).name,
         "version": version, "is_final": final,
-        "status_line": words.status_line(version, final, approved_day, member_name(ctx, approved_by), lang),
+        # the routine (seed 000): the chief executive, who chairs, fixes the final agenda, whoever
+        # of the chair and the chancellery answered OK (klg status names the one who did)
+        "status_line": words.status_line(version, final, approved_day,
+                                         chair[0].name if chair else member_name(ctx, approved_by), lang),
         "warnings": [] if final else list(warnings), "address": g.address, "deadline_rule": deadline_rule(ctx),
         "rows": doc_rows([with_records(ctx, r) for r in rows], lang),
     }
@@ -228,10 +232,42 @@ def mail_rows(rows: list[dict], language: str) -> list[dict]:
     return out
 
 
-def meeting_context(ctx: Ctx, meeting: date) -> dict:
-    """What every agenda mail says about the meeting."""
+# A draft that goes out late (the daemon was down at the draft time) gives the chair and the
+# chancellery this long to answer, instead of an answer time that has passed; never later than
+# LAST_ANSWER before the meeting starts.
+LATE_ANSWER = timedelta(hours=2)
+LAST_ANSWER = timedelta(minutes=30)
+
+
+def draft_sent_at(ctx: Ctx, meeting: date) -> datetime | None:
+    """When version 1 of the meeting's agenda, the draft, was made (and mailed)."""
+    first = versions.get(ctx.store, meeting.isoformat(), 1)
+    return from_iso(first["created_at"]) if first else None
+
+
+def answer_by(ctx: Ctx, meeting: date) -> datetime:
+    """When the reviewers' answer to the draft is due: the configured final time, or, for a
+    draft that went out too late to leave LATE_ANSWER before it, LATE_ANSWER after the draft
+    (rounded up to the quarter hour) and at the latest LAST_ANSWER before the meeting. The
+    final agenda, the reminder and the notice that it is not approved all wait for this."""
     cal = calendar(ctx)
+    final_at = cal.final_at(meeting)
+    sent = draft_sent_at(ctx, meeting) or ctx.now
+    if sent + LATE_ANSWER <= final_at:
+        return final_at
+    later = (sent + LATE_ANSWER).astimezone(final_at.tzinfo).replace(second=0, microsecond=0)
+    later += timedelta(minutes=-later.minute % 15)
+    return max(final_at, min(later, cal.start(meeting) - LAST_ANSWER))
+
+
+def meeting_context(ctx: Ctx, meeting: date) -> dict:
+    """What every agenda mail says about the meeting. ``answer_by`` is when the draft's answer is
+    due (``final_at`` unless the draft went out late); ``draft_late`` says the draft missed its time."""
+    cal = calendar(ctx)
+    sent = draft_sent_at(ctx, meeting) or ctx.now
     return {"date": meeting, "iso": meeting.isoformat(), "tag": tag(ctx, meeting), "start": cal.start(meeting),
             "end": cal.end(meeting), "location": ctx.config.schedule.location,
             "secretary": secretary_for(ctx, meeting).name, "final_at": cal.final_at(meeting),
-            "draft_at": cal.draft_at(meeting)}
+            "draft_at": cal.draft_at(meeting), "answer_by": answer_by(ctx, meeting),
+            "draft_late": sent - cal.draft_at(meeting) > timedelta(hours=1),
+            "final_passed": ctx.now >= cal.final_at(meeting)}

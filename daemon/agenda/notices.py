@@ -26,6 +26,7 @@ from daemon.hooks import ItemChange
 from daemon.schedule import NoMeeting
 from daemon.steps import Step
 from daemon.store import from_iso, iso
+from daemon.texts import plural
 
 GATHER = timedelta(minutes=5)
 
@@ -120,5 +121,5 @@ def send_notices(ctx: Ctx, meeting: date) -> None:
     ids = [p["id"] for p in pending]
     ctx.store.db.execute(f"UPDATE agenda_notices SET sent_at = ?, message_id = ? WHERE id IN ({','.join('?' * len(ids))})",
                          [iso(ctx.now), message_id, *ids])
-    ctx.event(f"agenda: notice of {len(notices)} change(s)", meeting=d,
+    ctx.event(f"agenda: notice of {plural(len(notices), 'change', 'changes', 'en')}", meeting=d,
               detail={"items": [n["item"]["id"] for n in notices], "message_id": message_id})

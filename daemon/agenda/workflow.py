@@ -28,6 +28,7 @@ from functools import partial
 from daemon import attendance, items, meetings
 from daemon.agenda import common, delivery, layout, versions
 from daemon.agenda.settings import settings
+from daemon.attachments import came_in_late
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
 from daemon.mail.compose import encoded_size
@@ -74,9 +75,9 @@ def due(ctx: Ctx) -> list[Step]:
             continue
         sent = versions.final_version(ctx.store, d)
         approved = versions.latest_approved(ctx.store, d)
-        final_at = cal.final_at(meeting)
+        final_at = common.answer_by(ctx, meeting)  # later than configured when the draft went out late
         if sent is None:
-            if ctx.now >= final_at and approved is not None:
+            if ctx.now >= cal.final_at(meeting) and approved is not None:  # approved: it goes at the set time
                 steps.append(Step(f"final:{d}", partial(send_final, meeting=meeting),
                                   f"send the final agenda of {d} (version {approved['version']})"))
             elif ctx.now >= final_at and policy == "send_draft":
@@ -85,7 +86,9 @@ def due(ctx: Ctx) -> list[Step]:
             elif ctx.now >= final_at:
                 steps.append(Step(f"unapproved:{d}", partial(send_reminder, meeting=meeting, reason="not_approved"),
                                   f"tell the chair and chancellery that the agenda of {d} is not approved"))
-            elif approved is None and conf.reminder and ctx.now >= cal.local(final_at.date(), conf.reminder):
+            elif (approved is None and conf.reminder and ctx.now >= cal.local(final_at.date(), conf.reminder)
+                  and cal.local(final_at.date(), conf.reminder) > common.draft_sent_at(ctx, meeting)):
+                # (a reminder whose time came before the draft went out would arrive with it)
                 steps.append(Step(f"reminder:{d}", partial(send_reminder, meeting=meeting, reason="before_final"),
                                   f"remind the chair and chancellery to approve the agenda of {d}"))
         elif approved is not None and approved["version"] > sent["version"]:
@@ -120,7 +123,7 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
     context = {
         "meeting": common.meeting_context(ctx, meeting), "version": version["version"],
         "rows": common.mail_rows(rows, ctx.language), "warnings": version["warnings"],
-        "late": late, "long": [i for i in planned if i["long_document"]],
+        "late": late, "long": [i for i in planned if _long_and_late(ctx, i, meeting)],
         "carried": [i for i in planned if i.get("carried_from")],
         "decisions": [i for i in planned if i["origin"] == "circulation"],
         "wheel": [i for i in planned if i["origin"] == "wheel"],
@@ -129,6 +132,14 @@ def send_draft(ctx: Ctx, meeting: date) -> None:
     ctx.send("agenda_draft", common.reviewers(ctx), context, kind="agenda-draft", meeting=d,
              ref=f"v{version['version']}", attachments=attachments + documents)
     ctx.event("agenda: draft sent", meeting=d, detail={"version": version["version"], "items": [i["id"] for i in planned]})
+
+
+def _long_and_late(ctx: Ctx, item: dict, meeting: date) -> bool:
+    """A long document that came in after the long-document deadline of ``meeting``, the
+    meeting the item is on now (the flag set at intake was for the meeting it was on then)."""
+    intake = ctx.config.intake
+    return came_in_late(ctx.store.attachments(item["id"]), intake.long_document_pages,
+                        intake.long_document_bytes, common.calendar(ctx).long_document_deadline(meeting))
 
 
 def _item_documents(ctx: Ctx, planned: list[dict], conf_limit: int, own: list[str]):

@@ -20,7 +20,7 @@ from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
 from daemon.schedule import Calendar
 from daemon.store import from_iso, iso
-from daemon.texts import MONTHS
+from daemon.texts import day_month
 
 # Outbox kinds whose replies come to the written procedure.
 REPLY_KINDS = ("circulation", "circulation-reminder", "circulation-receipt", "circulation-started",
@@ -137,7 +137,7 @@ def mail_context(ctx: Ctx, circ: dict) -> dict:
         "item": {**item, "attachments": [a["name"] for a in ctx.store.attachments(item["id"])]},
         "proposer_name": name_of(ctx, circ["proposer"]),
         "deadline": deadline,
-        "deadline_short": f"{deadline.day} {MONTHS[ctx.language][deadline.month - 1]}",
+        "deadline_short": day_month(deadline, ctx.language),
         "reminder": local(ctx, circ["reminder_at"]) if circ["reminder_at"] else None,
         "meeting": date.fromisoformat(circ["meeting"]),
         "planned_meeting": date.fromisoformat(circ["planned_meeting"]) if circ["planned_meeting"] else None,

@@ -20,7 +20,7 @@ from daemon.records import conflicts
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import iso
-from daemon.texts import kind_name, long_date
+from daemon.texts import kind_name, long_date, plural
 
 # Outbox kinds of the minutes' mails.
 FORM_KINDS = ("minutes-form", "minutes-problems", "minutes-received", "minutes-change")
@@ -50,7 +50,8 @@ WORDS = {
            "done": "Klar", "open": "Pågår", "not_signed": "ej justerat", "draft": "Förslag för justering – version {n}",
            "signed": "Justerade {date}", "form_file": "Minnesanteckningar {short} {date} formulär.docx",
            "version_file": "Minnesanteckningar {short} {date} v{n}", "extra": "Övrig fråga",
-           "omitted": "Denna version omfattar inte {n} punkt(er) som mötet beslutade att inte kommunicera.",
+           "point": ("punkt", "punkter"),
+           "omitted": "Denna version omfattar inte {points} som mötet beslutade att inte kommunicera.",
            "note_draft": "Justeras genom svar på e-post till {address}. Utkastet ersätts av nästa version om ändringar "
                          "begärs.",
            "note_signed": "Justerat genom svar från respektive justerares e-postadress till {address}; tiderna ovan "
@@ -63,7 +64,8 @@ WORDS = {
            "done": "Done", "open": "Open", "not_signed": "not yet approved", "draft": "Draft for approval – version {n}",
            "signed": "Approved {date}", "form_file": "Minutes {short} {date} form.docx",
            "version_file": "Minutes {short} {date} v{n}", "extra": "Other business",
-           "omitted": "This version leaves out {n} point(s) that the meeting decided not to communicate.",
+           "point": ("point", "points"),
+           "omitted": "This version leaves out {points} that the meeting decided not to communicate.",
            "note_draft": "Approved by replying by e-mail to {address}. This draft is replaced by the next version if "
                          "changes are asked for.",
            "note_signed": "Approved by each signatory replying from their own address to {address}; the times above "
@@ -288,7 +290,8 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
         "signed": signed_at is not None,
         "status_line": (w["signed"].format(date=local(ctx, signed_at)[:10]) if signed_at
                         else w["draft"].format(n=version)),
-        "omitted": omitted, "omitted_note": w["omitted"].format(n=omitted) if omitted else "",
+        "omitted": omitted,
+        "omitted_note": w["omitted"].format(points=plural(omitted, *w["point"], ctx.language)) if omitted else "",
         "present": ", ".join(a["name"] for a in members if a["present"]) or "–",
         "absent": ", ".join(a["name"] for a in members if not a["present"]),
         "guests": ", ".join(document.clean(a["name"] + (f" ({a['title']})" if a.get("title") else "")) for a in guests),

@@ -256,7 +256,7 @@ def check_template(path: Path) -> list[str]:
     else:
         missing = [k for k in ("notes", "comes_back", "communicate") if k not in raw.rows[0]]
         if missing:
-            problems.append(f"template {path}: the table of points lacks the column(s) {', '.join(missing)}; "
+            problems.append(f"template {path}: the table of points lacks {'the column' if len(missing) == 1 else 'the columns'} {', '.join(missing)}; "
                             "add them back (Anteckningar / beslut, Återkommer, Kommuniceras)")
         if not raw.rows or raw.rows[0].get("id") != "KLG-2026-001":
             problems.append(f"template {path}: the Nr column must show {{{{ r.id }}}} so the filled form can be read back")

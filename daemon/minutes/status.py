@@ -16,6 +16,7 @@ from datetime import timedelta
 from daemon.context import Ctx
 from daemon.minutes import common
 from daemon.store import iso
+from daemon.texts import plural
 
 RECENT_DAYS = 30
 WAITING = {"form_sent": "secretary", "changes_requested": "secretary", "signing": "signatures"}
@@ -48,7 +49,7 @@ def section(ctx: Ctx) -> tuple[str, dict, list[str]]:
             where = (f"{len(d['target'])} address(es)" if d["channel"] == "mail" else
                      d["target"] if d["channel"] == "folder" else f"skipped: {d['target']}")
             lines.append(f"      {d['audience']:<10} {d['channel']:<8} {where}"
-                         + (f" ({d['omitted']} point(s) left out)" if d["omitted"] else ""))
+                         + (f" ({plural(d['omitted'], 'point', 'points', 'en')} left out)" if d["omitted"] else ""))
     open_count = ctx.store.count("SELECT COUNT(*) FROM followups WHERE state = 'open'")
     if open_count:
         lines.append(f"  Open follow-ups: {open_count}")
