@@ -151,7 +151,8 @@ def ahead(store: Store, job: Job, now: datetime) -> str | None:
 
 def retry_after(attempts: int) -> timedelta:
     """How long a conversion that failed ``attempts`` times for the moment waits: 5 min, doubling, at most 6 h."""
-    return min(RETRY * 2 ** (attempts - 1), MAX_RETRY)
+    # the exponent is capped: a document that failed for weeks must not overflow timedelta
+    return min(RETRY * 2 ** min(attempts - 1, 12), MAX_RETRY)
 
 
 def run(store: Store, now: datetime, attempt: Callable[[], T]) -> T:

@@ -21,6 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from daemon import pdf as pdflib
+from daemon.documents import MAX_RETRY, RETRY, retry_after
 from daemon.backends import open_mailbox, open_transport
 from daemon.engine import Engine
 from daemon.store import Store
@@ -227,3 +228,10 @@ def test_the_running_daemon_converts_between_mails_and_yields_to_the_inbox(inst,
         store.close()
     assert row["pdf_sha256"] and names(converted) == ["Budget.docx"]
     assert [m for m in inst.sent() if MARIA in recipients(m)]  # the acknowledgement went out
+
+
+def test_the_back_off_doubles_to_six_hours_and_stays_there():
+    """A document whose conversion fails for the moment for weeks (LibreOffice missing, say)
+    waits 5 minutes, then twice as long each time, never more than 6 hours, and never overflows."""
+    assert [retry_after(n) for n in (1, 2, 3)] == [RETRY, 2 * RETRY, 4 * RETRY]
+    assert retry_after(8) == MAX_RETRY and retry_after(5000) == MAX_RETRY

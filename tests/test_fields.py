@@ -42,12 +42,12 @@ def test_unknown_fields_are_reported_not_guessed():
 
 
 def test_several_unknown_fields_are_named_in_the_plural():
-    one = fields.parse("Dnr: 2026/12\n\nText", TODAY)
-    several = fields.parse("Dnr: 2026/12\nSekretess: nej\n\nText", TODAY)
-    english = fields.parse("Dnr: 2026/12\nSekretess: nej\n\nText", TODAY, "en")
-    assert "Okänt fält ”Dnr” lämnades kvar i beskrivningen." in one.warnings
-    assert "Okända fält ”Dnr”, ”Sekretess” lämnades kvar i beskrivningen." in several.warnings
-    assert "Unknown fields ”Dnr”, ”Sekretess” were left in the description." in english.warnings
+    one = fields.parse("Budget: 2026/12\n\nText", TODAY)
+    several = fields.parse("Budget: 2026/12\nPrioritet: hög\n\nText", TODAY)
+    english = fields.parse("Budget: 2026/12\nPrioritet: hög\n\nText", TODAY, "en")
+    assert "Okänt fält ”Budget” lämnades kvar i beskrivningen." in one.warnings
+    assert "Okända fält ”Budget”, ”Prioritet” lämnades kvar i beskrivningen." in several.warnings
+    assert "Unknown fields ”Budget”, ”Prioritet” were left in the description." in english.warnings
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -28,6 +28,7 @@ TELL_TALE = {
 MEANT = {
     ("en", "minutes_sign.txt"): {"justerat"},  # the Swedish answer word is accepted too, and said so
     ("sv", "minutes_report.txt"): {"minutes"},  # the config key [[minutes.audiences]]
+    ("sv", "archive_about.txt"): {"meeting"},  # the package's file metadata/descriptive/meeting.xml
 }
 # "punkt(er)", "point(s)", "uppgift(er)": a plural made by hand instead of by rule
 PLURAL_HACK = re.compile(r"\w\((?:er|ar|or|s|n|na|en|e)\)(?![?*+|])")

@@ -187,7 +187,7 @@ def _timestamp(r: ConfigReader, raw: dict, base: Path, sealed: bool):
     """The time-stamp and revocation keys (PAdES B-T and B-LT); see the module's doc."""
     url = raw.get("seal_tsa_url")
     if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
-        r.bad("minutes.seal_tsa_url", url, "expected the http(s) URL of an RFC 3161 time-stamp service, "
+        r.bad("minutes.seal_tsa_url", url, "expected the http or https URL of an RFC 3161 time-stamp service, "
                                            'e.g. "https://tsa.example.se/tsa"')
         url = None
     if url is not None and not sealed:
