@@ -21,12 +21,22 @@ import pytest
 from pypdf import PdfReader
 
 from daemon import pdf as pdflib
-from daemon.documents import MAX_RETRY, RETRY, retry_after
 from daemon.backends import open_mailbox, open_transport
+from daemon.documents import MAX_RETRY, RETRY, retry_after
 from daemon.engine import Engine
 from daemon.store import Store
 from tests.agenda_helpers import DOCX, docx_of, pdf_text, small_docx
-from tests.helpers import CHANCELLERY, LENA, MARIA, MEMBERS, at, attachment, attachment_names, make_mail, recipients
+from tests.helpers import (
+    CHANCELLERY,
+    LENA,
+    MARIA,
+    MEMBERS,
+    at,
+    attachment,
+    attachment_names,
+    make_mail,
+    recipients,
+)
 
 pytestmark = pytest.mark.libreoffice
 
