@@ -288,6 +288,12 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     doc.add_paragraph("{%p for r in rows %}", style=s["body"])
     doc.add_paragraph("§ {{ r.no }}\u2002{{ r.title }}", style=s["point"])
     doc.add_paragraph("{{ r.meta }}", style=s["meta"])
+    # only a point not to be communicated says so, and only in the group's own copy (show_communicate);
+    # beneath its heading, in the heading's block, so it never stands alone at the top of a page
+    doc.add_paragraph("{%p if r.show_communicate %}", style=s["body"])
+    p = doc.add_paragraph(style=s["meta"])
+    p.add_run(t["communicate"] + ": {{ r.communicate }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if r.notes %}", style=s["body"])
     p = doc.add_paragraph(style=s["body"])
     p.add_run("{% if r.notes_label %}{{ r.notes_label }}: {% endif %}").bold = True
@@ -302,11 +308,6 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if r.comes_back %}", style=s["body"])
     _labelled(doc, s["body"], t["comes_back"], "{{ r.comes_back }}")
-    doc.add_paragraph("{%p endif %}", style=s["body"])
-    # only a point not to be communicated says so, and only in the group's own copy (show_communicate)
-    doc.add_paragraph("{%p if r.show_communicate %}", style=s["body"])
-    p = doc.add_paragraph(style=s["meta"])
-    p.add_run(t["communicate"] + ": {{ r.communicate }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p endfor %}", style=s["body"])
 
