@@ -65,7 +65,7 @@ WORDS = {
 }
 
 
-WIDTHS_CM = [3.0, 2.7, 3.2, 6.9, 1.2]  # 17.0 cm: A4 less 2 cm margins
+WIDTHS_CM = [3.0, 2.7, 3.6, 6.5, 1.2]  # 17.0 cm: A4 less 2 cm margins
 
 
 def build(language: str, folder: Path = HERE) -> Path:

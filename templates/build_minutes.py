@@ -124,7 +124,7 @@ TEXTS = {
         "page": ("Page ", " of "),
     },
 }
-FORM_WIDTHS = [2.5, 4.0, 2.6, 2.2, 5.5, 2.4, 3.3, 2.2, 2.4]  # 27.1 cm: A4 landscape less 1.3 cm margins
+FORM_WIDTHS = [2.5, 4.0, 2.6, 2.2, 5.1, 2.4, 3.3, 2.2, 2.8]  # 27.1 cm: A4 landscape less 1.3 cm margins
 ATTENDANCE_WIDTHS = [6.0, 6.0, 4.0]
 FOLLOWUP_WIDTHS = [1.6, 9.0, 3.5, 2.6, 2.6, 7.8]
 DOC_FOLLOWUP_WIDTHS = [1.3, 7.7, 3.5, 4.5]
@@ -288,6 +288,12 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     doc.add_paragraph("{%p for r in rows %}", style=s["body"])
     doc.add_paragraph("§ {{ r.no }}\u2002{{ r.title }}", style=s["point"])
     doc.add_paragraph("{{ r.meta }}", style=s["meta"])
+    # only a point not to be communicated says so, and only in the group's own copy (show_communicate);
+    # beneath its heading, in the heading's block, so it never stands alone at the top of a page
+    doc.add_paragraph("{%p if r.show_communicate %}", style=s["body"])
+    p = doc.add_paragraph(style=s["meta"])
+    p.add_run(t["communicate"] + ": {{ r.communicate }}")
+    doc.add_paragraph("{%p endif %}", style=s["body"])
     doc.add_paragraph("{%p if r.notes %}", style=s["body"])
     p = doc.add_paragraph(style=s["body"])
     p.add_run("{% if r.notes_label %}{{ r.notes_label }}: {% endif %}").bold = True
@@ -303,8 +309,6 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     doc.add_paragraph("{%p if r.comes_back %}", style=s["body"])
     _labelled(doc, s["body"], t["comes_back"], "{{ r.comes_back }}")
     doc.add_paragraph("{%p endif %}", style=s["body"])
-    p = doc.add_paragraph(style=s["meta"])
-    p.add_run(t["communicate"] + ": {{ r.communicate }}")
     doc.add_paragraph("{%p endfor %}", style=s["body"])
 
     doc.add_paragraph("{%p if followups %}", style=s["body"])
@@ -315,8 +319,10 @@ def build_document(language: str, folder: Path = HERE) -> Path:
     doc.add_paragraph("{%p endif %}", style=s["body"])
 
     doc.add_paragraph(t["signing"], style=s["heading"])
-    _loop_table(doc, "klg-signatures", t["signing_cols"], SIGNING_WIDTHS,
-                ["{{ g.name }}", "{{ g.role }}", "{{ g.approved }}"], "g in signing", s, small_cols=())
+    signatures = _loop_table(doc, "klg-signatures", t["signing_cols"], SIGNING_WIDTHS,
+                             ["{{ g.name }}", "{{ g.role }}", "{{ g.approved }}"], "g in signing", s, small_cols=())
+    # the signing block stays together: the table's rows with the note beneath, so no page holds the note alone
+    kit.keep_with_next(signatures)
     doc.add_paragraph("{{ signing_note }}", style=s["note"])
 
     return kit.save(doc, folder, language, "minutes_document.docx")

@@ -37,6 +37,12 @@ FONT = "Arial"
 TEXT_COLOR = "222222"
 NIL = ("nil", 0, "auto")
 LANGUAGES = ("sv", "en")
+# the w:pPr children that come after w:suppressAutoHyphens in the schema's order
+PPR_AFTER_SUPPRESS_HYPHENS = ("w:kinsoku", "w:wordWrap", "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE",
+                              "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind",
+                              "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+                              "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl",
+                              "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
 
 
 # --- styles ------------------------------------------------------------------------------
@@ -59,6 +65,8 @@ def normal_style(doc, lang: str) -> None:
     document_language(doc, lang)
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.line_spacing = 1.1
+    # widow and orphan control: no paragraph leaves a single line at the foot or the top of a page
+    normal.paragraph_format.widow_control = True
 
 
 def document_language(doc, lang: str) -> None:
@@ -93,6 +101,7 @@ def add_style(doc, name: str, size: float, *, bold=False, color=TEXT_COLOR, base
     pf.space_before = Pt(before)
     pf.space_after = Pt(after)
     pf.keep_with_next = keep_next
+    pf.widow_control = True  # stated in each style, so a restyled Normal does not take it away
     if level is not None:
         outline = OxmlElement("w:outlineLvl")
         outline.set(qn("w:val"), str(level - 1))  # Word counts outline levels from 0
@@ -229,12 +238,33 @@ def write(cell, text: str, style) -> None:
 
 
 def header_row(table, names: Sequence[str], styles: Sequence) -> None:
-    """The first row as the header: repeated on every page, navy, each column's name in its style."""
+    """The first row as the header: repeated on every page, navy, each column's name in its style,
+    never hyphenated (a narrow column read "Kommunicera-s"), and kept on one page with the first row."""
     header = table.rows[0]
+    header._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     for cell, name, style in zip(header.cells, names, styles):
         shade(cell._tc.get_or_add_tcPr(), NAVY)
         write(cell, name, style)
+        no_hyphenation(cell.paragraphs[0])
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
+
+
+def keep_with_next(table) -> None:
+    """Every row of ``table`` kept on the page of the paragraph after the table (each cell's
+    paragraphs keep with next, each row unsplit): Word's and LibreOffice's way of keeping a block together."""
+    for row in table.rows:
+        if row._tr.trPr is None or row._tr.trPr.find(qn("w:cantSplit")) is None:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
+
+
+def no_hyphenation(paragraph) -> None:
+    """Word and LibreOffice do not hyphenate this paragraph (w:suppressAutoHyphens)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.insert_element_before(OxmlElement("w:suppressAutoHyphens"), *PPR_AFTER_SUPPRESS_HYPHENS)
 
 
 def row_loop(table, loop: str, style):

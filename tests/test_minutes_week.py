@@ -171,6 +171,7 @@ def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
                                           "Minnesanteckningar KLG 2026-12-01 v1.pdf"]
     draft = pdf_text(attachment(karin_v1, "Minnesanteckningar KLG 2026-12-01 v1.pdf"))
     assert "Förslag för justering – version 1" in draft and "ej justerat" in draft
+    assert "Kommuniceras: Nej" in flat(draft) and "Kommuniceras: Ja" not in draft  # the signatories see the Nej
     assert "Beslut: KLG godkänner uppföljningen." in draft
 
     # Karin approves version 1; Erik asks for a change, which goes to the secretary with the form to edit.
@@ -247,10 +248,14 @@ def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
     council = [m for m in fresh if recipients(m) == ["ksau@example.org"]]
     union = [m for m in fresh if recipients(m) == ["cesam@example.org"]]
     assert len(council) == len(union) == 1
-    assert attachment(council[0], SIGNED) == full  # the council gets the full minutes
+    # "Kommuniceras" is written only where it says Nej, and only in the members' copy
+    assert flat(text).count("Kommuniceras: Nej") == 1 and "Kommuniceras: Ja" not in text
+    council_text = pdf_text(attachment(council[0], SIGNED))  # the council gets every point, but it is published
+    assert "Rekrytering socialsekreterare" in council_text and "Kommuniceras" not in council_text
     cut = attachment(union[0], SIGNED)
     cut_text = pdf_text(cut)
     assert "Rekrytering socialsekreterare" not in cut_text  # Kommuniceras: Nej
+    assert "Kommuniceras" not in cut_text
     assert "omfattar inte 1 punkt" in cut_text and "Skolskjutsar" in cut_text  # one point, in the singular
     assert "punkt(er)" not in cut_text and "1 punkter" not in cut_text
     assert "omfattar inte 1 punkt som" in " ".join(body(union[0]).split())

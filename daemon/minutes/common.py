@@ -244,8 +244,11 @@ def form_context(ctx: Ctx, meeting: str, rows: list[dict], open_followups: list[
 
 
 def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dict], signed_at: datetime | None,
-                     omitted: int = 0, sealed: bool = False) -> dict:
-    """The minutes document's context: the draft for signing (``signed_at`` None) or the signed minutes."""
+                     omitted: int = 0, sealed: bool = False, published: bool = False) -> dict:
+    """The minutes document's context: the draft for signing (``signed_at`` None) or the signed minutes.
+
+    A point says "Kommuniceras: Nej" (``show_communicate``) only in the group's own copies; a
+    ``published`` copy (council, union, intranet) never does, and "Ja" is never written: it is the rule."""
     w = words(ctx)
     lang = ctx.language
     meeting = content["meeting"]
@@ -276,6 +279,7 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
             "notes": document.clean(notes), "notes_label": w["decision"] if r.get("outcome") == "beslut" else "",
             "responsible": document.clean(r["responsible"]), "next_step": document.clean(r["next_step"]),
             "comes_back": comes_back, "communicate": w["yes"] if r["communicate"] else w["no"],
+            "show_communicate": not published and not r["communicate"],
         })
     address = ctx.config.group.address
     note = w["note_signed" if signed_at else "note_draft"].format(address=address)

@@ -54,9 +54,12 @@ def finalize(ctx: Ctx, meeting: str) -> None:
         # every audience but the members is outside the group: secret items are masked for it
         kept, masked = disclosure.minutes_content(ctx, content) if outside else (content, 0)
         kept, omitted = contentlib.for_audience(kept, omit)
-        key = (omitted > 0, masked > 0)
+        # a copy outside the group never says "Kommuniceras: Nej"; it differs only where a kept row says so
+        published = outside and any(not r["communicate"] for r in kept["rows"])
+        key = (omitted > 0, masked > 0, published)
         if key not in variants:
-            variants[key] = _make_pdf(ctx, kept, version["version"], signing, signed_at, omitted, sealed, name)
+            variants[key] = _make_pdf(ctx, kept, version["version"], signing, signed_at, omitted, sealed, name,
+                                      published)
         return variants[key]
 
     # Ask for every variant's PDF (and then its seal) in one round each, not one variant after another:
@@ -101,9 +104,9 @@ def finalize(ctx: Ctx, meeting: str) -> None:
 
 
 def _make_pdf(ctx: Ctx, content: dict, number: int, signing: list[dict], signed_at: datetime, omitted: int,
-              sealed: bool, name: str) -> tuple[bytes, str, int]:
+              sealed: bool, name: str, published: bool) -> tuple[bytes, str, int]:
     context = common.document_context(ctx, content, version=number, signing=signing, signed_at=signed_at,
-                                      omitted=omitted, sealed=sealed)
+                                      omitted=omitted, sealed=sealed, published=published)
     docx = document.render(ctx.config.templates_dir, ctx.language, document.DOCUMENT, context)
     pdf = document.to_pdfa(ctx.store, docx, name.removesuffix(".pdf") + ".docx")
     if sealed:  # outside the transaction: a time-stamp service is a network call (seal.seal_job)

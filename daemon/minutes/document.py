@@ -230,7 +230,8 @@ SAMPLE_DOCUMENT = {
     **SAMPLE_FORM, "signed": False, "status_line": "Förslag", "omitted": 0, "omitted_note": "", "present": "Karin Berg",
     "absent": "", "guests": "",
     "rows": [{"no": 1, "title": "Prov", "meta": "KLG-2026-001", "notes": "Text", "notes_label": "Beslut",
-              "responsible": "", "next_step": "", "comes_back": "", "communicate": "Ja"}],
+              "responsible": "", "next_step": "", "comes_back": "", "communicate": "Ja",
+              "show_communicate": False}],
     "followups": [{"ref": "U1", "task": "Uppgift", "title": "Prov", "responsible": "Karin Berg", "status": "Klar"}],
     "signing": [{"name": "Karin Berg", "role": "Ordförande", "approved": "2026-12-02 10:00"}], "signing_note": "",
 }
