@@ -52,6 +52,10 @@ class Figures:
 
     profile: str = ""
     seed: int = 0
+    daemon: str = "klg tick --now"  # or "klg run" (tests/faultsim_run.py)
+    daemon_starts: int = 0
+    sigterms: int = 0
+    sigterms_clean: int = 0
     start: str = ""
     end: str = ""
     ticks: int = 0
@@ -98,7 +102,11 @@ class Figures:
         named = ", ".join(f"{k} {v}" for k, v in sorted(self.kills_named.items())) or "none"
         rows = [
             ("profile", f"{self.profile} (seed {self.seed}), simulated {self.start} .. {self.end}"),
-            ("klg tick runs", f"{self.ticks} ({self.failed_ticks} ended with an error while a fault was on)"),
+            ("daemon", self.daemon),
+            ("passes (runs of klg tick, or moments given to klg run)",
+             f"{self.ticks} ({self.failed_ticks} ended with an error while a fault was on)"),
+            ("klg run started / SIGTERMs (clean exits)",
+             f"{self.daemon_starts} / {self.sigterms} ({self.sigterms_clean})" if self.daemon == "klg run" else "-"),
             ("SIGKILLs", f"{self.kills}: {self.kills_random} at a random moment, "
                          f"{sum(self.kills_named.values())} at a named point ({named})"),
             ("Dovecot restarts", self.dovecot_restarts),

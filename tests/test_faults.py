@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faultsim import Simulation
+from tests.faultsim_run import RunSimulation
 from tests.servers import mailservers, servers  # noqa: F401  (fixtures)
 
 
@@ -17,6 +18,17 @@ def test_a_week_of_faults_on_maildir(tmp_path):
     print(figures.report())
     assert figures.ok(), figures.report()
     assert figures.kills >= 20 and figures.proposals > 0
+
+
+def test_klg_run_killed_and_stopped_through_two_days_loses_and_repeats_nothing(tmp_path):
+    """The real daemon, ``klg run``, on a test clock: SIGKILLs at random moments and at
+    named points, SIGTERMs in the middle of a pass, a full disk; each time it is started
+    again, and every mail still arrives exactly once."""
+    figures = RunSimulation(tmp_path, seed=5, kills=4, days=2, sigterms=2).run()
+    print(figures.report())
+    assert figures.ok(), figures.report()
+    assert figures.kills >= 4 and figures.sigterms >= 1 and figures.sigterms == figures.sigterms_clean
+    assert figures.daemon_starts >= figures.kills + figures.sigterms and figures.mails_delivered > 0
 
 
 @pytest.mark.servers
