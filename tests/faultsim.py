@@ -36,6 +36,7 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from tests.faultsim_minutes import AUDIENCE_ADDRESSES, MinutesPlayers, configure
 from tests.helpers import (CHAIR, CHANCELLERY, MEMBERS, REPO, TZ, Instance, make_mail, new_instance,
                            recipients)
 
@@ -91,6 +92,7 @@ class Figures:
     inbox_left: int = 0
     quarantined: int = 0
     integrity: str = ""
+    minutes: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
     problems: list = field(default_factory=list)
 
@@ -118,6 +120,7 @@ class Figures:
             ("items", f"{self.items} ({self.items_duplicated} duplicated, {self.proposals_lost} proposals lost)"),
             ("approvals (OK) / comments mailed", f"{self.approvals_sent} / {self.comments_sent} "
                                                  f"({self.comments_recorded} comments recorded)"),
+            ("minutes", ", ".join(f"{k} {v}" for k, v in self.minutes.items()) or "-"),
             ("mails expected (recipient × mail)", self.mails_expected),
             ("… delivered once", self.mails_delivered),
             ("… duplicated", self.mails_duplicated),
@@ -229,6 +232,16 @@ class MaildirWorld:
         """How many messages wait in the shared inbox."""
         return len(self.inst.folder("inbox"))
 
+    def full(self, member: str, head: EmailMessage) -> EmailMessage:
+        """The whole mail (attachments too) of which ``head`` is the header."""
+        folder = self.inst.mailboxes / "sent"
+        for sub in ("new", "cur"):
+            for path in sorted((folder / sub).iterdir()):
+                raw = path.read_bytes()
+                if _headers(raw)["Message-ID"] == head["Message-ID"]:
+                    return email.message_from_bytes(raw, policy=policy.default)
+        raise KeyError(f"{head['Message-ID']} is not in the sent Maildir")
+
     def submissions(self) -> Counter | None:
         """How often each mail was handed over; None where that cannot be counted."""
         return None  # a Maildir delivery is a file named by the Message-ID: there is nothing to count twice
@@ -258,7 +271,7 @@ class ServersWorld:
     def received(self) -> dict[str, list[EmailMessage]]:
         """The headers of every mail in each member's IMAP inbox."""
         out: dict[str, list[EmailMessage]] = {}
-        for member in MEMBERS:
+        for member in [*MEMBERS, *AUDIENCE_ADDRESSES]:
             with self.servers.imap(member) as client:
                 client.select_folder("INBOX", readonly=True)
                 uids = client.search("ALL")
@@ -267,6 +280,14 @@ class ServersWorld:
                 fetched = client.fetch(uids, ["BODY.PEEK[HEADER]"])
                 out[member] = [_headers(fetched[u][b"BODY[HEADER]"]) for u in sorted(fetched)]
         return out
+
+    def full(self, member: str, head: EmailMessage) -> EmailMessage:
+        """The whole mail (attachments too) in ``member``'s IMAP inbox of which ``head`` is the header."""
+        with self.servers.imap(member) as client:
+            client.select_folder("INBOX", readonly=True)
+            [uid, *_] = client.search(["HEADER", "Message-ID", str(head["Message-ID"])])
+            raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+        return email.message_from_bytes(raw, policy=policy.default)
 
     def inbox_left(self) -> int:
         """How many messages wait in the shared IMAP inbox."""
@@ -310,6 +331,8 @@ class Simulation:
         self.pending: list[tuple[bytes, str, str]] = []  # (raw, sender, kind) not yet accepted by a server
         self.durations: list[float] = []
         self.fault_on = False
+        self.minutes = MinutesPlayers(self)
+        self.intranet = self.root / "intranat"  # off the data disk, as the real intranet share is
 
     # --- set-up --------------------------------------------------------------
 
@@ -326,6 +349,7 @@ class Simulation:
             self.world = MaildirWorld(inst)
         # members mail more in a simulated hour than the storm guard allows a real one
         inst.edit_config("replies_per_sender_per_hour = 30", "replies_per_sender_per_hour = 100000")
+        configure(inst, self.intranet)
         return inst
 
     # --- one run of the daemon -------------------------------------------------
@@ -443,6 +467,7 @@ class Simulation:
                     raw = make_mail(member, f"SV: {subject}", "Jag stöder förslaget, med en kommentar om tidplanen.",
                                     reply_to=msg, date=now)
                     self.send(raw, member, "comment")
+        self.minutes.answer(now, received)
 
     # --- faults -------------------------------------------------------------------
 
@@ -565,6 +590,7 @@ class Simulation:
                 f.problems.append(f"store integrity: {f.integrity}")
             self._verify_items(db)
             self._verify_mail(db)
+            self.f.minutes = self.minutes.verify(db, self.intranet)
             f.comments_recorded = db.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
             recorded = {r[0] for r in db.execute("SELECT message_id FROM comments")}
             missing = {m.strip("<>") for m in self.comments} - {m.strip("<>") for m in recorded}
@@ -619,7 +645,7 @@ class Simulation:
                 continue
             failed = set(json.loads(row["failed_recipients"] or "[]"))
             for rcpt in json.loads(row["recipients"]):
-                if rcpt in MEMBERS and rcpt not in failed:
+                if (rcpt in MEMBERS or rcpt in AUDIENCE_ADDRESSES) and rcpt not in failed:
                     expected.add((rcpt, row["message_id"]))
         f.mails_expected = len(expected)
         f.mails_delivered = sum(1 for k in expected if got[k] >= 1)

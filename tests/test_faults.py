@@ -18,6 +18,7 @@ def test_a_week_of_faults_on_maildir(tmp_path):
     print(figures.report())
     assert figures.ok(), figures.report()
     assert figures.kills >= 20 and figures.proposals > 0
+    assert figures.minutes["meetings"] >= 1 and figures.minutes["signed mails delivered once"] >= 10
 
 
 def test_klg_run_killed_and_stopped_through_two_days_loses_and_repeats_nothing(tmp_path):
@@ -29,6 +30,9 @@ def test_klg_run_killed_and_stopped_through_two_days_loses_and_repeats_nothing(t
     assert figures.ok(), figures.report()
     assert figures.kills >= 4 and figures.sigterms >= 1 and figures.sigterms == figures.sigterms_clean
     assert figures.daemon_starts >= figures.kills + figures.sigterms and figures.mails_delivered > 0
+    minutes = figures.minutes  # the meeting of Tuesday 3 November: form, change round, signatures, audiences
+    assert minutes["meetings"] == 1 and minutes["change requests"] == 1 and minutes["edited forms"] == 1
+    assert minutes["signed mails delivered once"] == 10 and minutes["lost"] == minutes["duplicated"] == 0
 
 
 @pytest.mark.servers
