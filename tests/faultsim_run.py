@@ -43,6 +43,7 @@ class RunSimulation(Simulation):
         self.logs = self.root / "daemon-logs"
         self.sock_path = self.root / "notify.sock"
         self.sock: socket.socket | None = None
+        self.full_seen = (0, 0)  # (daemon start, "is full" lines in its log already counted)
 
     def _instance(self):
         inst = super()._instance()
@@ -211,5 +212,28 @@ class RunSimulation(Simulation):
         if not settled:
             self.f.problems.append(f"klg run did not settle at {now:%Y-%m-%d %H:%M} within {PASS_TIMEOUT:.0f} s")
         self.durations = (self.durations + [time.monotonic() - t0])[-50:]
-        return 0, ""
+        return (1, "") if self._said_disk_full() else (0, "")
+
+    def _said_disk_full(self) -> bool:
+        """Whether the daemon logged a full disk since the last look (it goes on; ``klg tick`` would exit 1)."""
+        if not self.fault_on:
+            return False
+        text = self._log_tail_all()
+        lines = [line for line in text.splitlines() if "is full" in line]
+        start, seen = self.full_seen
+        seen = seen if start == self.f.daemon_starts else 0
+        self.full_seen = (self.f.daemon_starts, len(lines))
+        if len(lines) <= seen:
+            return False
+        self.f.failed_ticks += 1
+        self.f.disk_full_clear_message += 1
+        self.f.disk_full_sample = lines[-1][:300]
+        return True
+
+    def _log_tail_all(self) -> str:
+        path = self.logs / f"run-{self.f.daemon_starts:04d}.log"
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
 
