@@ -141,3 +141,36 @@ def test_an_interrupted_attempt_waits_for_its_copy_before_sending_again(tmp_path
     assert row["state"] == "sent" and row["interrupted"] == 1 and row["resent_unsure"] == 1
     assert ServersWorld(inst, servers).submissions()[row["message_id"]] == 1
     assert len(servers.messages(MARIA)) == 1
+
+
+# --- klg run's test clock ---------------------------------------------------------
+
+def test_the_test_clock_reads_now_from_its_file_and_wakes_on_a_change(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from daemon.running import FileClock
+
+    path = tmp_path / "now.txt"
+    path.write_text("2026-11-03T12:00:00+01:00")
+    clock = FileClock(path)
+    assert clock.now() == datetime(2026, 11, 3, 11, 0, tzinfo=timezone.utc)
+    assert clock.now().utcoffset() == timedelta(hours=1)
+    assert clock.take() is True and clock.take() is False  # one wake-up per move of the clock
+    path.write_text("2026-11-03T12:20:00+01:00")
+    assert clock.take() is True
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "cannot read the test clock"),
+    ("tisdag", "not an ISO 8601 time"),
+    ("2026-11-03T12:00", "without an offset"),
+])
+def test_a_broken_test_clock_stops_the_daemon_with_a_message(tmp_path, content, says):
+    from daemon.running import FileClock
+
+    path = tmp_path / "now.txt"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as stopped:
+        FileClock(path).now()
+    assert says in str(stopped.value) and "KLG_TEST_CLOCK" in str(stopped.value)
