@@ -16,11 +16,13 @@ as ``Restart=always`` would. The checks afterwards are the same as for
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 
@@ -44,6 +46,7 @@ class RunSimulation(Simulation):
         self.logs = self.root / "daemon-logs"
         self.sock_path = self.root / "notify.sock"
         self.sock: socket.socket | None = None
+        self.heard: queue.Queue[str] = queue.Queue()  # datagrams read by the listener thread
         self.full_seen = (0, 0)  # (daemon start, "is full" lines in its log already counted)
 
     def _instance(self):
@@ -54,7 +57,20 @@ class RunSimulation(Simulation):
         self.logs.mkdir(parents=True, exist_ok=True)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(self.sock_path))
+        self.sock.settimeout(0.5)
+        threading.Thread(target=self._listen, args=(self.sock,), daemon=True).start()
         return inst
+
+    def _listen(self, sock: socket.socket) -> None:
+        """Read every datagram at once, as systemd does: a full socket queue would block
+        the daemon's next ``notify`` while the simulation is busy elsewhere."""
+        while self.sock is sock:
+            try:
+                self.heard.put(sock.recv(4096).decode("utf-8", "replace"))
+            except TimeoutError:
+                continue
+            except OSError:
+                return
 
     def run(self):
         try:
@@ -131,8 +147,8 @@ class RunSimulation(Simulation):
                 self.proc.wait()
         self.proc = None
         if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+            sock, self.sock = self.sock, None  # the listener sees it gone and ends
+            sock.close()
 
     # --- the clock and the passes -------------------------------------------------------
 
@@ -145,16 +161,14 @@ class RunSimulation(Simulation):
         """Read the daemon's sd_notify datagrams until ``until`` ("READY=1", or
         "quiet": two passes ended and the last did nothing). False if the daemon
         died or the time ran out."""
-        assert self.sock is not None
         deadline = time.monotonic() + timeout
         passes, active = 0, False
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.poll() is not None:
                 return False
-            self.sock.settimeout(0.2)
             try:
-                text = self.sock.recv(4096).decode("utf-8", "replace")
-            except TimeoutError:
+                text = self.heard.get(timeout=0.2)
+            except queue.Empty:
                 continue
             if until == "READY=1" and text == "READY=1":
                 return True
@@ -168,15 +182,12 @@ class RunSimulation(Simulation):
         return False
 
     def _drain_socket(self) -> None:
-        assert self.sock is not None
-        self.sock.setblocking(False)
+        """Forget what was heard before now: only passes after the clock moved count."""
         try:
             while True:
-                self.sock.recv(4096)
-        except BlockingIOError:
+                self.heard.get_nowait()
+        except queue.Empty:
             pass
-        finally:
-            self.sock.setblocking(True)
 
     def tick(self, now: datetime, kill: str | None = None) -> tuple[int, str]:
         """Give ``klg run`` the moment ``now`` and wait until it has done what is due.
