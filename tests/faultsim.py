@@ -211,8 +211,11 @@ class MaildirWorld:
 
     def deliver(self, raw: bytes, sender: str) -> bool:
         """Put a member's mail in the shared inbox; False if it cannot be taken now."""
+        # a unique name, as Maildir wants: with ``klg run`` draining inbox/new meanwhile, a name
+        # from counting the files there would repeat and overwrite a mail not yet read
+        self.dropped = getattr(self, "dropped", 0) + 1
         try:
-            self.inst.drop(raw)
+            self.inst.drop(raw, name=f"{time.time_ns()}.sim{self.dropped}.eml")
             return True
         except OSError:
             return False

@@ -43,6 +43,16 @@ def test_a_week_of_faults_on_imap_and_smtp(tmp_path, servers):  # noqa: F811
     assert figures.dovecot_restarts + figures.postfix_restarts > 0
 
 
+@pytest.mark.servers
+@pytest.mark.slow
+def test_klg_run_on_imap_and_smtp_through_two_days_of_faults(tmp_path, servers):  # noqa: F811
+    figures = RunSimulation(tmp_path, seed=3, kills=4, days=2, sigterms=1, servers=servers).run()
+    print(figures.report())
+    assert figures.ok(), figures.report()
+    assert figures.kills >= 4 and figures.sigterms == figures.sigterms_clean >= 1
+    assert figures.minutes["meetings"] == 1 and figures.minutes["signed mails delivered once"] == 10
+
+
 # --- the outbox's one window, point by point ----------------------------------------
 
 def _outbox(inst) -> list[dict]:
