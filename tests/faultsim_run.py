@@ -119,8 +119,12 @@ class RunSimulation(Simulation):
     def _sigterm(self, now: datetime) -> None:
         """SIGTERM in the middle of a pass: the daemon finishes the message at hand and exits 0."""
         assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:  # it died on its own (an armed crash point) just before
+            self._ended(self.proc.wait(), now)
+            return
         self.f.sigterms += 1
-        os.killpg(self.proc.pid, signal.SIGTERM)
         try:
             code = self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
@@ -209,8 +213,10 @@ class RunSimulation(Simulation):
         if kill == "random":
             typical = sorted(self.durations)[len(self.durations) // 2] if self.durations else 1.0
             time.sleep(self.rng.uniform(0.05, typical * 1.1))
-            if self.proc.poll() is None:
+            try:
                 os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: LibreOffice goes with it
+            except ProcessLookupError:
+                pass  # already gone (a crash point came first): its code says how
             self.proc.wait()
             self._ended(self.proc.returncode, now)
             return -signal.SIGKILL, ""
