@@ -36,6 +36,7 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from tests.faultsim_minutes import AUDIENCE_ADDRESSES, MinutesPlayers, configure
 from tests.helpers import (CHAIR, CHANCELLERY, MEMBERS, REPO, TZ, Instance, make_mail, new_instance,
                            recipients)
 
@@ -52,6 +53,10 @@ class Figures:
 
     profile: str = ""
     seed: int = 0
+    daemon: str = "klg tick --now"  # or "klg run" (tests/faultsim_run.py)
+    daemon_starts: int = 0
+    sigterms: int = 0
+    sigterms_clean: int = 0
     start: str = ""
     end: str = ""
     ticks: int = 0
@@ -87,6 +92,7 @@ class Figures:
     inbox_left: int = 0
     quarantined: int = 0
     integrity: str = ""
+    minutes: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
     problems: list = field(default_factory=list)
 
@@ -98,7 +104,11 @@ class Figures:
         named = ", ".join(f"{k} {v}" for k, v in sorted(self.kills_named.items())) or "none"
         rows = [
             ("profile", f"{self.profile} (seed {self.seed}), simulated {self.start} .. {self.end}"),
-            ("klg tick runs", f"{self.ticks} ({self.failed_ticks} ended with an error while a fault was on)"),
+            ("daemon", self.daemon),
+            ("passes (runs of klg tick, or moments given to klg run)",
+             f"{self.ticks} ({self.failed_ticks} ended with an error while a fault was on)"),
+            ("klg run started / SIGTERMs (clean exits)",
+             f"{self.daemon_starts} / {self.sigterms} ({self.sigterms_clean})" if self.daemon == "klg run" else "-"),
             ("SIGKILLs", f"{self.kills}: {self.kills_random} at a random moment, "
                          f"{sum(self.kills_named.values())} at a named point ({named})"),
             ("Dovecot restarts", self.dovecot_restarts),
@@ -110,6 +120,7 @@ class Figures:
             ("items", f"{self.items} ({self.items_duplicated} duplicated, {self.proposals_lost} proposals lost)"),
             ("approvals (OK) / comments mailed", f"{self.approvals_sent} / {self.comments_sent} "
                                                  f"({self.comments_recorded} comments recorded)"),
+            ("minutes", ", ".join(f"{k} {v}" for k, v in self.minutes.items()) or "-"),
             ("mails expected (recipient × mail)", self.mails_expected),
             ("… delivered once", self.mails_delivered),
             ("… duplicated", self.mails_duplicated),
@@ -200,8 +211,11 @@ class MaildirWorld:
 
     def deliver(self, raw: bytes, sender: str) -> bool:
         """Put a member's mail in the shared inbox; False if it cannot be taken now."""
+        # a unique name, as Maildir wants: with ``klg run`` draining inbox/new meanwhile, a name
+        # from counting the files there would repeat and overwrite a mail not yet read
+        self.dropped = getattr(self, "dropped", 0) + 1
         try:
-            self.inst.drop(raw)
+            self.inst.drop(raw, name=f"{time.time_ns()}.sim{self.dropped}.eml")
             return True
         except OSError:
             return False
@@ -220,6 +234,16 @@ class MaildirWorld:
     def inbox_left(self) -> int:
         """How many messages wait in the shared inbox."""
         return len(self.inst.folder("inbox"))
+
+    def full(self, member: str, head: EmailMessage) -> EmailMessage:
+        """The whole mail (attachments too) of which ``head`` is the header."""
+        folder = self.inst.mailboxes / "sent"
+        for sub in ("new", "cur"):
+            for path in sorted((folder / sub).iterdir()):
+                raw = path.read_bytes()
+                if _headers(raw)["Message-ID"] == head["Message-ID"]:
+                    return email.message_from_bytes(raw, policy=policy.default)
+        raise KeyError(f"{head['Message-ID']} is not in the sent Maildir")
 
     def submissions(self) -> Counter | None:
         """How often each mail was handed over; None where that cannot be counted."""
@@ -250,7 +274,7 @@ class ServersWorld:
     def received(self) -> dict[str, list[EmailMessage]]:
         """The headers of every mail in each member's IMAP inbox."""
         out: dict[str, list[EmailMessage]] = {}
-        for member in MEMBERS:
+        for member in [*MEMBERS, *AUDIENCE_ADDRESSES]:
             with self.servers.imap(member) as client:
                 client.select_folder("INBOX", readonly=True)
                 uids = client.search("ALL")
@@ -259,6 +283,14 @@ class ServersWorld:
                 fetched = client.fetch(uids, ["BODY.PEEK[HEADER]"])
                 out[member] = [_headers(fetched[u][b"BODY[HEADER]"]) for u in sorted(fetched)]
         return out
+
+    def full(self, member: str, head: EmailMessage) -> EmailMessage:
+        """The whole mail (attachments too) in ``member``'s IMAP inbox of which ``head`` is the header."""
+        with self.servers.imap(member) as client:
+            client.select_folder("INBOX", readonly=True)
+            [uid, *_] = client.search(["HEADER", "Message-ID", str(head["Message-ID"])])
+            raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+        return email.message_from_bytes(raw, policy=policy.default)
 
     def inbox_left(self) -> int:
         """How many messages wait in the shared IMAP inbox."""
@@ -274,7 +306,13 @@ class ServersWorld:
 
     def settle(self) -> None:
         """Wait until Postfix has delivered everything queued."""
-        self.servers.wait_queue_empty(timeout=60)
+        try:
+            self.servers.wait_queue_empty(timeout=60)
+        except AssertionError:
+            # a delivery deferred while Dovecot restarted (klg run keeps sending meanwhile):
+            # ask Postfix to try again now rather than count a mail still queued as lost
+            subprocess.run(["postqueue", "-c", str(self.servers.postfix_dir), "-f"], capture_output=True, check=False)
+            self.servers.wait_queue_empty(timeout=120)
         time.sleep(0.5)  # LMTP has handed over; let Dovecot finish writing
 
 
@@ -302,6 +340,8 @@ class Simulation:
         self.pending: list[tuple[bytes, str, str]] = []  # (raw, sender, kind) not yet accepted by a server
         self.durations: list[float] = []
         self.fault_on = False
+        self.minutes = MinutesPlayers(self)
+        self.intranet = self.root / "intranat"  # off the data disk, as the real intranet share is
 
     # --- set-up --------------------------------------------------------------
 
@@ -318,6 +358,7 @@ class Simulation:
             self.world = MaildirWorld(inst)
         # members mail more in a simulated hour than the storm guard allows a real one
         inst.edit_config("replies_per_sender_per_hour = 30", "replies_per_sender_per_hour = 100000")
+        configure(inst, self.intranet)
         return inst
 
     # --- one run of the daemon -------------------------------------------------
@@ -435,6 +476,7 @@ class Simulation:
                     raw = make_mail(member, f"SV: {subject}", "Jag stöder förslaget, med en kommentar om tidplanen.",
                                     reply_to=msg, date=now)
                     self.send(raw, member, "comment")
+        self.minutes.answer(now, received)
 
     # --- faults -------------------------------------------------------------------
 
@@ -557,6 +599,7 @@ class Simulation:
                 f.problems.append(f"store integrity: {f.integrity}")
             self._verify_items(db)
             self._verify_mail(db)
+            self.f.minutes = self.minutes.verify(db, self.intranet)
             f.comments_recorded = db.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
             recorded = {r[0] for r in db.execute("SELECT message_id FROM comments")}
             missing = {m.strip("<>") for m in self.comments} - {m.strip("<>") for m in recorded}
@@ -611,7 +654,7 @@ class Simulation:
                 continue
             failed = set(json.loads(row["failed_recipients"] or "[]"))
             for rcpt in json.loads(row["recipients"]):
-                if rcpt in MEMBERS and rcpt not in failed:
+                if (rcpt in MEMBERS or rcpt in AUDIENCE_ADDRESSES) and rcpt not in failed:
                     expected.add((rcpt, row["message_id"]))
         f.mails_expected = len(expected)
         f.mails_delivered = sum(1 for k in expected if got[k] >= 1)

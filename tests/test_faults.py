@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faultsim import Simulation
+from tests.faultsim_run import RunSimulation
 from tests.servers import mailservers, servers  # noqa: F401  (fixtures)
 
 
@@ -17,6 +18,21 @@ def test_a_week_of_faults_on_maildir(tmp_path):
     print(figures.report())
     assert figures.ok(), figures.report()
     assert figures.kills >= 20 and figures.proposals > 0
+    assert figures.minutes["meetings"] >= 1 and figures.minutes["signed mails delivered once"] >= 10
+
+
+def test_klg_run_killed_and_stopped_through_two_days_loses_and_repeats_nothing(tmp_path):
+    """The real daemon, ``klg run``, on a test clock: SIGKILLs at random moments and at
+    named points, SIGTERMs in the middle of a pass, a full disk; each time it is started
+    again, and every mail still arrives exactly once."""
+    figures = RunSimulation(tmp_path, seed=5, kills=4, days=2, sigterms=2).run()
+    print(figures.report())
+    assert figures.ok(), figures.report()
+    assert figures.kills >= 4 and figures.sigterms >= 1 and figures.sigterms == figures.sigterms_clean
+    assert figures.daemon_starts >= figures.kills + figures.sigterms and figures.mails_delivered > 0
+    minutes = figures.minutes  # the meeting of Tuesday 3 November: form, change round, signatures, audiences
+    assert minutes["meetings"] == 1 and minutes["change requests"] == 1 and minutes["edited forms"] == 1
+    assert minutes["signed mails delivered once"] == 10 and minutes["lost"] == minutes["duplicated"] == 0
 
 
 @pytest.mark.servers
@@ -25,6 +41,16 @@ def test_a_week_of_faults_on_imap_and_smtp(tmp_path, servers):  # noqa: F811
     print(figures.report())
     assert figures.ok(), figures.report()
     assert figures.dovecot_restarts + figures.postfix_restarts > 0
+
+
+@pytest.mark.servers
+@pytest.mark.slow
+def test_klg_run_on_imap_and_smtp_through_two_days_of_faults(tmp_path, servers):  # noqa: F811
+    figures = RunSimulation(tmp_path, seed=3, kills=4, days=2, sigterms=1, servers=servers).run()
+    print(figures.report())
+    assert figures.ok(), figures.report()
+    assert figures.kills >= 4 and figures.sigterms == figures.sigterms_clean >= 1
+    assert figures.minutes["meetings"] == 1 and figures.minutes["signed mails delivered once"] == 10
 
 
 # --- the outbox's one window, point by point ----------------------------------------
@@ -125,3 +151,36 @@ def test_an_interrupted_attempt_waits_for_its_copy_before_sending_again(tmp_path
     assert row["state"] == "sent" and row["interrupted"] == 1 and row["resent_unsure"] == 1
     assert ServersWorld(inst, servers).submissions()[row["message_id"]] == 1
     assert len(servers.messages(MARIA)) == 1
+
+
+# --- klg run's test clock ---------------------------------------------------------
+
+def test_the_test_clock_reads_now_from_its_file_and_wakes_on_a_change(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from daemon.running import FileClock
+
+    path = tmp_path / "now.txt"
+    path.write_text("2026-11-03T12:00:00+01:00")
+    clock = FileClock(path)
+    assert clock.now() == datetime(2026, 11, 3, 11, 0, tzinfo=timezone.utc)
+    assert clock.now().utcoffset() == timedelta(hours=1)
+    assert clock.take() is True and clock.take() is False  # one wake-up per move of the clock
+    path.write_text("2026-11-03T12:20:00+01:00")
+    assert clock.take() is True
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "cannot read the test clock"),
+    ("tisdag", "not an ISO 8601 time"),
+    ("2026-11-03T12:00", "without an offset"),
+])
+def test_a_broken_test_clock_stops_the_daemon_with_a_message(tmp_path, content, says):
+    from daemon.running import FileClock
+
+    path = tmp_path / "now.txt"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as stopped:
+        FileClock(path).now()
+    assert says in str(stopped.value) and "KLG_TEST_CLOCK" in str(stopped.value)
