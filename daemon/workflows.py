@@ -14,10 +14,6 @@ from __future__ import annotations
 from daemon import attendance, audit, context, hooks, notices, proposals, regrets, secretary, security, wheel
 from daemon.agenda import ahead as agenda_ahead
 from daemon.agenda import common as agenda_common
-from daemon.archive import package as archive_package
-from daemon.archive import settings as archive_settings
-from daemon.archive import status as archive_status
-from daemon.archive import workflow as archive
 from daemon.agenda import document as agenda_document
 from daemon.agenda import guests
 from daemon.agenda import notices as agenda_notices
@@ -25,6 +21,10 @@ from daemon.agenda import review as agenda_review
 from daemon.agenda import settings as agenda_settings
 from daemon.agenda import status as agenda_status
 from daemon.agenda import workflow as agenda
+from daemon.archive import package as archive_package
+from daemon.archive import settings as archive_settings
+from daemon.archive import status as archive_status
+from daemon.archive import workflow as archive
 from daemon.circulation import deadline as circulation_deadline
 from daemon.circulation import document as circulation_document
 from daemon.circulation import held as circulation_held
@@ -77,9 +77,9 @@ REPLY_ROUTES: dict[str, tuple] = {
 }
 
 # New mail that is a command rather than a proposal: handler(ctx, mail, member) -> Outcome | None.
-# The minutes come first: the agenda's handler takes every [KLG 2026-12-01] subject.
 # "Sekretess: KLG-… OSL …" / "Jäv: KLG-…" in a new mail come first: a proposal never names another item so.
 # Regrets next: they take only "Förhinder"-like first words and calendar replies to klg's invitations.
+# The minutes before the agenda: the agenda's handler takes every [KLG 2026-12-01] subject.
 COMMANDS: list = [records_replies.on_command, regrets.on_command, minutes_replies.on_command, agenda_review.on_command,
                   circulation_start.on_command]
 
