@@ -18,7 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from daemon.config import EMAIL_RE, read_secret
+from daemon.backends.netconf import configured_secret
+from daemon.config import EMAIL_RE
 from daemon.config_reader import unknown_keys
 from daemon.mail import MailError
 from daemon.redact import remember_secret
@@ -143,13 +144,4 @@ def secret(settings: dict[str, Any], section: str, key: str) -> str | None:
         if not value:
             raise MailError(f"{section}.{key}_file = {path!r} is empty: put the {key.replace('_', ' ')} there")
         return remember_secret(value)
-    value = read_secret(settings, key)
-    if value:
-        return value
-    if settings.get(f"{key}_env"):
-        raise MailError(f"{section}.{key}_env = {settings[f'{key}_env']!r}, but that environment variable is not set: "
-                        f"set it in the service's environment (EnvironmentFile=) or use {key}_file")
-    if settings.get(f"{key}_credential"):
-        raise MailError(f"{section}.{key}_credential = {settings[f'{key}_credential']!r}, but no such credential was "
-                        f"passed: add LoadCredential={settings[f'{key}_credential']}:/path to the systemd unit")
-    return None
+    return configured_secret(settings, section, key, environment="EnvironmentFile=", instead=f"{key}_file")

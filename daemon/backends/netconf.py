@@ -41,16 +41,28 @@ def tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
 
 def secret(settings: dict[str, Any], section: str, key: str) -> str:
     """The secret ``key`` from ``<key>_env``/``<key>_credential``, or MailError naming what is unset."""
+    value = configured_secret(settings, section, key, environment="e.g. EnvironmentFile=",
+                              instead=f"{key}_credential")
+    if value is None:
+        raise MailError(f"{section}: no {key} configured: set {key}_env or {key}_credential")
+    return value
+
+
+def configured_secret(settings: dict[str, Any], section: str, key: str, *, environment: str,
+                      instead: str) -> str | None:
+    """The secret ``key`` from ``<key>_env``/``<key>_credential``; None when neither is set;
+    MailError naming the one that is set but empty (``environment`` and ``instead`` are the
+    message's hints: where the service's environment comes from, and the other way to give it)."""
     value = read_secret(settings, key)
     if value:
         return value
     if settings.get(f"{key}_env"):
         raise MailError(f"{section}.{key}_env = {settings[f'{key}_env']!r}, but that environment variable is not set: "
-                        f"set it in the service's environment (e.g. EnvironmentFile=) or use {key}_credential")
+                        f"set it in the service's environment ({environment}) or use {instead}")
     if settings.get(f"{key}_credential"):
         raise MailError(f"{section}.{key}_credential = {settings[f'{key}_credential']!r}, but no such credential was "
                         f"passed: add LoadCredential={settings[f'{key}_credential']}:/path to the systemd unit")
-    raise MailError(f"{section}: no {key} configured: set {key}_env or {key}_credential")
+    return None
 
 
 def xoauth2_string(user: str, token: str) -> str:
