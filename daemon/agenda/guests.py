@@ -23,10 +23,10 @@ import re
 from datetime import date, time, timezone
 from enum import StrEnum
 
-
 from daemon import absence_words, items
 from daemon import attachments as att
 from daemon.agenda import common
+from daemon.agenda.invite import attendee
 from daemon.answers import Outcome
 from daemon.config import EMAIL_RE, Member
 from daemon.context import Ctx
@@ -131,12 +131,7 @@ def _ics(ctx: Ctx, guest: dict, item: dict, meeting: str, start: str, end: str, 
     organizer = icalendar.vCalAddress(f"mailto:{ctx.config.group.address}")
     organizer.params["cn"] = icalendar.vText(ctx.config.group.name)
     event.add("organizer", organizer)
-    attendee = icalendar.vCalAddress(f"mailto:{guest['email']}")
-    attendee.params["cn"] = icalendar.vText(guest["name"])
-    attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
-    attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
-    attendee.params["rsvp"] = icalendar.vText("TRUE")
-    event.add("attendee", attendee, encode=0)
+    event.add("attendee", attendee(guest["email"], guest["name"], rsvp=True), encode=0)
     cal.add_component(event)
     cal.add_missing_timezones(first_date=date(day.year - 1, 1, 1), last_date=date(day.year + 2, 1, 1))
     return cal.to_ical()

@@ -47,19 +47,22 @@ def build(config: Config, meeting: date, *, start: datetime, end: datetime, sequ
     organizer.params["cn"] = icalendar.vText(config.group.name)
     event.add("organizer", organizer)
     for member in config.members:
-        attendee = icalendar.vCalAddress(f"mailto:{member.email}")
-        attendee.params["cn"] = icalendar.vText(member.name)
-        attendee.params["role"] = icalendar.vText("CHAIR" if member.has("chair") else "REQ-PARTICIPANT")
-        attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
-        attendee.params["rsvp"] = icalendar.vText("FALSE")
-        event.add("attendee", attendee, encode=0)
+        event.add("attendee", attendee(member.email, member.name, "CHAIR" if member.has("chair") else "REQ-PARTICIPANT"),
+                  encode=0)
     for name, address in stand_ins:
-        attendee = icalendar.vCalAddress(f"mailto:{address}")
-        attendee.params["cn"] = icalendar.vText(name)
-        attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
-        attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
-        attendee.params["rsvp"] = icalendar.vText("FALSE")
-        event.add("attendee", attendee, encode=0)
+        event.add("attendee", attendee(address, name), encode=0)
     cal.add_component(event)
     cal.add_missing_timezones(first_date=date(meeting.year - 1, 1, 1), last_date=date(meeting.year + 2, 1, 1))
     return cal.to_ical()
+
+
+def attendee(address: str, name: str, role: str = "REQ-PARTICIPANT", rsvp: bool = False):
+    """One ATTENDEE of an invitation klg sends: its address, name and role, not yet answered."""
+    import icalendar  # imported here, not at the top: start-up (issue 19)
+
+    person = icalendar.vCalAddress(f"mailto:{address}")
+    person.params["cn"] = icalendar.vText(name)
+    person.params["role"] = icalendar.vText(role)
+    person.params["partstat"] = icalendar.vText("NEEDS-ACTION")
+    person.params["rsvp"] = icalendar.vText("TRUE" if rsvp else "FALSE")
+    return person
