@@ -3,6 +3,11 @@ import os
 import pytest
 
 from tests.helpers import new_instance
+# The mail servers' fixtures are registered here and only here: a session fixture
+# imported into several test modules is a separate fixture in each, so every
+# such module would start (and keep, until the session ends) its own Dovecot
+# and Postfix.
+from tests.servers import imap_proxy, mailservers, servers  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

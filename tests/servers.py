@@ -462,14 +462,28 @@ class MailServers:
         self.start_dovecot()
 
     def start_postfix(self) -> None:
-        """Start Postfix and wait for all its SMTP ports."""
-        _run(["postfix", "-c", str(self.postfix_dir), "start"], "starting Postfix")
-        try:
-            for port in (self.smtp_port, self.submission_port, self.smtps_port):
-                wait_port(port, what="Postfix SMTP")
-        except ServerError as exc:
-            log = self.root / "log" / "postfix.log"
-            raise ServerError(f"{exc}; log: {log.read_text()[-800:] if log.exists() else 'none'}") from None
+        """Start Postfix and wait for all its SMTP ports.
+
+        Postfix writes why it failed to its log, not to a non-terminal stderr, so
+        the error quotes the log. The ports were free when they were chosen but
+        are not held: one taken since (by another test's outgoing connection) is
+        replaced by a fresh one and Postfix is started again, twice at most."""
+        log = self.root / "log" / "postfix.log"
+        for attempt in range(3):
+            try:
+                _run(["postfix", "-c", str(self.postfix_dir), "start"], "starting Postfix")
+                for port in (self.smtp_port, self.submission_port, self.smtps_port):
+                    wait_port(port, what="Postfix SMTP")
+                return
+            except ServerError as exc:
+                text = log.read_text(errors="replace") if log.exists() else ""
+                if attempt < 2 and "Address already in use" in text[-2000:]:
+                    subprocess.run(["postfix", "-c", str(self.postfix_dir), "stop"], capture_output=True, timeout=30)
+                    self.smtp_port, self.smtps_port, self.submission_port = free_port(), free_port(), free_port()
+                    (self.postfix_dir / "master.cf").write_text(POSTFIX_MASTER.format(
+                        smtp=self.smtp_port, smtps=self.smtps_port, submission=self.submission_port))
+                    continue
+                raise ServerError(f"{exc}; Postfix's log: {text[-800:] or 'empty'}") from None
 
     def stop_postfix(self) -> None:
         """Stop Postfix and wait until its SMTP ports are closed."""

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from daemon.instance import instance_config
-from tests.helpers import REPO, at, make_mail, new_instance
+from tests.helpers import REPO, at, make_mail
 
 
 def klg(*args: str, cwd=REPO) -> subprocess.CompletedProcess:

@@ -10,7 +10,6 @@ import pytest
 
 from tests.faultsim import Simulation
 from tests.faultsim_run import RunSimulation
-from tests.servers import mailservers, servers  # noqa: F401  (fixtures)
 
 
 def test_a_week_of_faults_on_maildir(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from daemon.backends import open_mailbox
 from daemon.backends.imap_idle import ImapWaiter
 from tests.helpers import MARIA, at, make_mail
-from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import Daemon, imap_instance
 
 
 def waiter(clock, hours: str = "07:00-18:00", every: float = 0.1) -> ImapWaiter:

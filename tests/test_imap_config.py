@@ -16,8 +16,7 @@ from daemon.backends.imap import ImapMailbox
 from daemon.backends.imap_session import ImapSession
 from daemon.backends.smtp import SmtpTransport
 from tests.helpers import AHMED, CHANCELLERY, GROUP, MARIA, PETER, at, body, make_mail
-from tests.servers import (CLIENT_ID, PASSWORD_ENV, SCOPE, SECRET_ENV, SHARED, free_port, imap_instance, mailservers,  # noqa: F401
-                           servers)
+from tests.servers import CLIENT_ID, PASSWORD_ENV, SCOPE, SECRET_ENV, SHARED, free_port, imap_instance
 
 pytestmark = pytest.mark.servers
 NOW = at("2026-11-20 09:00")

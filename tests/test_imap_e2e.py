@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import CHANCELLERY, ERIK, GROUP, MARIA, at, body, make_mail, recipients
-from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import Daemon, imap_instance
 
 pytestmark = pytest.mark.servers
 

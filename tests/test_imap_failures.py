@@ -17,7 +17,7 @@ from daemon.context import Ctx
 from daemon.backends import open_mailbox, open_transport
 from daemon.engine import Engine
 from tests.helpers import GROUP, LENA, MARIA, SOFIA, at, make_mail
-from tests.servers import Daemon, imap_instance, imap_proxy, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import Daemon, imap_instance
 
 pytestmark = pytest.mark.servers
 

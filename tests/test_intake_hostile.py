@@ -12,7 +12,7 @@ import base64
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Callable

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.helpers import CHANCELLERY, MARIA, at, body, make_mail, new_instance
-from tests.servers import imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import imap_instance
 
 PRIVATE = "maria.holm.privat@gmail.example"
 NOW = "2026-11-20T10:00"

@@ -15,10 +15,10 @@ import zipfile
 import pytest
 
 from tests.agenda_helpers import tiny_pdf
-from tests.helpers import CHAIR, ERIK, LENA, MARIA, MEMBERS, attachment, attachment_names, body, make_mail, recipients
+from tests.helpers import CHAIR, ERIK, LENA, MARIA, MEMBERS, attachment, attachment_names, body, make_mail
 from tests.minutes_helpers import docx_of, fill_form, pdf_text
 from tests.minutes_helpers import DOCX
-from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import imap_instance
 from tests.test_week_on_servers import Inboxes, nothing_twice, submit, tick
 
 pytestmark = [pytest.mark.servers, pytest.mark.libreoffice, pytest.mark.slow]

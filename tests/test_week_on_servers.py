@@ -23,7 +23,7 @@ from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, GROUP, LENA, MARIA, 
                            attachment, attachment_names, body, make_mail, recipients)
 from tests.minutes_helpers import docx_of as form_docx_of
 from tests.minutes_helpers import fill_form, form_tables, pdf_text
-from tests.servers import USERS, Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import USERS, Daemon, imap_instance
 
 pytestmark = [pytest.mark.servers, pytest.mark.libreoffice]
 

@@ -18,7 +18,7 @@ from daemon.simulate import outlook_calendar_reply, small_docx
 from tests.helpers import (AHMED, CHAIR, CHANCELLERY, ERIK, GROUP, LENA, MARIA, at, attachment, attachment_names, body,
                            make_mail, recipients)
 from tests.minutes_helpers import DOCX, docx_of, form_tables
-from tests.servers import Daemon, imap_instance, mailservers, servers  # noqa: F401  (fixtures)
+from tests.servers import imap_instance
 from tests.test_week_on_servers import Inboxes, submit, tick
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
