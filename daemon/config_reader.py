@@ -25,12 +25,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, TypeVar
 
 # Keys that would hold a secret: refused anywhere in the file (daemon.config),
 # so the unknown-key check leaves them to that clearer refusal.
 SECRET_KEYS = ("password", "secret", "client_secret", "token", "pkcs12_password")
 MISSING: Any = ...  # ``default=MISSING``: the key is required
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -40,6 +41,15 @@ class ConfigError(Exception):
         self.path = str(path)
         self.problems = problems
         super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
+
+
+def validated(path: Path | str, parsed: tuple[T, list[str]]) -> T:
+    """The value of a settings module's ``(value, problems)`` parse; ConfigError
+    naming every problem at once when there is any."""
+    value, problems = parsed
+    if problems:
+        raise ConfigError(path, problems)
+    return value
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from daemon.config import Config, ConfigError
-from daemon.config_reader import ConfigReader
+from daemon.config import Config
+from daemon.config_reader import ConfigReader, validated
 
 DEFAULT_MAX_MAIL_MB = 15.0
 DEFAULT_MAX_BOOK_MB = 25.0
@@ -34,10 +34,7 @@ def check_config(config: Config) -> list[str]:
 
 def settings(config: Config) -> AgendaSettings:
     """The validated ``[agenda]`` settings; ConfigError when a key is wrong."""
-    value, problems = _parse(config)
-    if problems:
-        raise ConfigError(config.path, problems)
-    return value
+    return validated(config.path, _parse(config))
 
 
 def _parse(config: Config) -> tuple[AgendaSettings, list[str]]:

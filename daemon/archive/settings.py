@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.config import Config, ConfigError
-from daemon.config_reader import ConfigReader
+from daemon.config import Config
+from daemon.config_reader import ConfigReader, validated
 
 KNOWN = {"folder", "timestamp", "submission_agreement", "reference_code"}
 
@@ -59,7 +59,4 @@ def check_config(config: Config) -> list[str]:
 
 def settings(config: Config) -> ArchiveSettings:
     """The validated ``[archive]`` settings; ConfigError when a key is wrong."""
-    value, problems = _parse(config)
-    if problems:
-        raise ConfigError(config.path, problems)
-    return value
+    return validated(config.path, _parse(config))

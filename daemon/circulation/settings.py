@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from daemon.config import Config, ConfigError
-from daemon.config_reader import ConfigReader
+from daemon.config import Config
+from daemon.config_reader import ConfigReader, validated
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,7 @@ def check_config(config: Config) -> list[str]:
 
 
 def settings(config: Config) -> Settings:
-    found, problems = read_settings(config.section("circulation"))
-    if problems:
-        raise ConfigError(config.path, problems)
-    return found
+    return validated(config.path, read_settings(config.section("circulation")))
 
 
 def wake_times(config: Config) -> list[time]:

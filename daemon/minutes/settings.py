@@ -33,8 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.config import EMAIL_RE, Config, ConfigError
-from daemon.config_reader import ConfigReader
+from daemon.config import EMAIL_RE, Config
+from daemon.config_reader import ConfigReader, validated
 
 DEFAULT_FILE_NAME = {"sv": "Minnesanteckningar {short} {date}.pdf", "en": "Minutes {short} {date}.pdf"}
 LABELS = {
@@ -94,10 +94,7 @@ def check_config(config: Config) -> list[str]:
 
 def settings(config: Config) -> MinutesSettings:
     """The validated ``[minutes]`` settings; ConfigError when a key is wrong."""
-    value, problems = _parse(config)
-    if problems:
-        raise ConfigError(config.path, problems)
-    return value
+    return validated(config.path, _parse(config))
 
 
 def _number(r: ConfigReader, raw: dict, key: str, default: float, fix: str) -> float:

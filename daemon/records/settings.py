@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from daemon.config import EMAIL_RE, Config, ConfigError
-from daemon.config_reader import ConfigReader
+from daemon.config import EMAIL_RE, Config
+from daemon.config_reader import ConfigReader, validated
 
 DEFAULT_PATTERN = r"^(?:[A-ZÅÄÖ]{1,6} ?)?\d{4}/\d{1,6}$"
 KEYS = ("case_number_pattern", "registrar", "registrar_mode", "registrar_digest_time")
@@ -73,10 +73,7 @@ def check_config(config: Config) -> list[str]:
 
 
 def settings(config: Config) -> Settings:
-    found, problems = read_settings(config.section("records"))
-    if problems:
-        raise ConfigError(config.path, problems)
-    return found
+    return validated(config.path, read_settings(config.section("records")))
 
 
 def wake_times(config: Config) -> list[time]:
