@@ -388,6 +388,12 @@ class Simulation:
             out, err = proc.communicate()
             self.f.problems.append(f"klg tick at {now:%Y-%m-%d %H:%M} hung for 300 s")
         code = proc.returncode
+        if b"could not be handled" in err:
+            # intake quarantined a mail over an exception: the traceback says why (the quarantine
+            # check at the end says only that it happened)
+            text = err.decode("utf-8", "replace")
+            self.f.problems.append(f"klg tick at {now:%Y-%m-%d %H:%M} quarantined a mail over an error: "
+                                   f"{text[text.index('could not be handled'):][:1500]}")
         if code == -signal.SIGKILL:
             self.f.kills += 1
             if kill == "random":
@@ -613,7 +619,10 @@ class Simulation:
                     f.problems.append(f"{len(missing - late)} comments mailed were neither recorded nor answered")
             f.quarantined = db.execute("SELECT COUNT(*) FROM messages_in WHERE disposition = 'quarantine'").fetchone()[0]
             if f.quarantined:
-                f.problems.append(f"{f.quarantined} messages quarantined (members' mail should all be understood)")
+                why = [f"{r[0]!r}: {r[1]}" for r in db.execute(
+                    "SELECT subject, detail FROM messages_in WHERE disposition = 'quarantine' LIMIT 5")]
+                f.problems.append(f"{f.quarantined} messages quarantined (members' mail should all be understood): "
+                                  + "; ".join(why))
         finally:
             db.close()
         f.inbox_left = self.world.inbox_left()

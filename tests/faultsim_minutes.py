@@ -104,6 +104,10 @@ class MinutesPlayers:
                 if key in sim.answered or "Minnesanteckningar" not in subject and "minnesanteckningar" not in subject \
                         and "Formulär" not in subject and "Formuläret" not in subject:
                     continue
+                if not subject.startswith("[KLG "):
+                    # klg's own answer about a mail (an explanation quoting its subject) is no form
+                    # to return; if klg could not handle a reply, the quarantine check reports it
+                    continue
                 tag = subject.partition("]")[0] + "]"
                 if "Formulär för minnesanteckningar" in subject:
                     sim.answered.add(key)
