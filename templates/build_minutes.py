@@ -44,20 +44,20 @@ TEXTS = {
                        ("Justerare", "{{ signatories }}")],
         "form_help": [
             "Fyll i en rad per punkt och svara på mejlet med den här filen bifogad. Ändra inte kolumnen Nr.",
-            "Utfall: Information, Diskussion, Beslut eller Till politiken. Ett beslut kräver beslutstexten under "
+            "Utfall: Information, Diskussion, Beslut eller Till politiken. Är utfallet Beslut skriver du beslutet under "
             "Anteckningar / beslut.",
             "Ansvarig och Nästa steg: vem gör vad. Punkten följs upp under Uppföljning tills den är klar.",
-            "Återkommer: ett datum (2026-12-15) eller ”nästa möte”; punkten läggs då på det mötets dagordning. "
-            "Kommuniceras: Ja eller Nej.",
-            "Justering: ordföranden justerar alltid. Skriv i rutan Justerare ovan namnet på den som justerar tillsammans "
-            "med ordföranden, om någon.",
+            "Återkommer: ett datum (2026-12-15) eller ”nästa möte”. Punkten läggs då på det mötets dagordning.",
+            "Kommuniceras: Ja eller Nej, som mötet beslutade för punkten.",
+            "Justering: ordföranden justerar alltid. Ska någon justera tillsammans med ordföranden skriver du namnet "
+            "i rutan Justerare ovan.",
         ],
         "attendance": "Närvaro",
         "attendance_cols": ["Namn", "Titel", "Närvarande (Ja/Nej)"],
         "items": "Punkter",
         "item_cols": ["Nr", "Ärende", "Föredragande", "Utfall", "Anteckningar / beslut", "Ansvarig", "Nästa steg",
                       "Återkommer", "Kommuniceras"],
-        "extra_hint": "Nya punkter som togs upp på mötet: skriv dem på de tomma raderna och lämna Nr tomt.",
+        "extra_hint": "Togs nya punkter upp på mötet? Skriv dem på de tomma raderna och lämna Nr tomt.",
         "followups": "Uppföljning",
         "followup_cols": ["Nr", "Uppgift", "Ansvarig", "Från mötet", "Klar (Ja/Nej)", "Kommentar"],
         "no_followups": "Inga öppna uppföljningspunkter.",
@@ -88,20 +88,20 @@ TEXTS = {
                        ("Signatory", "{{ signatories }}")],
         "form_help": [
             "Fill in one row per point and reply to the mail with this file attached. Do not change the No. column.",
-            "Outcome: Information, Discussion, Decision or To the politicians. A decision needs the decision's text "
-            "under Notes / decision.",
+            "Outcome: Information, Discussion, Decision or To the politicians. If the outcome is Decision, write the "
+            "decision under Notes / decision.",
             "Responsible and Next step: who does what. The point is followed up under Follow-up until it is done.",
-            "Comes back: a date (2026-12-15) or \"next meeting\"; the point is then put on that meeting's agenda. "
-            "Communicate: Yes or No.",
-            "Signing: the chair always signs. Write in the Signatory box above the name of whoever signs with the chair, "
-            "if anyone.",
+            "Comes back: a date (2026-12-15) or \"next meeting\". The point is then put on that meeting's agenda.",
+            "Communicate: Yes or No, as the meeting decided for the point.",
+            "Signing: the chair always signs. If someone signs with the chair, write their name in the Signatory box "
+            "above.",
         ],
         "attendance": "Attendance",
         "attendance_cols": ["Name", "Title", "Present (Yes/No)"],
         "items": "Points",
         "item_cols": ["No.", "Item", "Presenter", "Outcome", "Notes / decision", "Responsible", "Next step",
                       "Comes back", "Communicate"],
-        "extra_hint": "New points raised at the meeting: write them on the empty rows and leave No. empty.",
+        "extra_hint": "Were new points raised at the meeting? Write them on the empty rows and leave No. empty.",
         "followups": "Follow-up",
         "followup_cols": ["No.", "Task", "Responsible", "From meeting", "Done (Yes/No)", "Comment"],
         "no_followups": "No open follow-up points.",

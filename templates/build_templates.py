@@ -32,7 +32,7 @@ TEXTS = {
         "facts": [("Datum", "{{ date_long }}"), ("Tid", "{{ time_range }}"), ("Plats", "{{ location }}"),
                   ("Ordförande", "{{ chair }}"), ("Sekreterare", "{{ secretary }}")],
         "columns": ["Tid", "Nr", "Ärende", "Föredragande", "Typ", "Min"],
-        "closing": "Handlingarna till punkterna finns i utskicket. Förslag till kommande möten mejlas till "
+        "closing": "Handlingarna till punkterna finns i utskicket. Skicka förslag till kommande möten till "
                    "{{ address }} senast {{ deadline_rule }}.",
         "footer": "Dagordning {{ group }} {{ date_long }}",
         "page": ("Sida ", " av "),
@@ -43,7 +43,7 @@ TEXTS = {
         "facts": [("Date", "{{ date_long }}"), ("Time", "{{ time_range }}"), ("Place", "{{ location }}"),
                   ("Chair", "{{ chair }}"), ("Secretary", "{{ secretary }}")],
         "columns": ["Time", "No.", "Item", "Presenter", "Kind", "Min"],
-        "closing": "The documents for the items come with this mail. Proposals for coming meetings are mailed to "
+        "closing": "The documents for the items are in this mailing. Send proposals for coming meetings to "
                    "{{ address }} {{ deadline_rule }}.",
         "footer": "Agenda {{ group }} {{ date_long }}",
         "page": ("Page ", " of "),

@@ -374,7 +374,9 @@ def test_proposer_withdraws_by_replying_to_the_acknowledgement(inst):
     to_erik = circulation_mail(inst, ERIK)
     inst.drop(make_mail(ERIK, f"SV: {to_erik['Subject']}", "Tillstyrker", reply_to=to_erik, date=at("2026-12-04 09:00")))
     inst.tick(at("2026-12-04 09:00"))
-    assert "avbrutet, så ditt svar har inte registrerats" in body(mails(inst, ERIK, "kunde inte behandla")[0])
+    assert "Ditt svar har inte registrerats som synpunkt. Det skriftliga förfarandet om ärende KLG-2026-001" \
+           in flat(mails(inst, ERIK, "kunde inte behandla")[0])
+    assert "är avbrutet" in flat(mails(inst, ERIK, "kunde inte behandla")[0])
     before = len(inst.sent())
     inst.tick(at("2026-12-10 09:00"))
     assert len(inst.sent()) == before
@@ -393,7 +395,7 @@ def test_chancellery_takes_the_item_back_to_a_meeting(inst):
     assert "tas i stället upp på ett möte" in body(cancelled)
     [confirmation] = mails(inst, CHANCELLERY, "Inte skriftligt förfarande")
     assert recipients(confirmation) == [CHANCELLERY, MARIA]
-    assert "ligger i stället på mötet tisdag 8 december 2026 som ett vanligt ärende" in flat(confirmation)
+    assert "ligger i stället som vanligt ärende på mötet tisdag 8 december 2026" in flat(confirmation)
     [dec8] = [m for m in inst.status(at("2026-12-03 09:01"))["meetings"] if m["date"] == "2026-12-08"]
     [item] = [it for it in dec8["items"] if it["id"] == ITEM]
     assert (item["state"], item["written_procedure"]) == ("planned", False)
@@ -412,7 +414,7 @@ def test_replies_that_are_not_comments_get_one_explanation(inst):
     inst.drop(make_mail(LENA, f"SV: {circulation_mail(inst, LENA)['Subject']}", "status",
                         reply_to=circulation_mail(inst, LENA), date=at("2026-12-03 09:00")))
     inst.tick(at("2026-12-03 09:00"))
-    assert "Du är förslagsställare" in body(mails(inst, MARIA, "kunde inte behandla")[0])
+    assert "eftersom du är förslagsställare" in body(mails(inst, MARIA, "kunde inte behandla")[0])
     assert "Vi hittade ingen synpunkt i ditt svar" in body(mails(inst, ERIK, "kunde inte behandla")[0])
     assert "Bara förslagsställaren, kommundirektören och kansliet kan begära status" in \
         body(mails(inst, LENA, "kunde inte behandla")[0])
@@ -466,7 +468,7 @@ def test_late_comment_after_the_agenda_is_under_way_is_passed_on_unchanged(inst)
     inst.tick(at("2026-12-14 11:00"))  # after the proposal deadline of the 15 December meeting
     [late] = mails(inst, MARIA, "Sen synpunkt")
     assert attachment_names(late) == ["Kommentar.pdf"]
-    assert "sammanställningen har inte ändrats" in body(late)
+    assert "Sammanställningen har inte ändrats" in flat(late)
     with closing(inst.store()) as store:
         [current] = [a for a in store.attachments(ITEM) if a["name"] == name]
         assert store.files.get(current["sha256"]) == attachment(compiled, name)

@@ -87,6 +87,27 @@ def test_the_signing_block_keeps_together_with_its_note(lang):
         assert all(p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs)
 
 
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_last_point_keeps_with_the_signing_block(lang):
+    """In the rendered minutes the last point, from its heading to its last line, keeps with the
+    signing heading; an earlier point's text does not, so only the end of the minutes moves."""
+    heading, _ = SIGNING[lang]
+    sample = document.SAMPLE_DOCUMENT
+    rows = [{**sample["rows"][0], "no": n, "title": f"Punkt {n}", "notes": f"Text {n}", "comes_back": f"möte {n}"}
+            for n in (1, 2)]
+    doc = Document(io.BytesIO(document.render(TEMPLATES, lang, document.DOCUMENT,
+                                              {**sample, "rows": rows, "followups": []})))
+    texts = [p.text for p in doc.paragraphs]
+    first, last, signing = texts.index("§ 1\u2002Punkt 1"), texts.index("§ 2\u2002Punkt 2"), texts.index(heading)
+    kept = [p.paragraph_format.keep_with_next for p in doc.paragraphs]
+    assert all(kept[last:signing + 1]), list(zip(texts, kept))[last:signing + 1]
+    assert not all(kept[first:last]), "the first point is kept with the signatures too"
+    # with follow-ups between, their table's last row keeps with the signing block instead
+    doc = Document(io.BytesIO(document.render(TEMPLATES, lang, document.DOCUMENT, {**sample, "rows": rows})))
+    [followups] = [t for t in doc.tables if 'w:val="klg-followups"' in t._tbl.tblPr.xml]
+    assert all(p.paragraph_format.keep_with_next for c in followups.rows[-1].cells for p in c.paragraphs)
+
+
 @pytest.mark.parametrize("lang,word", [("sv", "Kommuniceras"), ("en", "Communicate")])
 def test_communicate_is_written_only_where_it_says_no_and_not_published(lang, word):
     no = "Nej" if lang == "sv" else "No"
@@ -134,3 +155,31 @@ def test_no_page_holds_only_the_signing_note(lang):
         assert "klg@sjovik.se" in last
         assert heading in last and signer in last, f"{extra}: the last page holds only:\n{last}"
     assert seen_breaks  # the lengths did put the block on a later page
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("lang", ["sv"])
+def test_the_signatures_page_also_holds_the_last_points_text(lang):
+    """The last point's notes grow a few words at a time, so that the page end moves through the
+    last point and the signing heading: whatever the length, the page with the signatures also
+    holds the last point, its heading and its final sentence."""
+    heading, signer = SIGNING[lang]
+    sample = document.SAMPLE_DOCUMENT
+    rows = [{**sample["rows"][0], "no": n + 1, "title": f"Punkt {n + 1}", "notes": "Anteckningar om punkten. " * 30}
+            for n in range(5)]
+    page_counts = set()
+    for extra in range(110, 128, 3):
+        last = {**sample["rows"][0], "no": 6, "title": "Sista punkten",
+                "notes": "Anteckningar om punkten. " * extra + "Slutet på sista punkten."}
+        context = {**sample, "rows": [*rows, last], "followups": [], "signing_note": "Justerat genom svar.",
+                   "signing": [{"name": "Karin Berg", "role": "Ordförande", "approved": "2026-12-02 10:00"},
+                               {"name": "Erik Sandberg", "role": "Justerare", "approved": "2026-12-02 10:05"}]}
+        pages = _pages(pdf.to_pdf(document.render(TEMPLATES, lang, document.DOCUMENT, context), "m.docx"))
+        page_counts.add(len(pages))
+        [signatures] = [" ".join(p.split()) for p in pages if "Erik Sandberg" in p]  # lines joined
+        assert heading in signatures and signer in signatures
+        assert "Slutet på sista punkten." in signatures, f"{extra}: the signatures' page holds only:\n{signatures}"
+        assert "Sista punkten" in signatures, f"{extra}: the last point is split from its end:\n{signatures}"
+    assert len(page_counts) > 1  # the lengths did move the page end across the block
+

@@ -237,7 +237,7 @@ def test_swap_after_the_form_went_out_resends_it(inst):
     inst.tick(at("2026-12-01 13:00"))
     [refused] = inst.sent()[before:]
     assert subject(refused) == f"{TAG} Minnesanteckningarna togs inte emot"
-    assert "Bara sekreteraren (Erik Sandberg)" in body(refused)
+    assert "bara lämnas in av sekreteraren (Erik Sandberg)" in flat(body(refused))
 
 
 def test_return_without_a_form_and_with_the_wrong_form(inst, no_pdf):
@@ -249,7 +249,8 @@ def test_return_without_a_form_and_with_the_wrong_form(inst, no_pdf):
                         attachments=[("annat.docx", _other_docx(), DOCX)]))
     inst.tick(at("2026-12-01 13:00"))
     no_docx, wrong = inst.sent()[before:]
-    assert "Vi hittade inget Word-dokument (.docx) i ditt svar (bifogat var: anteckningar.pdf)" in flat(body(no_docx))
+    assert ("Svara på mejlet med det ifyllda formuläret bifogat som Word-fil (.docx). "
+            "Vi hittade ingen sådan fil i ditt svar (bifogat var: anteckningar.pdf)") in flat(body(no_docx))
     assert "tabellen med ärenden saknas" in body(wrong)
 
 

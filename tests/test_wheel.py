@@ -56,7 +56,8 @@ def test_an_annual_item_goes_on_its_meeting_and_the_presenter_is_reminded(inst):
     assert recipients(reminder) == [MARIA]
     assert subject(reminder) == "[KLG-2026-001] Årshjulet: Budget 2027 – handlingar senast tisdag 24 november 2026"
     text = flat(body(reminder))
-    assert "står ”Budget 2027” på mötet tisdag 1 december 2026 med dig som föredragande" in text
+    assert "Skicka handlingarna till ”Budget 2027” senast tisdag 24 november 2026 kl. 09:30" in text
+    assert "står punkten på mötet tisdag 1 december 2026, med dig som föredragande" in text
     assert "senast tisdag 24 november 2026 kl. 09:30" in text
     inst.tick(at("2026-11-17 10:00"))
     assert len(inst.sent_to(MARIA)) == 1  # once

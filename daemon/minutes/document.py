@@ -22,6 +22,9 @@ from daemon.texts import TemplateProblem
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FORM = "minutes.docx"
 DOCUMENT = "minutes_document.docx"
+SIGNATURES = "klg-signatures"  # the caption of the minutes' signing table
+POINT_STYLE = "KLG Punkt"  # the style of a point's heading in the minutes
+KEPT_AT_MOST = 25  # paragraphs kept with the signing block: a point's, never the whole document
 
 ITEM_HEADERS = {
     "id": ("nr", "no", "id", "ärende nr", "ärendenr", "number"),
@@ -82,9 +85,45 @@ def render(templates_dir: Path, language: str, name: str, context: dict) -> byte
     except Exception as exc:  # docxtpl raises plain exceptions for damaged files
         raise TemplateProblem(f"the Word template {path} could not be rendered ({type(exc).__name__}: {exc}): "
                               "restore it from the klg package") from None
+    keep_signing_with_last_point(tpl.docx)
     out = io.BytesIO()
     tpl.save(out)
     return docmeta.label(out.getvalue(), lang=docmeta.locale(language))  # title and author come from its tags
+
+
+def keep_signing_with_last_point(doc) -> None:
+    """Keep the end of the minutes on the page of the signatures (issue 18): every paragraph from
+    the last point's heading through the signing heading keeps with the next, as the signing
+    table's rows already do; when the follow-up table comes between, its last row does. Word and
+    LibreOffice then move the last point onto the signatures' page instead of leaving the signing
+    block alone on the last one. Done on the rendered document because in the template the last
+    point is only a row of the loop; a document without the signing table is left as it is."""
+    w = f"{{{officezip.W}}}"
+    signing = next((t for t in doc.element.body.iter(f"{w}tbl")
+                    if t.find(f"{w}tblPr/{w}tblCaption") is not None
+                    and t.find(f"{w}tblPr/{w}tblCaption").get(f"{w}val") == SIGNATURES), None)
+    if signing is None:
+        return
+    point_styles = {s.style_id for s in doc.styles if s.name == POINT_STYLE}
+    element = signing.getprevious()
+    for _ in range(KEPT_AT_MOST):  # a restyled template without "KLG Punkt" must not chain the whole document
+        if element is None:
+            break
+        if element.tag == f"{w}tbl":
+            rows = element.findall(f"{w}tr")
+            if rows:
+                trpr = rows[-1].get_or_add_trPr()
+                if trpr.find(f"{w}cantSplit") is None:
+                    trpr.append(trpr.makeelement(f"{w}cantSplit", {}))
+                for paragraph in rows[-1].iter(f"{w}p"):
+                    paragraph.get_or_add_pPr().get_or_add_keepNext()
+            break
+        if element.tag == f"{w}p":
+            ppr = element.get_or_add_pPr()
+            ppr.get_or_add_keepNext()
+            if ppr.pStyle is not None and ppr.pStyle.val in point_styles:
+                break
+        element = element.getprevious()
 
 
 def to_pdfa(store: Store, docx: bytes, filename: str) -> bytes:
