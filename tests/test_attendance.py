@@ -248,7 +248,7 @@ def test_a_named_stand_in_who_is_not_configured_is_only_a_name(inst):
     inst.drop(make_mail(SOFIA, "Kan inte komma", "Ersättare: Per Persson <per@elsewhere.example>"))
     inst.tick(at("2026-11-27 09:00"))
     [ack] = [m for m in inst.sent() if recipients(m) == [SOFIA] and "Förhinder" in subject(m)]
-    assert "Per Persson är inte en av de ersättare som gruppen har lagt in" in flat(body(ack))
+    assert "Per Persson står som din ersättare i närvaron, men är inte en av de ersättare som gruppen har lagt in" in flat(body(ack))
     inst.tick(at("2026-11-30 10:05"))  # the draft, on time
     inst.tick(at("2026-11-30 14:00"))
     assert not inst.sent_to("per@elsewhere.example")  # klg never mails an address a mail merely names

@@ -96,7 +96,7 @@ def test_full_circulation(inst):
     assert "STATUS" in body(started) and "ÅTERKALLA" in body(started)
     [ack] = mails(inst, MARIA, "Mottaget")
     assert "beslut, skriftligt förfarande" in body(ack)
-    assert "kan inte ändras under tiden" in flat(ack) and "Tid: 20 min" not in body(ack)
+    assert "kan inte ändras så länge det pågår" in flat(ack) and "Tid: 20 min" not in body(ack)
     status = inst.status(at("2026-12-02 09:05"))
     assert status["circulations"] == [{"item": ITEM, "title": TITLE, "proposer": MARIA,
                                        "deadline": "2026-12-09T16:00+01:00", "meeting": "2026-12-15",

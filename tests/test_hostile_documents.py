@@ -161,7 +161,7 @@ def test_approved_with_an_unreadable_edit_approves_nothing(drafted, spoil, says)
     assert text.startswith("Hej Karin! Ditt godkännande gäller inte: det ändrade dokumentet kunde inte läsas, så "
                            "inget är ändrat och inget är godkänt.")
     assert says in text
-    assert "svarar du bara OK utan bilaga" in text
+    assert "Svara då bara OK, utan bilaga" in text
     assert attachment_names(answer) == ["Dagordning KLG 2026-12-01 utkast v1.docx"]
     assert not any("godkänt version" in flat(body(m)) or "är godkänd" in subject(m) for m in inst.sent())
     status = agenda_status(inst)

@@ -54,3 +54,49 @@ def past_deadlines(subject: str, body: str, language: str, when: datetime) -> li
     """The deadlines a mail sent at ``when`` names that had passed by then."""
     return [f"{words!r} (sent {when:%a %d %b %H:%M})" for words, moment in
             deadlines(subject + "\n" + body, language, when) if moment < when]
+
+
+# Klarspråk (Språkrådet, "Myndigheternas skrivregler") as far as a machine can read it: no
+# shouted prefixes or announcing phrases, short sentences, and a mail that asks for an
+# answer says so at its top, not under the details.
+SHOUTED = {"sv": re.compile(r"^\s*(?:OBS|Obs)[!:]|\bDet meddelas\b|\bHärmed\b|\bVänligen\b", re.MULTILINE),
+           "en": re.compile(r"^\s*(?:NOTE|N\.B\.|Nota bene)[!:]|\bPlease be advised\b|\bKindly\b|\bHereby\b",
+                            re.MULTILINE)}
+LONGEST_SENTENCE = 25  # words; Språkrådet's advice is 15–20 on average
+ASKS = {"sv": re.compile(r"\b[Ss]vara\b"), "en": re.compile(r"\b[Rr]eply\b")}
+
+
+def sentences(body: str) -> list[str]:
+    """The sentences of a mail's own text: paragraphs joined across their wrapped lines, list
+    and table lines ("  09:30–09:50 …", "- …") each on their own, the footer left out."""
+    text = body.replace("\r\n", "\n").split("\n--\n")[0]
+    units: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        current: list[str] = []
+        for line in para.split("\n"):
+            if re.match(r"\s|[-–•]\s", line) and current:
+                units.append(" ".join(current))
+                current = []
+            current.append(line.strip())
+        units.append(" ".join(current))
+    return [s for u in units for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÅÄÖ”\"“])", u) if s.strip()]
+
+
+def words(sentence: str) -> int:
+    return len([w for w in sentence.split() if re.search(r"\w", w)])
+
+
+def paragraphs(body: str) -> list[str]:
+    text = body.replace("\r\n", "\n").split("\n--\n")[0]
+    return [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def unclear_writing(subject: str, body: str, language: str) -> list[str]:
+    """What breaks the plain-language rules above in one mail."""
+    found = [f"shouts or announces: {m.group(0).strip()!r}" for m in SHOUTED[language].finditer(body)]
+    found += [f"a sentence of {words(s)} words: {s!r}" for s in sentences(body) if words(s) > LONGEST_SENTENCE]
+    if ASKS[language].search(subject):
+        top = " ".join(paragraphs(body)[1:3])  # after the greeting
+        if not ASKS[language].search(top):
+            found.append(f"the subject asks for an answer, but the first paragraphs do not: {top[:120]!r}")
+    return found
