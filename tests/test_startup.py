@@ -19,16 +19,34 @@ from tests.helpers import REPO, at, make_mail, new_instance
 # Loaded by the end of the command (run in-process through cli.main, then sys.modules is printed).
 PROBE = ("import sys, io, contextlib\nfrom daemon import cli\nout = io.StringIO()\n"
          "with contextlib.redirect_stdout(out):\n    code = cli.main(sys.argv[1:])\n"
-         "import json; print(json.dumps({'code': code, 'modules': sorted(sys.modules)}))")
+         "import json; print(json.dumps({'code': code, 'modules': sorted(sys.modules), 'out': out.getvalue()}))")
 HEAVY = ("docx", "docxtpl", "pypdf", "pikepdf", "icalendar", "sqlite_utils", "apscheduler", "jinja2", "html2text",
          "exchangelib", "imapclient", "lxml.html")
+# What only a mail, a step that is due or a document needs (issue 19): reading and parsing mail, the
+# handlers of replies and commands, lxml, TLS and Babel. `klg status` and an idle `klg tick` load none.
+NOT_IDLE = ("daemon.intake", "daemon.mail.message", "daemon.mail.replies", "daemon.mail.reply_shapes",
+            "daemon.absence_words", "daemon.proposals", "daemon.regrets", "daemon.security",
+            "daemon.agenda.review", "daemon.agenda.apply", "daemon.circulation.replies", "daemon.circulation.start",
+            "daemon.minutes.replies", "daemon.records.replies", "daemon.archive.package", "daemon.instance",
+            "mailparser_reply", "lxml", "ssl", "babel")
+# The steps' own modules: `klg status` shows, it does not ask what is due.
+STEP_MODULES = ("daemon.notices", "daemon.agenda.workflow", "daemon.agenda.delivery", "daemon.agenda.notices",
+                "daemon.minutes.workflow", "daemon.circulation.deadline", "daemon.records.registrar")
+
+
+def run_probe(*argv: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def loaded(*argv: str) -> tuple[int, set[str]]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, cwd=REPO, timeout=120)
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = run_probe(*argv)
     return found["code"], set(found["modules"])
+
+
+def idle_faults(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
 
 
 def heavy(modules: set[str]) -> list[str]:
@@ -51,7 +69,53 @@ def test_status_and_an_idle_tick_import_no_heavy_library(tmp_path):
         code, modules = loaded("--config", str(inst.config_path), *argv)
         assert code == 0, argv
         assert heavy(modules) == [], argv
+        assert idle_faults(modules, NOT_IDLE) == [], argv
         assert "daemon.workflows" in modules  # the real thing ran: the workflows' steps and status sections
+        if argv[0] == "status":
+            assert idle_faults(modules, STEP_MODULES) == [], argv
+            assert {"daemon.agenda.status", "daemon.minutes.status", "daemon.circulation.status"} <= modules
+        else:
+            assert set(STEP_MODULES) <= modules  # every step was asked whether it is due
+
+
+def test_a_tick_with_mail_loads_what_it_needs_and_does_the_work(tmp_path):
+    """The parsing and the handlers are imported when a mail is there: on the real command line, the
+    proposal is taken in and acknowledged, as before issue 19's lazy registry."""
+    inst = new_instance(tmp_path / "klg")
+    inst.drop(make_mail(subject="Ett förslag", body="Tid: 5"))
+    found = run_probe("--config", str(inst.config_path), "tick", "--now", "2026-11-20T09:00")
+    assert found["code"] == 0
+    assert found["out"].startswith("1 message handled, 0 steps run, 1 mail sent, 0 to retry, 0 failed")
+    assert {"daemon.intake", "daemon.mail.message", "daemon.proposals"} <= set(found["modules"])
+    [ack] = inst.sent()
+    assert "KLG-2026-001" in ack["Subject"]
+    status = json.loads(run_probe("--config", str(inst.config_path), "status", "--json", "--now",
+                                  "2026-11-20T09:05")["out"])
+    assert [i["title"] for m in status["meetings"] for i in m["items"]] == ["Ett förslag"]
+
+
+def test_the_operators_counts_follow_the_plural_rule(tmp_path):
+    """"1 message handled", never "1 messages": klg tick's line and klg status's text."""
+    inst = new_instance(tmp_path / "klg")
+    found = run_probe("--config", str(inst.config_path), "tick", "--now", "2026-11-20T09:00")
+    assert found["out"].startswith("0 messages handled, 0 steps run, 0 mails sent, ")
+    inst.drop(make_mail(sender="stranger@elsewhere.example", subject="Hej", body="x"))
+    inst.drop(make_mail(subject="Ett förslag", body="Tid: 5"))
+    found = run_probe("--config", str(inst.config_path), "tick", "--now", "2026-11-20T09:00")
+    assert found["out"].startswith("2 messages handled, 0 steps run, 1 mail sent, ")
+    text = run_probe("--config", str(inst.config_path), "status", "--now", "2026-11-20T09:05")["out"]
+    assert "Quarantine: 1 message (1 in the last 7 days)" in text
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 11, 21, 101, 1000, 1001, 123456789, -1])
+def test_the_english_plural_without_babel_is_babels(n):
+    from babel import Locale
+    from babel.numbers import format_decimal
+
+    from daemon.texts import plural
+
+    babel_word = "item" if Locale.parse("en").plural_form(n) == "one" else "items"
+    assert plural(n, "item", "items", "en") == f"{format_decimal(n, locale='en')} {babel_word}"
 
 
 def test_the_command_table_names_every_registered_command_with_its_help():
@@ -97,3 +161,27 @@ def test_the_holiday_table_is_the_packages_without_all_its_countries():
     count, table = got[0].stdout.strip().split("\n")
     assert count == "1" and "Juldagen" in table
     assert table == got[1].stdout.strip()
+
+
+def test_every_name_in_the_registry_is_a_function_there():
+    """daemon.workflows names its handlers, steps and sections by "module:function" (imported at the first
+    call); each must resolve to a callable, and the constants it writes out are the modules' own."""
+    from daemon import wheel
+    from daemon.circulation import records as circulation_records
+
+    def refs(value) -> list:
+        if isinstance(value, workflows.Ref):
+            return [value]
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            return [r for v in value for r in refs(v)]
+        return []
+
+    found = refs([getattr(workflows, name) for name in dir(workflows) if name.isupper()])
+    assert len(found) > 50
+    for entry in found:
+        assert callable(entry.resolve()), entry
+    circulation_kinds = {k for k in workflows.REPLY_ROUTES if k.startswith("circulation") and k != "circulation-held"}
+    assert circulation_kinds == set(circulation_records.REPLY_KINDS)
+    assert wheel.SECTION in workflows.CONFIG_SECTIONS
