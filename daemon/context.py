@@ -44,7 +44,7 @@ class Ctx:
     @property
     def calendar(self):
         """The group's meeting calendar (shared, so holidays and the RRULE are worked out once)."""
-        return calendar_for(self.config.schedule, self.config.group.timezone)
+        return calendar_for(self.config.schedule, self.config.group.timezone, self.config.data_dir)
 
     @property
     def language(self) -> str:

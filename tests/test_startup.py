@@ -6,6 +6,7 @@ a fresh interpreter, by the modules it has loaded when it is done."""
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import subprocess
 import sys
@@ -28,7 +29,7 @@ NOT_IDLE = ("daemon.intake", "daemon.mail.message", "daemon.mail.replies", "daem
             "daemon.absence_words", "daemon.proposals", "daemon.regrets", "daemon.security",
             "daemon.agenda.review", "daemon.agenda.apply", "daemon.circulation.replies", "daemon.circulation.start",
             "daemon.minutes.replies", "daemon.records.replies", "daemon.archive.package", "daemon.instance",
-            "mailparser_reply", "lxml", "ssl", "babel")
+            "mailparser_reply", "lxml", "ssl", "babel", "holidays", "email.parser")
 # The steps' own modules: `klg status` shows, it does not ask what is due.
 STEP_MODULES = ("daemon.notices", "daemon.agenda.workflow", "daemon.agenda.delivery", "daemon.agenda.notices",
                 "daemon.minutes.workflow", "daemon.circulation.deadline", "daemon.records.registrar")
@@ -65,6 +66,11 @@ def test_status_and_an_idle_tick_import_no_heavy_library(tmp_path):
     inst = new_instance(tmp_path / "klg")
     inst.drop(make_mail(subject="Ett förslag", body="Tid: 5"))
     assert inst.tick(at("2026-11-20 09:00"))["messages"] == 1  # a store with an item in it
+    # The first status of an instance asks the holidays package which countries it knows (the data folder did
+    # not exist when that tick read its config) and the next twelve months' holidays, and keeps them in the
+    # data folder (daemon/holiday_tables.py); the commands after it read the file.
+    code, first = loaded("--config", str(inst.config_path), "status")
+    assert code == 0 and "holidays" in first
     for argv in (["status"], ["status", "--json"], ["tick", "--now", "2026-11-20T09:05"]):
         code, modules = loaded("--config", str(inst.config_path), *argv)
         assert code == 0, argv
@@ -185,3 +191,46 @@ def test_every_name_in_the_registry_is_a_function_there():
     circulation_kinds = {k for k in workflows.REPLY_ROUTES if k.startswith("circulation") and k != "circulation-held"}
     assert circulation_kinds == set(circulation_records.REPLY_KINDS)
     assert wheel.SECTION in workflows.CONFIG_SECTIONS
+
+
+def test_the_holidays_kept_in_the_data_folder_are_the_packages(tmp_path):
+    """daemon/holiday_tables.py keeps the years asked for in holidays.json: the same names on the same
+    days as the package's own table; a file from another version of the package, or a broken one, is
+    not believed but written anew."""
+    from daemon.holiday_tables import CACHE_NAME, CachedTable, country_table
+
+    days = [datetime.date(2026, 1, 1) + datetime.timedelta(days=n) for n in range(0, 3 * 365, 1)]
+    theirs = country_table("SE", ("public", "de_facto"), "sv")
+    expected = [(d, theirs.get(d)) for d in days]
+    assert sum(1 for _, name in expected if name) > 30
+    fresh = CachedTable("SE", ("public", "de_facto"), "sv", tmp_path)
+    assert [(d, fresh.get(d)) for d in days] == expected
+    kept = json.loads((tmp_path / CACHE_NAME).read_text(encoding="utf-8"))
+    assert sorted(kept["tables"]["SE|public,de_facto|sv"]) == ["2026", "2027", "2028"]
+    again = CachedTable("SE", ("public", "de_facto"), "sv", tmp_path)
+    assert [(d, again.get(d)) for d in days] == expected and again._table is None  # read from the file alone
+    kept["package"] = "another version"
+    kept["tables"]["SE|public,de_facto|sv"]["2026"] = [["2026-03-03", "Not a holiday"]]
+    (tmp_path / CACHE_NAME).write_text(json.dumps(kept), encoding="utf-8")
+    stale = CachedTable("SE", ("public", "de_facto"), "sv", tmp_path)
+    assert stale.get(datetime.date(2026, 3, 3)) is None and stale.get(datetime.date(2026, 12, 25)) == "Juldagen"
+    (tmp_path / CACHE_NAME).write_text("{not json", encoding="utf-8")
+    assert CachedTable("SE", ("public",), "sv", tmp_path).get(datetime.date(2026, 6, 6)) == "Nationaldagen"
+    assert json.loads((tmp_path / CACHE_NAME).read_text(encoding="utf-8"))["package"] != "another version"
+
+
+def test_a_country_holidays_does_not_know_is_refused_with_or_without_the_kept_list(tmp_path):
+    from daemon.checks import load_config
+    from daemon.config import ConfigError
+    from daemon.holiday_tables import CACHE_NAME
+
+    inst = new_instance(tmp_path / "klg")
+    inst.store().close()  # the data folder, where the list is kept
+    text = inst.config_path.read_text(encoding="utf-8")
+    assert '\nholidays = "SE"' in text
+    assert load_config(inst.config_path).schedule.holidays == "SE"
+    assert "SE" in json.loads((inst.config.data_dir / CACHE_NAME).read_text(encoding="utf-8"))["countries"]
+    for _ in range(2):  # the list from the package, then from holidays.json
+        inst.config_path.write_text(text.replace('\nholidays = "SE"', '\nholidays = "XX"', 1), encoding="utf-8")
+        with pytest.raises(ConfigError, match="schedule.holidays"):
+            load_config(inst.config_path)
