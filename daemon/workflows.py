@@ -15,7 +15,6 @@ its sections' modules and a ``klg tick`` with nothing to do only the steps'
 issue 19). ``tests/test_startup.py`` resolves every name.
 """
 
-
 from __future__ import annotations
 
 import importlib
