@@ -122,13 +122,18 @@ class _Cache:
     def save(self) -> None:
         if self.path is None or self.package is None or not self.path.parent.is_dir():
             return
+        tmp = None
         try:
+            if os.geteuid() == 0 and self.path.parent.stat().st_uid != 0:
+                return  # root leaves the service user's data folder alone, as the store does (daemon/store.py)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".holidays-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(self.data, out, ensure_ascii=False)
             os.replace(tmp, self.path)
         except OSError as exc:  # a copy only: the package answers next time too
             log.debug("holidays: %s not written: %s", self.path, exc)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
 
 def countries(folder: Path | None) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import subprocess
 import sys
 
@@ -234,3 +235,16 @@ def test_a_country_holidays_does_not_know_is_refused_with_or_without_the_kept_li
         inst.config_path.write_text(text.replace('\nholidays = "SE"', '\nholidays = "XX"', 1), encoding="utf-8")
         with pytest.raises(ConfigError, match="schedule.holidays"):
             load_config(inst.config_path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root's rule: run as root")
+def test_root_writes_no_holidays_into_the_service_users_data_folder(tmp_path):
+    """As the store refuses root on the service user's data (a file root made would lock the daemon
+    out), the holidays are asked of the package and nothing is kept."""
+    from daemon.holiday_tables import CACHE_NAME, CachedTable
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    assert CachedTable("SE", ("public",), "sv", folder).get(datetime.date(2026, 12, 25)) == "Juldagen"
+    assert not (folder / CACHE_NAME).exists() and list(folder.iterdir()) == []
