@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.message import ParsedMail
 from daemon.store import iso
+
+if TYPE_CHECKING:  # annotations only: parsing mail is loaded when mail comes (start-up, issue 19)
+    from daemon.mail.message import ParsedMail
 
 
 @dataclass
@@ -30,8 +32,8 @@ class Outcome:
 
 
 # handler(ctx, mail, member, thread_row) -> Outcome, or None when the mail is not the handler's business
-ReplyHandler = Callable[[Ctx, ParsedMail, Member, dict], "Outcome | None"]
-CommandHandler = Callable[[Ctx, ParsedMail, Member], "Outcome | None"]
+ReplyHandler = Callable[[Ctx, "ParsedMail", Member, dict], "Outcome | None"]
+CommandHandler = Callable[[Ctx, "ParsedMail", Member], "Outcome | None"]
 
 
 def answers_last_hour(ctx: Ctx, address: str, kind: str | None = None) -> int:

@@ -15,11 +15,14 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from daemon import officezip
 from daemon.files import unique_names
-from daemon.mail.message import Attachment
 from daemon.store import Store, iso
+
+if TYPE_CHECKING:  # annotations only: parsing mail is loaded when mail comes (start-up, issue 19)
+    from daemon.mail.message import Attachment
 
 log = logging.getLogger("klg.attachments")
 

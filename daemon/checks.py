@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 from daemon import config as configlib
-from daemon import officezip, workflows
+from daemon import workflows
 from daemon.backends import settings as backend_settings
 from daemon.config import Config, ConfigError
 from daemon.config_reader import unknown_sections
@@ -80,6 +80,8 @@ def image_warnings(config: Config) -> list[str]:
     """An image (a logo the chancellery put in the header, say) in one of the group's Word
     templates without alternative text: the PDFs made from it would show a screen reader
     an image it cannot describe. Warnings, not errors: klg works as before."""
+    from daemon import officezip  # noqa: PLC0415 -- start-up (issue 19): lxml only for klg check-config
+
     warnings = []
     for path in sorted((config.templates_dir / config.group.language).glob("*.docx")):
         try:

@@ -92,16 +92,18 @@ def command_in(argv: list[str]) -> str | None:
 
 
 def build_parser(chosen: str | None = None, lazy: bool = False) -> argparse.ArgumentParser:
-    """The parser. ``lazy``: with the arguments only of the ``chosen`` command (None: of none,
-    for ``klg --help``), the others by name and help; else every command's (docs, tests)."""
+    """The parser. ``lazy``: with only the ``chosen`` command (None: every command by name and
+    help, none's arguments, for ``klg --help``); else every command's arguments (docs, tests)."""
     p = argparse.ArgumentParser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
     p.add_argument("--config", type=Path, default=None, help="config file (default: config/klg.toml)")
     p.add_argument("--version", action="version", version=f"klg {__version__}")
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (text, arguments, _) in COMMANDS.items():
+        if lazy and chosen is not None and name != chosen:
+            continue  # the command is known: the others' parsers (5 ms each) would only be thrown away
         if lazy and name != chosen:
-            sub.add_parser(name, help=text)  # named and described; its arguments are not needed
+            sub.add_parser(name, help=text)  # for `klg --help`: named and described; its arguments are not needed
         elif isinstance(arguments, str):
             _resolve(arguments)(sub)
         else:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from daemon import checks, config as configlib, instance, status
+from daemon import checks, config as configlib
 from daemon.backends import open_mailbox, open_transport
 from daemon.checks import load_config
 from daemon.context import Ctx
@@ -26,6 +26,7 @@ from daemon.errors import UsageError
 from daemon.mail import MailError
 from daemon.redact import redact
 from daemon.store import Store, StoreLocked, StoreOwnership, disk_full, disk_full_message
+from daemon.texts import plural
 
 log = logging.getLogger("klg")
 
@@ -90,6 +91,8 @@ def parse_now(text: str | None, tz: ZoneInfo) -> datetime:
 
 def cmd_init(args) -> int:
     """``klg init DIR [--backend …] [--force]``; with ``--config FILE`` the config goes to FILE."""
+    from daemon import instance  # noqa: PLC0415 -- start-up (issue 19): the defaults' files only for klg init
+
     return instance.init(args.dir, args.config or args.dir / "klg.toml", args.backend, args.force)
 
 
@@ -111,8 +114,9 @@ def cmd_tick(config, args) -> int:
         engine = make_engine(config, store)
         result = engine.tick(now)
         o = result["outbox"]
-        print(f"{result['messages']} messages handled, {len(result['steps'])} steps run, "
-              f"{o['sent']} mails sent, {o['retry']} to retry, {o['failed']} failed")
+        print(f"{plural(result['messages'], 'message', 'messages', 'en')} handled, "
+              f"{plural(len(result['steps']), 'step', 'steps', 'en')} run, {plural(o['sent'], 'mail', 'mails', 'en')} "
+              f"sent, {o['retry']} to retry, {o['failed']} failed")
     finally:
         store.close()
     return 0
@@ -122,6 +126,8 @@ def cmd_status(config, args) -> int:
     store = Store(config.data_dir)
     try:
         ctx = Ctx(config, store, parse_now(args.now, config.group.timezone))
+        from daemon import status  # noqa: PLC0415 -- start-up (issue 19): the sections only for klg status
+
         data, sections = status.collect(ctx)
         print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else status.render_text(data, sections))
     finally:

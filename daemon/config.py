@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 
+from daemon import holiday_tables
 from daemon.breaks import read_skip
 
 from daemon.config_model import (EMAIL_RE, KINDS, LANGUAGES, ROLES, Backend, Config, Group, Intake, Member, Schedule,
@@ -93,6 +94,8 @@ def parse(raw: dict[str, Any], path: Path) -> tuple[Config, list[str]]:
     transport = _backend(r.table(raw, "transport", "", None), "transport", base, r)
     storage = r.table(raw, "storage", "", STORAGE_KEYS)
     data_dir = (base / r.text(storage, "data", "storage", "data")).resolve()
+    if schedule.holidays and schedule.holidays not in holiday_tables.countries(data_dir):
+        r.bad("schedule.holidays", schedule.holidays, 'use a country code such as "SE", or "" for no holidays')
     templates = r.text(storage, "templates", "storage", None)
     templates_dir = (base / templates).resolve() if templates is not None else _default_templates_dir()
     if not (templates_dir / group.language).is_dir():
@@ -233,10 +236,7 @@ def _schedule(s: dict, r: ConfigReader) -> Schedule:
     policy = r.text(s, "unapproved_agenda", p, "remind")
     if policy not in ("remind", "send_draft"):
         r.bad("schedule.unapproved_agenda", policy, 'use "remind" (wait for approval) or "send_draft"')
-    country = r.text(s, "holidays", p, "SE")
-    if country:
-        if country not in _holiday_countries():
-            r.bad("schedule.holidays", country, 'use a country code such as "SE", or "" for no holidays')
+    country = r.text(s, "holidays", p, "SE")  # checked in parse(), where the data folder keeps what holidays knows
     return Schedule(
         recurrence=recurrence,
         first_date=first,
@@ -256,20 +256,6 @@ def _schedule(s: dict, r: ConfigReader) -> Schedule:
         holiday_categories=tuple(r.get(s, "holiday_categories", p, list, ["public", "de_facto"])),
         unapproved_agenda=policy,
     )
-
-
-def _holiday_countries() -> set[str]:
-    """The country codes ``holidays`` knows, read from its registry: asking
-    ``list_supported_countries()`` imports every country (a tenth of a second
-    on each ``klg`` command)."""
-    try:
-        from holidays.registry import COUNTRIES  # noqa: PLC0415 -- 55 ms, only when a country is configured
-
-        return {code for entry in COUNTRIES.values() for code in entry[1:] if code.isupper() and len(code) <= 3}
-    except (ImportError, AttributeError, IndexError, TypeError):
-        import holidays  # noqa: PLC0415 -- the fallback for a holidays without its registry
-
-        return set(holidays.list_supported_countries())
 
 
 def _standing(raw: Any, r: ConfigReader) -> tuple[StandingItem, ...]:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from daemon import outbox, texts
 from daemon.config import Config, Member
 from daemon.mail.compose import OutAttachment, Outgoing
-from daemon.mail.message import ParsedMail
 from daemon.schedule import calendar_for
 from daemon.store import Store
+
+if TYPE_CHECKING:  # an annotation only: parsing mail is loaded when mail comes (start-up, issue 19)
+    from daemon.mail.message import ParsedMail
 
 
 # What is put before the subject of a mail that goes to members only: mark(ctx, item, meeting) -> text or
@@ -42,7 +44,7 @@ class Ctx:
     @property
     def calendar(self):
         """The group's meeting calendar (shared, so holidays and the RRULE are worked out once)."""
-        return calendar_for(self.config.schedule, self.config.group.timezone)
+        return calendar_for(self.config.schedule, self.config.group.timezone, self.config.data_dir)
 
     @property
     def language(self) -> str:

@@ -16,13 +16,14 @@ import traceback
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from daemon import documents, intake, outbox, workflows
+from daemon import documents, outbox, workflows
 from daemon.config import Config
 from daemon.context import Ctx
 from daemon.faults import crash_point
 from daemon.mail import MailError, Mailbox, Transport
 from daemon.store import Store, disk_full, disk_full_message
 from daemon.systemd import keepalive
+from daemon.texts import plural
 
 log = logging.getLogger("klg.engine")
 
@@ -60,6 +61,7 @@ class Engine:
         handled = 0
         ctx = self.ctx(now)
         for message in self.mailbox.fetch():
+            from daemon import intake  # noqa: PLC0415 -- start-up (issue 19): parsing loads only when mail came
             started = time.monotonic()  # a duration for the log, not the time of day
             outcome = intake.handle(ctx, message.raw)
             took = time.monotonic() - started
@@ -142,6 +144,7 @@ class Engine:
         ctx = self.ctx(now)
 
         def on_failure(row: dict, recipients: list[str], reason: str) -> None:
+            from daemon import intake  # noqa: PLC0415 -- start-up (issue 19): only when a mail could not go
             intake.tell_delivery_failure(ctx, row, recipients, reason)
 
         return outbox.flush(self.store, self.transport, now, on_failure=on_failure)
@@ -196,8 +199,9 @@ class Engine:
                     steps_wanted = True  # a sent mail or a reply can make a step due
                 if handled or steps or sent["sent"] or sent["failed"]:
                     local = now.astimezone(self.config.group.timezone)
-                    notify(f"STATUS=Last activity {local:%Y-%m-%d %H:%M}: {handled} messages, {len(steps)} steps, "
-                           f"{sent['sent']} mails sent, {sent['failed']} failed")
+                    notify(f"STATUS=Last activity {local:%Y-%m-%d %H:%M}: "
+                           f"{plural(handled, 'message', 'messages', 'en')}, {plural(len(steps), 'step', 'steps', 'en')}, "
+                           f"{plural(sent['sent'], 'mail', 'mails', 'en')} sent, {sent['failed']} failed")
             except MailError as exc:
                 log.error("mail backend: %s; retrying in %ss", exc, poll)
                 self.stop.wait(poll)

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from daemon.mail.replies import split_quoted
 
 FIELD_NAMES = {
     "presenter": ("föredragande", "presenter", "presenteras av", "föredragshållare", "gäst", "guest",
@@ -141,6 +140,8 @@ def parse(text: str, today: date, language: str = "sv") -> Fields:
     description as it came, so a forwarded "Datum: 2026-11-10" is kept as text
     and never read as the meeting.
     """
+    from daemon.mail.replies import split_quoted  # noqa: PLC0415 -- start-up (issue 19): only when mail is read
+
     result = Fields()
     own, quoted = split_quoted(text)
     lines = strip_signature(own).split("\n")

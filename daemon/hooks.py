@@ -34,6 +34,11 @@ ItemListener = Callable[[Ctx, ItemChange], None]
 # Filled by daemon.workflows at start-up.
 item_listeners: list[ItemListener] = []
 
+# render(ctx, meeting, rows, version) -> the agenda .docx for ``rows``: the records export makes the
+# public version of an agenda with the agenda's own renderer, a workflow above the records. Filled by
+# daemon.workflows here, in core, so that the registry need not import the export to fill it.
+agenda_renderer: list[Callable] = []
+
 
 def item_changed(ctx: Ctx, change: ItemChange) -> None:
     """Tell every subscribed workflow about ``change``."""

@@ -31,9 +31,10 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from lxml import etree
+if TYPE_CHECKING:  # annotations; lxml is imported where a part is parsed (start-up, issue 19)
+    from lxml import etree
 
 CHUNK = 64 * 1024
 _EOCD = b"PK\x05\x06"
@@ -257,6 +258,8 @@ _PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_vali
 
 def parse_xml(content: bytes, name: str = "XML") -> etree._Element:
     """An XML part parsed without entities or network; Refused when it has a DTD or is not XML."""
+    from lxml import etree  # imported here, not at the top: start-up (issue 19)
+
     try:
         root = etree.fromstring(content, parser=etree.XMLParser(**_PARSER))
     except etree.XMLSyntaxError as exc:

@@ -13,27 +13,30 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import cached_property, lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
 from daemon.config import Schedule, StepTime
-from daemon.holiday_tables import country_table
+from daemon.holiday_tables import CachedTable
 
 SEARCH_LIMIT = 600  # occurrences to look at before deciding there is no next meeting
 
 
 @lru_cache(maxsize=8)
-def _holiday_table(country: str, categories: tuple[str, ...]):
+def _holiday_table(country: str, categories: tuple[str, ...], kept_in: Path | None):
     """One holiday table per country for the whole process: building one costs
-    milliseconds, and every proposal and step asks."""
-    return country_table(country, categories, language="sv")
+    milliseconds, and every proposal and step asks. ``kept_in``: the data folder,
+    where the years asked for are kept for the next command (daemon/holiday_tables.py)."""
+    return CachedTable(country, categories, "sv", kept_in)
 
 
 @lru_cache(maxsize=8)
-def calendar_for(schedule: Schedule, tz: ZoneInfo) -> "Calendar":
-    """The shared Calendar of a schedule (it only caches what it computed)."""
-    return Calendar(schedule, tz)
+def calendar_for(schedule: Schedule, tz: ZoneInfo, kept_in: Path | None = None) -> "Calendar":
+    """The shared Calendar of a schedule (it only caches what it computed); ``kept_in``: the
+    folder whose ``holidays.json`` keeps the holidays between commands (the data folder)."""
+    return Calendar(schedule, tz, kept_in)
 
 
 class NoMeeting(Exception):
@@ -41,16 +44,18 @@ class NoMeeting(Exception):
 
 
 class Calendar:
-    def __init__(self, schedule: Schedule, tz: ZoneInfo):
+    def __init__(self, schedule: Schedule, tz: ZoneInfo, kept_in: Path | None = None):
         self.s = schedule
         self.tz = tz
+        self.kept_in = kept_in
         self._holiday_names: dict[date, str | None] = {}
 
     @property
     def _holidays(self):
-        """The country's holidays, or None. The holidays object fills in years as they
-        are asked for, so it is empty (and falsy) until then: test it against None."""
-        return _holiday_table(self.s.holidays, tuple(self.s.holiday_categories)) if self.s.holidays else None
+        """The country's holidays, or None; the table fills in years as they are asked for."""
+        if not self.s.holidays:
+            return None
+        return _holiday_table(self.s.holidays, tuple(self.s.holiday_categories), self.kept_in)
 
     @cached_property
     def _rule(self):

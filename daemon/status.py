@@ -17,6 +17,7 @@ from daemon import workflows
 from daemon.meetings import coming
 from daemon.context import Ctx
 from daemon.records import secrecy
+from daemon.texts import plural
 
 MEETING_STATES = {"collecting": "collecting proposals", "draft_sent": "draft sent for review",
                   "approved": "agenda approved", "final_sent": "final agenda sent"}
@@ -75,7 +76,8 @@ def render_text(data: dict, sections: list[list[str]]) -> str:
             lines.append("  (no items yet)")
         for it in m["items"]:
             flags = "".join([" late" if it["late"] else "", " written-procedure" if it["written_procedure"] else ""])
-            att = f"  ({len(it['attachments'])} attachments)" if it["attachments"] else ""
+            n = len(it["attachments"])
+            att = f"  ({plural(n, 'attachment', 'attachments', 'en')})" if n else ""
             lines.append(f"  {it['id']:<14} {it['minutes']:>3} min  {it['kind']:<11} {it['state']:<9} "
                          f"{it['title']} — {it['presenter']}{att}{flags}")
         lines.append("")
@@ -84,5 +86,7 @@ def render_text(data: dict, sections: list[list[str]]) -> str:
             lines += [*text, ""]
     o = data["outbox"]
     lines.append(f"Outbox: {o['queued']} queued, {o['sent']} sent, {o['failed']} failed")
-    lines.append(f"Quarantine: {data['quarantine']['count']} messages ({data['quarantine']['last_7_days']} in the last 7 days)")
+    q = data["quarantine"]
+    lines.append(f"Quarantine: {plural(q['count'], 'message', 'messages', 'en')} "
+                 f"({q['last_7_days']} in the last 7 days)")
     return "\n".join(lines)

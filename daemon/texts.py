@@ -66,7 +66,13 @@ def number(n: int | float, language: str = "sv") -> str:
 def plural(n: int, one: str, other: str, language: str = "sv") -> str:
     """``n`` with the word in the form the language's plural rule asks for:
     ``plural(1, "punkt", "punkter")`` → '1 punkt', ``plural(3, …)`` → '3 punkter'.
-    Templates write ``{{ n | plural("punkt", "punkter") }}``; never "punkt(er)"."""
+    Templates write ``{{ n | plural("punkt", "punkter") }}``; never "punkt(er)".
+
+    English whole numbers need no Babel: CLDR's rule is "one" for 1 and -1 alone, its digits are
+    grouped by commas, so the operator's lines of ``klg tick`` and ``klg status`` do not load
+    Babel's locale data (a twentieth of a second; start-up, issue 19). A test compares the two."""
+    if language == "en" and isinstance(n, int):
+        return f"{n:,} {one if abs(n) == 1 else other}"
     from babel import Locale  # imported here, not at the top: start-up (issue 19)
 
     word = one if Locale.parse(language).plural_form(n) == "one" else other

@@ -108,7 +108,7 @@ def test_status_json_contract(inst):
     assert status["quarantine"]["count"] == 1
     assert status["outbox"] == {"queued": 0, "sent": 1, "failed": 0}
     text = inst.klg("status", "--now", at("2026-11-20 09:00").isoformat())
-    assert "KLG-2026-001" in text.stdout and "Quarantine: 1" in text.stdout
+    assert "KLG-2026-001" in text.stdout and "Quarantine: 1 message (" in text.stdout
 
 
 def test_tick_with_now_in_group_time(inst):
@@ -116,7 +116,7 @@ def test_tick_with_now_in_group_time(inst):
     # 10:30 on Monday 23 November is after the deadline for Tuesday 24: the item is late
     result = inst.klg("tick", "--now", "2026-11-23T10:30")
     assert result.returncode == 0, result.stderr
-    assert "1 messages handled" in result.stdout
+    assert result.stdout.startswith("1 message handled, ")  # the plural rule: one message, not "1 messages"
     item = json.loads(inst.klg("status", "--json", "--now", "2026-11-23T10:30").stdout)["meetings"][1]["items"][0]
     assert item["late"] is True
 

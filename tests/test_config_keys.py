@@ -123,4 +123,4 @@ def test_loading_the_config_imports_no_workflow_and_no_backend():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["daemon", "daemon.breaks", "daemon.config", "daemon.config_model",
-                                         "daemon.config_reader", "daemon.redact"]
+                                         "daemon.config_reader", "daemon.holiday_tables", "daemon.redact"]

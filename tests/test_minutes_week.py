@@ -8,6 +8,7 @@ intranet file, follow-ups and the item that comes back on the next meeting."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -296,6 +297,10 @@ def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
     assert [(d["audience"], d["channel"]) for d in minutes["distributed"]] == [
         ("members", "mail"), ("council", "mail"), ("union", "mail"), ("intranet", "folder")]
     assert [s["approved_at"] for s in minutes["signatories"]] == ["2026-12-02 11:15", "2026-12-02 11:15"]
+    text = inst.klg("status", "--now", at("2026-12-02 11:15").isoformat()).stdout
+    mailed = re.findall(r"^\s+\S+\s+mail\s+(\d+) (\w+)", text, re.MULTILINE)
+    assert len(mailed) == 3 and all(word == ("address" if n == "1" else "addresses") for n, word in mailed), text
+    assert "address(es)" not in text  # the plural rule
     # The carried-over item is on the next meeting.
     next_meeting = [m for m in status["meetings"] if m["date"] == "2026-12-08"][0]
     assert [i["id"] for i in next_meeting["items"]] == ["KLG-2026-002"]

@@ -71,7 +71,7 @@ def test_release_installs_and_runs_an_instance_without_the_source_tree(tmp_path)
     run(klg, "--config", config, "check-config", cwd=tmp_path)
     (state / "mailboxes" / "inbox" / "new" / "1.eml").write_bytes(make_mail(MARIA, "Budgetuppföljning", "Tid: 15"))
     out = run(klg, "--config", config, "tick", "--now", "2026-11-20T09:00", cwd=tmp_path).stdout
-    assert out.startswith("1 messages handled")
+    assert out.startswith("1 message handled, ")
     [sent] = list((state / "mailboxes" / "sent" / "new").iterdir())
     ack = email.message_from_bytes(sent.read_bytes(), policy=policy.default)
     assert ack["Subject"] == "[KLG-2026-001] Mottaget: Budgetuppföljning"

@@ -111,7 +111,7 @@ def test_run_speaks_sd_notify_and_stops_cleanly_on_sigterm(inst, tmp_path):
     try:
         sd.wait_for(lambda m: m == "READY=1")
         # on the real clock the first pass may also send this week's agenda: count only the ack
-        sd.wait_for(lambda m: m.startswith("STATUS=") and "1 messages" in m and " 0 mails sent" not in m)
+        sd.wait_for(lambda m: m.startswith("STATUS=") and ": 1 message, " in m and " 0 mails sent" not in m)
         # an idle daemon keeps pinging the watchdog: a pass after each wait for mail
         assert sd.collect(1.5).count("WATCHDOG=1") >= 2
         proc.send_signal(signal.SIGTERM)

@@ -19,11 +19,13 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from daemon import officezip
 from daemon.agenda.ooxml import order_docx
+
+if TYPE_CHECKING:  # annotations; lxml is imported where a document is read or made (start-up, issue 19)
+    from lxml import etree
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
@@ -259,6 +261,8 @@ def _looks_like_agenda(tr) -> bool:
 
 def _template_texts(path: Path) -> list[str]:
     """Every paragraph's text in the template's body, headers and footers."""
+    from lxml import etree  # imported here, not at the top: start-up (issue 19)
+
     texts = []
     with zipfile.ZipFile(path) as z:
         for name in z.namelist():
@@ -364,6 +368,7 @@ def _clean(value):
 def verify(data: bytes, what: str) -> None:
     """Raise AgendaTemplateError unless ``data`` is a .docx python-docx and a strict XML parser accept."""
     import docx
+    from lxml import etree  # imported here, not at the top: start-up (issue 19)
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -382,6 +387,8 @@ def check_template(path: Path) -> list[str]:
     path = Path(path)
     if path.name != "agenda.docx":
         return []
+    from lxml import etree  # imported here, not at the top: start-up (issue 19)
+
     try:
         problems = lint(path)
     except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError, OSError) as exc:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from datetime import date, time, timezone
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from daemon import absence_words, items
+from daemon import items
 from daemon import attachments as att
 from daemon.agenda import common
 from daemon.agenda.invite import attendee
@@ -32,10 +33,12 @@ from daemon.config import EMAIL_RE, Member
 from daemon.context import Ctx
 from daemon.hooks import ItemChange
 from daemon.mail.compose import OutAttachment
-from daemon.mail.message import ParsedMail
-from daemon.mail.replies import latest_reply
 from daemon.records import disclosure
 from daemon.store import iso
+
+if TYPE_CHECKING:  # the annotation only; the reply's words are read where a guest's reply is (start-up, issue 19)
+    from daemon.absence_words import CalendarReply
+    from daemon.mail.message import ParsedMail
 
 GUEST_RE = re.compile(r"^\s*\"?(?P<name>[^<>\"]*?)\"?\s*<(?P<email>[^<>\s]+)>\s*$")
 KINDS = ("guest-invite", "guest-answer")
@@ -187,7 +190,9 @@ def _cancel(ctx: Ctx, item: dict, guest: dict, why: str) -> None:
 # --- the guest's reply ---------------------------------------------------------------------------
 
 
-def _calendar_item(ctx: Ctx, mail: ParsedMail) -> tuple[str, absence_words.CalendarReply] | None:
+def _calendar_item(ctx: Ctx, mail: ParsedMail) -> tuple[str, CalendarReply] | None:
+    from daemon import absence_words  # noqa: PLC0415 -- start-up (issue 19): only when a guest's mail is read
+
     for part in mail.attachments:
         if part.content_type.lower() != ICS and not part.name.lower().endswith(".ics"):
             continue
@@ -217,6 +222,9 @@ def guest_of(ctx: Ctx, mail: ParsedMail) -> tuple[Member, str] | None:
 
 def on_reply(ctx: Ctx, mail: ParsedMail, guest: Member, item_id: str) -> Outcome:
     """A guest's reply for their item alone: regrets (also a declined calendar reply) or documents."""
+    from daemon import absence_words  # noqa: PLC0415 -- start-up (issue 19): only when a guest's mail is read
+    from daemon.mail.replies import latest_reply  # noqa: PLC0415 -- the same
+
     item = ctx.store.item(item_id)
     found = _calendar_item(ctx, mail)
     said = absence_words.regret(latest_reply(mail.text, [guest.name]), mail.subject, ctx.today)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:  # annotations; lxml is imported where a document is ordered (start-up, issue 19)
+    from lxml import etree
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
@@ -46,6 +48,8 @@ def order(root: etree._Element) -> None:
 
 def order_docx(data: bytes) -> bytes:
     """``data`` (a .docx) with its body, headers and footers in schema order."""
+    from lxml import etree  # imported here, not at the top: start-up (issue 19)
+
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:

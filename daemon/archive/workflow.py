@@ -12,8 +12,6 @@ from datetime import timedelta
 from functools import partial
 
 from daemon import documents
-from daemon.archive import package
-from daemon.archive.contents import NothingToArchive, gather
 from daemon.archive.settings import settings
 from daemon.context import Ctx
 from daemon.steps import Step
@@ -34,6 +32,11 @@ def due(ctx: Ctx) -> list[Step]:
 
 def make(ctx: Ctx, meeting: str) -> None:
     """Write the package of ``meeting`` to ``[archive] folder`` and log it (a step)."""
+    # Imported here, when a package is due: METS, E-ARK and the contents' readers are no part of
+    # an idle pass (start-up, issue 19).
+    from daemon.archive import package  # noqa: PLC0415 -- start-up (issue 19)
+    from daemon.archive.contents import NothingToArchive, gather  # noqa: PLC0415 -- start-up (issue 19)
+
     folder = settings(ctx.config).folder
     try:
         pkg = gather(ctx.store, ctx.config, meeting)

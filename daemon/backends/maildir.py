@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from daemon.mail import InboxMessage, MailError, TemporaryFailure
-from daemon.mail.message import message_id_of
 
 SUBDIRS = ("tmp", "new", "cur")
 
@@ -109,6 +108,8 @@ class MaildirTransport:
         return self._exists(self.file_name(message_id))
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
+        from daemon.mail.message import message_id_of  # noqa: PLC0415 -- start-up (issue 19): parsing only when mail is sent
+
         message_id = message_id_of(raw)
         name = self.file_name(message_id) if message_id else hashlib.sha256(raw).hexdigest()[:32] + ".eml"
         if self._exists(name):

@@ -17,23 +17,21 @@ XOAUTH2 tokens come from exactly one of:
 from __future__ import annotations
 
 import json
-import shlex
-import socket
-import ssl
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.config import read_secret
 from daemon.mail import MailError
 
+if TYPE_CHECKING:  # the annotation only; ssl, socket, subprocess and urllib are imported where a connection
+    import ssl  # is made, not at the top: start-up (issue 19), every command reads the backends' settings
+
 
 def tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
     """A verifying TLS context; ``tls_ca_file`` adds a private CA."""
+    import ssl  # imported here, not at the top: start-up (issue 19)
+
     context = ssl.create_default_context(cafile=settings.get("tls_ca_file") or None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
@@ -98,6 +96,9 @@ class TokenSource:
         self._cached = None
 
     def _command(self) -> str:
+        import shlex  # imported here, not at the top: start-up (issue 19)
+        import subprocess  # imported here, not at the top: start-up (issue 19)
+
         command = self.settings["token_command"]
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         try:
@@ -113,6 +114,10 @@ class TokenSource:
         return token.splitlines()[-1].strip()
 
     def _client_credentials(self) -> tuple[str, float]:
+        import urllib.error  # imported here, not at the top: start-up (issue 19)
+        import urllib.parse  # imported here, not at the top: start-up (issue 19)
+        import urllib.request  # imported here, not at the top: start-up (issue 19)
+
         s = self.settings
         form = urllib.parse.urlencode({
             "grant_type": "client_credentials", "client_id": s["client_id"],
@@ -162,6 +167,9 @@ def login_failure(protocol: str, host: str, s: dict[str, Any], exc: BaseExceptio
 
 def describe(exc: BaseException, what: str, settings: dict[str, Any]) -> str:
     """One line for the operator: what failed, why, and what to do about it."""
+    import socket  # imported here, not at the top: start-up (issue 19)
+    import ssl  # imported here, not at the top: start-up (issue 19)
+
     host, port = settings.get("host"), settings.get("port")
     where = f"{what} {host}:{port}"
     if isinstance(exc, MailError):

@@ -7,12 +7,12 @@ comes from ``daemon.documents``, outside the store's transaction.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from daemon import followups
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.mail.compose import OutAttachment
-from daemon.mail.message import ParsedMail
 from daemon.minutes import common, document
 from daemon.minutes import content as contentlib
 from daemon.minutes.common import MinutesState, day, minutes_row, version_row
@@ -20,6 +20,9 @@ from daemon.minutes.content import OUTCOME_NAMES
 from daemon.pdf import ConversionError
 from daemon.secretary import secretary_for
 from daemon.store import iso
+
+if TYPE_CHECKING:  # an annotation only: parsing mail is loaded when mail comes (start-up, issue 19)
+    from daemon.mail.message import ParsedMail
 
 
 def form_attachment(ctx: Ctx, row: dict) -> OutAttachment:

@@ -46,7 +46,7 @@ def section(ctx: Ctx) -> tuple[str, dict, list[str]]:
         out.append(item)
         lines.append(f"  {m}  {_describe(ctx, row, item)}")
         for d in item["distributed"]:
-            where = (f"{len(d['target'])} address(es)" if d["channel"] == "mail" else
+            where = (plural(len(d["target"]), "address", "addresses", "en") if d["channel"] == "mail" else
                      d["target"] if d["channel"] == "folder" else f"skipped: {d['target']}")
             lines.append(f"      {d['audience']:<10} {d['channel']:<8} {where}"
                          + (f" ({plural(d['omitted'], 'point', 'points', 'en')} left out)" if d["omitted"] else ""))

@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 
 from daemon import files as fileslib
+from daemon import hooks
 from daemon.context import Ctx
 from daemon.errors import UsageError
 from daemon.files import safe_name
@@ -31,9 +32,9 @@ from daemon.records import disclosure, secrecy
 from daemon.store import Store, from_iso
 
 # render(ctx, meeting, rows, version) -> the agenda .docx for ``rows``. The agenda is a workflow above the
-# records, so the registry (daemon.workflows) puts its renderer here at start-up.
+# records, so the registry (daemon.workflows) puts its renderer in daemon.hooks at start-up.
 AgendaRenderer = Callable[[Ctx, date, list[dict], int], bytes]
-agenda_renderer: list[AgendaRenderer] = []
+agenda_renderer: list[AgendaRenderer] = hooks.agenda_renderer
 
 WORDS = {
     "sv": {"agendas": "dagordningar", "documents": "handlingar", "compilations": "sammanstallningar",
