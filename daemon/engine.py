@@ -222,11 +222,14 @@ class Engine:
             more = False
             try:
                 handled = self.ingest(now)
+                early = self.flush(now) if handled else None  # the acknowledgements before the steps' work
                 steps: list[str] = []
                 if handled or steps_wanted or (waker and waker.take()):
                     steps = self.run_steps(now)
                     steps_wanted = False
                 sent = self.flush(now)
+                if early:
+                    sent = {k: sent.get(k, 0) + early.get(k, 0) for k in {*sent, *early}}
                 more = self.prepare(now)
                 if sent["sent"] or handled:
                     steps_wanted = True  # a sent mail or a reply can make a step due

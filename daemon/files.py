@@ -201,7 +201,9 @@ class FileStore:
         if not self._unsynced:
             return
         written, self._unsynced = self._unsynced, []
-        if not _syncfs(self.root):
+        # syncfs writes out the whole file system, other programs' files too: worth it for a
+        # batch, not for the one acknowledgement of a message that came alone
+        if len(written) <= FSYNC_AT_MOST or not _syncfs(self.root):
             for path in written:  # no syncfs here: each file and each folder, as put() does
                 with open(path, "rb") as fh:
                     os.fsync(fh.fileno())
@@ -216,6 +218,7 @@ class FileStore:
         return self.path(sha256).read_bytes()
 
 
+FSYNC_AT_MOST = 8  # up to this many files are fsync'd one by one; more with one syncfs
 _libc = None
 
 

@@ -35,6 +35,8 @@ from daemon.mail import MailError
 
 log = logging.getLogger("klg.mail.imap")
 
+GAP_SECONDS = 1.0  # the first wait of a new IDLE, after which it is re-issued once (see _wait)
+
 
 class ImapWaiter:
     """The wait of an :class:`~daemon.backends.imap.ImapMailbox`."""
@@ -60,17 +62,24 @@ class ImapWaiter:
         return local.weekday() < 5 and self.hours[0] <= local.time() < self.hours[1]
 
     def _check(self, deadline: float) -> None:
-        """Search the inbox every check_seconds until it holds mail, or ``deadline``."""
+        """Look at the inbox every check_seconds until it holds mail, or ``deadline``:
+        a search first (it sees whatever came since the last one), then NOOP, which the
+        server answers with EXISTS when mail has come since (RFC 3501 6.1.2), at less than
+        half a search's CPU on either side: twice as often for the same idle CPU."""
         s = self.session
         s.end_idle()
+        if s.dirty or s.client.search(["UNDELETED"]):
+            s.dirty = True
+            return
         while True:
-            if s.dirty or s.client.search(["UNDELETED"]):
-                s.dirty = True
-                return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             time.sleep(min(self.check_seconds, remaining))
+            responses = s.client.noop()[1]
+            if s.dirty or any(isinstance(r, tuple) and len(r) > 1 and r[1] in NEW_MAIL for r in responses):
+                s.dirty = True
+                return
 
     def wait(self, timeout: float) -> None:
         """Block until new mail may have arrived or ``timeout`` seconds passed, in
@@ -103,11 +112,13 @@ class ImapWaiter:
             if self.checking():
                 self._check(deadline)
                 return
+            gap = False
             if not s.idling:
                 if s.client.search(["UNDELETED"]):  # arrived after the last search, before IDLE
                     s.dirty = True
                     return
                 s.start_idle()
+                gap = True  # mail of the moment between that search and IDLE is announced only on a sync
             while True:
                 now = time.monotonic()
                 if now - s.idle_since >= self.idle_seconds:
@@ -125,6 +136,20 @@ class ImapWaiter:
                     s.end_idle()
                     return
                 span = min(remaining, self.idle_seconds - (now - s.idle_since))
+                if gap:
+                    # The first wait in a new IDLE is short: leaving it (DONE) makes the server sync,
+                    # so such mail waits GAP_SECONDS, not the whole wait (the 5 s tail of issue 19).
+                    gap = False
+                    if span > GAP_SECONDS:
+                        if not s.client.idle_check(timeout=GAP_SECONDS):
+                            s.end_idle()
+                            if s.dirty:
+                                return
+                            s.start_idle()
+                            continue
+                        s.end_idle()
+                        s.dirty = True  # something was announced: look
+                        return
                 responses = s.client.idle_check(timeout=span)
                 if any(r[0] == b"BYE" for r in responses if isinstance(r, tuple) and r):
                     raise s.drop(MailError(f"IMAP {s.conn.host} closed the connection (BYE); reconnecting"))
