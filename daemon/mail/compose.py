@@ -12,6 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.contentmanager import _encode_text
 from email.header import Header
 from email.headerregistry import Address, _default_header_map
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+_LINE_END = re.compile(r"\r\n|\r|\n")  # as email.generator.NLCRE
 
 
 @dataclass
@@ -122,8 +124,8 @@ def build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, date
 # byte for byte what _build writes (tests/test_compose_fast.py compares them): the address
 # headers are rendered by the email package once per distinct value and kept, the Subject
 # by klg's own folder, the other headers only when they are short ASCII (which the email
-# package writes unchanged), the body when its lines fit in 78 bytes (7bit or 8bit, as the
-# email package picks). Anything else goes the long way.
+# package writes unchanged), the body encoded by the email package's own function. Anything
+# else goes the long way.
 
 _PLAIN_MAX = 78  # SMTP.max_line_length: a longer header line is folded, a longer body line encoded
 _STRUCTURED = frozenset(_default_header_map)  # headers the email package parses and writes anew
@@ -174,13 +176,12 @@ def _plain(out: Outgoing, sender: str, sender_name: str, message_id: str, date: 
         if line is None or not value or (name.lower() in _STRUCTURED and name not in _KNOWN):
             return None
         lines.append(line)
-    body = out.body.encode("utf-8").splitlines()
-    if any(len(line) > _PLAIN_MAX for line in body):
-        return None
-    cte = "7bit" if all(line.isascii() for line in body) else "8bit"
+    # the email package's own choice and encoding of the body (7bit, 8bit, quoted-printable or
+    # base64), written as its generator writes it: every line end a CRLF
+    cte, payload = _encode_text(out.body, "utf-8", None, SMTP)
     lines.append(b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: %s\r\n'
                  b"MIME-Version: 1.0\r\n\r\n" % cte.encode("ascii"))
-    lines.append(b"\r\n".join(body) + b"\r\n")
+    lines.append(_LINE_END.sub("\r\n", payload).encode("ascii", "surrogateescape"))
     return b"".join(lines)
 
 
