@@ -35,8 +35,6 @@ from daemon.mail import MailError
 
 log = logging.getLogger("klg.mail.imap")
 
-GAP_SECONDS = 1.0  # the first wait of a new IDLE, after which it is re-issued once (see _wait)
-
 
 class ImapWaiter:
     """The wait of an :class:`~daemon.backends.imap.ImapMailbox`."""
@@ -112,13 +110,11 @@ class ImapWaiter:
             if self.checking():
                 self._check(deadline)
                 return
-            gap = False
             if not s.idling:
                 if s.client.search(["UNDELETED"]):  # arrived after the last search, before IDLE
                     s.dirty = True
                     return
                 s.start_idle()
-                gap = True  # mail of the moment between that search and IDLE is announced only on a sync
             while True:
                 now = time.monotonic()
                 if now - s.idle_since >= self.idle_seconds:
@@ -136,20 +132,6 @@ class ImapWaiter:
                     s.end_idle()
                     return
                 span = min(remaining, self.idle_seconds - (now - s.idle_since))
-                if gap:
-                    # The first wait in a new IDLE is short: leaving it (DONE) makes the server sync,
-                    # so such mail waits GAP_SECONDS, not the whole wait (the 5 s tail of issue 19).
-                    gap = False
-                    if span > GAP_SECONDS:
-                        if not s.client.idle_check(timeout=GAP_SECONDS):
-                            s.end_idle()
-                            if s.dirty:
-                                return
-                            s.start_idle()
-                            continue
-                        s.end_idle()
-                        s.dirty = True  # something was announced: look
-                        return
                 responses = s.client.idle_check(timeout=span)
                 if any(r[0] == b"BYE" for r in responses if isinstance(r, tuple) and r):
                     raise s.drop(MailError(f"IMAP {s.conn.host} closed the connection (BYE); reconnecting"))
