@@ -22,7 +22,7 @@ import sys
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 
 class NotFoundError(KeyError):
@@ -135,6 +135,8 @@ class Database:
         self.conn.execute("PRAGMA recursive_triggers = on")
         self._pks: dict[str, str] = {}
         self._savepoints = 0
+        self._batch: Callable[[], None] | None = None  # in a batch: what must be durable before each COMMIT
+        self._hooks: list[Callable[[], None]] = []  # run once the open transaction is committed
 
     def __getitem__(self, name: str) -> Table:
         return Table(self, name)
@@ -156,9 +158,10 @@ class Database:
         """A transaction; nested calls become savepoints."""
         conn = self.conn
         if conn.in_transaction:
-            self._savepoints += 1
-            name = f"klg_{self._savepoints}"
+            # named by depth, not by a running count: the same few statements, kept prepared
+            name = f"klg_{self._savepoints + 1}"
             conn.execute(f"SAVEPOINT {name}")
+            self._savepoints += 1
             try:
                 yield self
             except BaseException:
@@ -168,7 +171,10 @@ class Database:
                 raise
             else:
                 conn.execute(f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._savepoints -= 1
             return
+        self._hooks.clear()  # a transaction ended that commit() did not end: SQLite rolled it back
         conn.execute("BEGIN")
         try:
             yield self
@@ -177,12 +183,80 @@ class Database:
                 conn.execute("ROLLBACK")
             raise
         else:
+            if self._batch is not None:
+                return  # in a batch the transaction stays open for the next one; commit() ends it
             try:
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    # --- batches: many top-level transactions, one COMMIT (issue 19) ---------------------------
+
+    @contextmanager
+    def batch(self, before_commit: Callable[[], None] = lambda: None) -> Iterator["Database"]:
+        """Join the top-level transactions opened inside into one, committed by
+        :meth:`commit` (and when the batch ends, however it ends). A transaction
+        that fails is rolled back alone (it is a savepoint of the open one), so the
+        open transaction only ever holds whole units of work. ``before_commit`` runs
+        before every COMMIT: what the rows refer to (files) is made durable first.
+
+        Why: intake handles a fetched batch of mail in one COMMIT, one WAL fsync
+        instead of one per message; the mailbox moves wait for it (:meth:`after_commit`)."""
+        if self._batch is not None:
+            yield self
+            return
+        self._batch = before_commit
+        try:
+            yield self
+        except BaseException:
+            try:
+                self.commit()  # what was finished before the failure is whole: keep it
+            except Exception:
+                self.rollback()
+            raise
+        else:
+            self.commit()
+        finally:
+            self._batch = None
+            self._hooks.clear()
+
+    @property
+    def batching(self) -> bool:
+        return self._batch is not None
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once what was written so far is committed: at the COMMIT of
+        the open transaction, at once when none is open, never if it is rolled back."""
+        if self.conn.in_transaction:
+            self._hooks.append(hook)
+            return
+        if self._hooks:  # the transaction they waited for ended without commit(): rolled back
+            self._hooks.clear()
+        hook()
+
+    def commit(self) -> None:
+        """Commit the open transaction (in a batch: everything since the last commit),
+        then run its :meth:`after_commit` hooks. A failing COMMIT rolls back and raises."""
+        hooks, self._hooks = self._hooks, []
+        if not self.conn.in_transaction:
+            return  # nothing open; any hooks belonged to a transaction SQLite rolled back
+        try:
+            if self._batch is not None:
+                self._batch()
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+        for hook in hooks:
+            hook()
+
+    def rollback(self) -> None:
+        """Roll back the open transaction; its hooks are dropped."""
+        self._hooks.clear()
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def enable_wal(self) -> None:
         self.conn.execute("PRAGMA journal_mode = wal")

@@ -100,6 +100,8 @@ def need(store: Store, job: Job) -> bytes:
 
 def make(store: Store, jobs: list[Job], now: datetime) -> None:
     """Make the documents of ``jobs`` (no transaction may be open) and keep them."""
+    if store.db.conn.in_transaction and store.db.batching:
+        store.commit()  # intake's batch: the messages before this one are whole; the write lock is not held while converting
     if store.db.conn.in_transaction:
         raise RuntimeError("documents are made outside the store's transactions")
     for job in jobs:

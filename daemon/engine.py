@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Callable
 
 from daemon import documents, outbox, workflows
@@ -29,6 +30,7 @@ log = logging.getLogger("klg.engine")
 
 MAX_STEP_ROUNDS = 20
 SLOW_MESSAGE_SECONDS = 5.0
+BATCH_SECONDS = 1.0  # a batch's effects are committed after this long at the latest (the write lock is held)
 STEP_RETRY = timedelta(minutes=5)
 PREPARE_SECONDS = 20.0  # converting ahead yields to the inbox this often
 
@@ -57,23 +59,57 @@ class Engine:
         ``intake.handle`` quarantines whatever a message causes, so one bad
         message never keeps the ones behind it waiting; only a failure of the
         machine (disk, database, mailbox) ends the pass early, and the
-        messages not yet moved stay in the inbox for the next one."""
+        messages not yet moved stay in the inbox for the next one.
+
+        The messages of one fetched batch (``InboxMessage.last``; at most
+        ``BATCH_SECONDS`` of work) are handled in one store transaction, each in
+        a savepoint of its own, and committed together with one sync of the files
+        (``Store.batch``); only then are they moved out of the inbox. A crash in
+        between loses the batch's uncommitted effects and leaves its messages in
+        the inbox: the next pass handles them again, and sends nothing twice,
+        because nothing of them was kept."""
         handled = 0
         ctx = self.ctx(now)
-        for message in self.mailbox.fetch():
-            from daemon import intake  # noqa: PLC0415 -- start-up (issue 19): parsing loads only when mail came
-            started = time.monotonic()  # a duration for the log, not the time of day
-            outcome = intake.handle(ctx, message.raw)
-            took = time.monotonic() - started
-            if took > SLOW_MESSAGE_SECONDS:
-                log.warning("message %s took %.1f s to handle (%s)", message.key, took, outcome.classification)
-            self.mailbox.move(message.key, outcome.disposition)
-            crash_point("ingest.after-move")
-            handled += 1
-            keepalive()
-            if self.stop.is_set():
-                break
+        ready: list[tuple[str, str]] = []  # committed, to be moved
+        messages = self.mailbox.fetch()
+        try:
+            with self.store.batch():
+                opened: float | None = None
+                for message in messages:
+                    from daemon import intake  # noqa: PLC0415 -- start-up (issue 19): parsing loads only when mail came
+                    started = time.monotonic()  # a duration for the log, not the time of day
+                    opened = opened or started
+                    outcome = intake.handle(ctx, message.raw)
+                    took = time.monotonic() - started
+                    if took > SLOW_MESSAGE_SECONDS:
+                        log.warning("message %s took %.1f s to handle (%s)", message.key, took, outcome.classification)
+                    # moved once its effects are committed; never if they are rolled back
+                    self.store.db.after_commit(partial(ready.append, (message.key, outcome.disposition)))
+                    handled += 1
+                    if message.last or self.stop.is_set() or time.monotonic() - opened >= BATCH_SECONDS:
+                        self.store.commit()
+                        self._move(ready)
+                        opened = None
+                    else:
+                        crash_point("ingest.in-batch")  # handled, not committed: the batch is done again
+                    keepalive()
+                    if self.stop.is_set():
+                        break
+        finally:
+            try:
+                self._move(ready)  # what the batch's end committed
+            finally:
+                close = getattr(messages, "close", None)
+                if close is not None:
+                    close()  # the backend's own end of the fetch (IMAP: the moves it collected)
         return handled
+
+    def _move(self, ready: list[tuple[str, str]]) -> None:
+        while ready:
+            key, disposition = ready[0]
+            self.mailbox.move(key, disposition)
+            del ready[0]
+            crash_point("ingest.after-move")
 
     def run_steps(self, now: datetime) -> list[str]:
         """Run every step due at ``now`` that has not run; repeat while steps make
@@ -189,11 +225,14 @@ class Engine:
             more = False
             try:
                 handled = self.ingest(now)
+                early = self.flush(now) if handled else None  # the acknowledgements before the steps' work
                 steps: list[str] = []
                 if handled or steps_wanted or (waker and waker.take()):
                     steps = self.run_steps(now)
                     steps_wanted = False
                 sent = self.flush(now)
+                if early:
+                    sent = {k: sent.get(k, 0) + early.get(k, 0) for k in {*sent, *early}}
                 more = self.prepare(now)
                 if sent["sent"] or handled:
                     steps_wanted = True  # a sent mail or a reply can make a step due

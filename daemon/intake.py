@@ -5,8 +5,9 @@ mail coming back, an ambiguous sender, duplicates, read receipts, bounces and
 auto-replies are recorded and never answered; strangers are never answered (no
 backscatter); only then is a member's mail read as a reply to one of our
 threads, a command, or a new proposal. Everything a message causes is written
-in one transaction together with its ``messages_in`` row; the mailbox move
-happens after the commit.
+in one transaction together with its ``messages_in`` row (within the engine's
+batch a savepoint of the batch's transaction, ``Engine.ingest``); the mailbox
+move happens after the commit.
 
 One guard holds around reading, classifying and acting: whatever a message
 causes (a limit, a RecursionError, a UnicodeError, a bug of ours) quarantines

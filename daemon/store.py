@@ -187,6 +187,18 @@ class Store:
         with self.db.atomic():
             yield self.db
 
+    @contextmanager
+    def batch(self) -> Iterator[Database]:
+        """Many units of work (intake's messages of one fetched batch), one COMMIT and one
+        sync of the files at :meth:`commit` (see ``Database.batch``): each ``atomic()``
+        inside still succeeds or fails alone."""
+        with self.files.deferred(), self.db.batch(before_commit=self.files.sync):
+            yield self.db
+
+    def commit(self) -> None:
+        """Commit the batch so far: the files first, then the rows, then the hooks (``after_commit``)."""
+        self.db.commit()
+
     # --- generic helpers ---------------------------------------------------
 
     def one(self, sql: str, params: Any = ()) -> dict | None:

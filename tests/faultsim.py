@@ -40,7 +40,7 @@ from tests.faultsim_minutes import AUDIENCE_ADDRESSES, MinutesPlayers, configure
 from tests.helpers import (CHAIR, CHANCELLERY, MEMBERS, REPO, TZ, Instance, make_mail, new_instance,
                            recipients)
 
-CRASH_POINTS = ["intake.before-commit", "intake.after-commit", "ingest.after-move", "step.before-commit",
+CRASH_POINTS = ["intake.before-commit", "intake.after-commit", "ingest.in-batch", "ingest.after-move", "step.before-commit",
                 "step.after-commit", "outbox.before-send", "outbox.after-send", "outbox.after-mark"]
 SMTP_CRASH_POINTS = ["smtp.after-accept"]  # between the server's 250 and klg's record: copy_to_self settles it
 DISK_MB = 64

@@ -19,6 +19,7 @@ from tests.helpers import CHANCELLERY, ERIK, LENA, MARIA, at, make_mail, recipie
 POINTS = [
     "intake.before-commit",
     "intake.after-commit",
+    "ingest.in-batch",  # handled, the batch not committed: the four messages are one batch
     "ingest.after-move",
     "step.before-commit",
     "step.after-commit",

@@ -68,3 +68,56 @@ def test_upsert_by_one_column_and_by_a_compound_key(db):
     db["seats"].upsert({"meeting": "2026-12-15", "email": "a@x", "state": "absent"}, pk=("meeting", "email"))
     assert list(db.query("SELECT meeting, state FROM seats ORDER BY meeting")) == [
         {"meeting": "2026-12-08", "state": "present"}, {"meeting": "2026-12-15", "state": "absent"}]
+
+
+def test_a_batch_commits_its_transactions_once_and_runs_the_hooks_only_then(db, tmp_path):
+    """Intake's batch (issue 19): each unit succeeds or fails alone, nothing is visible
+    before commit(), and a unit's after-commit hook runs only once its rows are committed."""
+    other = sqlite3.connect(tmp_path / "t.sqlite")
+    moved: list[str] = []
+    synced: list[int] = []
+
+    def before_commit():  # the files: made durable while the rows are not yet committed
+        synced.append(other.execute("SELECT COUNT(*) FROM things").fetchone()[0])
+
+    with db.batch(before_commit=before_commit):
+        for name in ("first", "second", "bad", "third"):
+            try:
+                with db.atomic():
+                    db["things"].insert({"name": name})
+                    if name == "bad":
+                        raise ValueError(name)
+            except ValueError:
+                continue
+            db.after_commit(lambda name=name: moved.append(name))
+        assert other.execute("SELECT COUNT(*) FROM things").fetchone()[0] == 0 and moved == []
+        db.commit()
+        assert moved == ["first", "second", "third"] and synced == [0]
+        with db.atomic():
+            db["things"].insert({"name": "fourth"})
+        db.after_commit(lambda: moved.append("fourth"))
+        assert moved == ["first", "second", "third"]
+    assert moved[-1] == "fourth" and synced == [0, 3]  # the batch's end commits what it holds
+    assert [r[0] for r in other.execute("SELECT name FROM things ORDER BY id")] == ["first", "second", "third", "fourth"]
+    other.close()
+
+
+def test_a_hook_never_runs_when_the_batch_is_rolled_back_under_it(db):
+    """SQLite may end a transaction by itself (a full disk, a RAISE(ROLLBACK) trigger):
+    then the units it held are gone, and so are their hooks (the mail stays in the inbox)."""
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON named WHEN NEW.key = 'no' BEGIN SELECT RAISE(ROLLBACK, 'no'); END")
+    moved: list[str] = []
+    with db.batch():
+        with db.atomic():
+            db["things"].insert({"name": "lost with the batch"})
+        db.after_commit(lambda: moved.append("lost"))
+        with pytest.raises(sqlite3.IntegrityError):
+            with db.atomic():
+                db["named"].insert({"key": "no", "n": 1})
+        assert not db.conn.in_transaction
+        with db.atomic():
+            db["things"].insert({"name": "after"})
+        db.after_commit(lambda: moved.append("after"))
+        db.commit()
+    assert moved == ["after"]
+    assert [r["name"] for r in db.query("SELECT name FROM things")] == ["after"]

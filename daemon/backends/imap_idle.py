@@ -60,17 +60,24 @@ class ImapWaiter:
         return local.weekday() < 5 and self.hours[0] <= local.time() < self.hours[1]
 
     def _check(self, deadline: float) -> None:
-        """Search the inbox every check_seconds until it holds mail, or ``deadline``."""
+        """Look at the inbox every check_seconds until it holds mail, or ``deadline``:
+        a search first (it sees whatever came since the last one), then NOOP, which the
+        server answers with EXISTS when mail has come since (RFC 3501 6.1.2), at less than
+        half a search's CPU on either side: twice as often for the same idle CPU."""
         s = self.session
         s.end_idle()
+        if s.dirty or s.client.search(["UNDELETED"]):
+            s.dirty = True
+            return
         while True:
-            if s.dirty or s.client.search(["UNDELETED"]):
-                s.dirty = True
-                return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             time.sleep(min(self.check_seconds, remaining))
+            responses = s.client.noop()[1]
+            if s.dirty or any(isinstance(r, tuple) and len(r) > 1 and r[1] in NEW_MAIL for r in responses):
+                s.dirty = True
+                return
 
     def wait(self, timeout: float) -> None:
         """Block until new mail may have arrived or ``timeout`` seconds passed, in

@@ -93,15 +93,15 @@ class ImapReader:
                 following = batches[n + 1] if n + 1 < len(batches) else None
                 if following and not self._large(following, sizes):
                     ahead = self._helper().submit(self._load, following, sizes)
-                for uid in batch:
-                    data = fetched.pop(uid, None)
-                    if data is None or b"BODY[]" not in data:
-                        continue  # moved or expunged by someone else meanwhile
-                    raw = data.pop(b"BODY[]")
+                # moved or expunged by someone else meanwhile: not there
+                present = [uid for uid in batch if b"BODY[]" in (fetched.get(uid) or {})]
+                for uid in present:
+                    raw = fetched.pop(uid).pop(b"BODY[]")
                     yielded.add(uid)
                     key = f"{uidvalidity}:{uid}"
                     self.mover.message_ids[key] = message_id_of(raw)
-                    yield InboxMessage(key=key, raw=raw)
+                    # the last of the batch: the engine commits the batch's effects before the moves are sent
+                    yield InboxMessage(key=key, raw=raw, last=uid == present[-1])
                     del raw
                     if s.client is None or s.uidvalidity.get(s.inbox) != uidvalidity:
                         return True

@@ -18,6 +18,8 @@ from daemon.mail import InboxMessage, MailError, TemporaryFailure
 
 SUBDIRS = ("tmp", "new", "cur")
 
+BATCH = 100  # messages whose effects the engine commits together
+
 
 def ensure_maildir(path: Path) -> Path:
     """Create a Maildir (tmp/new/cur) at ``path`` if it is not there."""
@@ -44,12 +46,15 @@ class MaildirMailbox:
         return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
 
     def fetch(self) -> Iterator[InboxMessage]:
-        for path in self._entries():
+        """The inbox's messages, oldest first, in batches of ``BATCH`` (the engine commits per batch)."""
+        entries = self._entries()
+        for n, path in enumerate(entries):
             try:
                 raw = path.read_bytes()
             except FileNotFoundError:  # moved by someone else meanwhile
                 continue
-            yield InboxMessage(key=f"{path.parent.name}/{path.name}", raw=raw)
+            last = n == len(entries) - 1 or n % BATCH == BATCH - 1
+            yield InboxMessage(key=f"{path.parent.name}/{path.name}", raw=raw, last=last)
 
     def move(self, key: str, folder: str) -> None:
         sub, _, name = key.partition("/")

@@ -36,10 +36,13 @@ class PermanentFailure(MailError):
 @dataclass
 class InboxMessage:
     """One message waiting in the inbox. ``key`` is the backend's own handle
-    (a Maildir file name, an IMAP UID, an EWS item id)."""
+    (a Maildir file name, an IMAP UID, an EWS item id). ``last``: the last of a
+    batch the backend fetched together; the engine commits the batch's effects
+    and moves its messages then (True for a backend that hands out one at a time)."""
 
     key: str
     raw: bytes
+    last: bool = True
 
 
 class Mailbox(Protocol):

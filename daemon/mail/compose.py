@@ -12,13 +12,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.contentmanager import _encode_text
 from email.header import Header
-from email.headerregistry import Address
+from email.headerregistry import Address, _default_header_map
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
+from functools import lru_cache
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+_LINE_END = re.compile(r"\r\n|\r|\n")  # as email.generator.NLCRE
 
 
 @dataclass
@@ -106,9 +109,86 @@ def new_message_id(domain: str) -> str:
 
 def build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, date: datetime) -> bytes:
     """The full message bytes (CRLF line ends) for ``out``."""
+    if not out.attachments:
+        fast = _plain(out, sender, sender_name, message_id, date)
+        if fast is not None:
+            return fast
+    return _build(out, sender=sender, sender_name=sender_name, message_id=message_id, date=date)
+
+
+# --- the plain mail (an acknowledgement, a notice) without EmailMessage (issue 19) ---------------
+#
+# EmailMessage parses every header it is given into a tree and folds it again, and its
+# generator copies the body twice; for intake's acknowledgements that was a third of the
+# time of a message. A mail without attachments is written here straight from its parts,
+# byte for byte what _build writes (tests/test_compose_fast.py compares them): the address
+# headers are rendered by the email package once per distinct value and kept, the Subject
+# by klg's own folder, the other headers only when they are short ASCII (which the email
+# package writes unchanged), the body encoded by the email package's own function. Anything
+# else goes the long way.
+
+_PLAIN_MAX = 78  # SMTP.max_line_length: a longer header line is folded, a longer body line encoded
+_STRUCTURED = frozenset(_default_header_map)  # headers the email package parses and writes anew
+_KNOWN = ("Date", "Message-ID")  # structured, but written back as given when given this way (compared in the tests)
+
+
+@lru_cache(maxsize=512)
+def _address_line(name: str, value: str) -> bytes:
+    """One address header (From, To, Cc) exactly as the email package writes it."""
     msg = EmailMessage(policy=SMTP)
+    msg[name] = value
+    return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def _from_value(sender: str, sender_name: str) -> Address:
     user, _, domain = sender.partition("@")
-    msg["From"] = Address(header_safe(sender_name), user, domain)
+    return Address(header_safe(sender_name), user, domain)
+
+
+@lru_cache(maxsize=64)
+def _from_line(sender: str, sender_name: str) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _from_value(sender, sender_name)
+    return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+def _short(name: str, value: str) -> bytes | None:
+    line = f"{name}: {value}"
+    if len(line) > _PLAIN_MAX or not line.isascii():
+        return None
+    return line.encode("ascii") + b"\r\n"
+
+
+def _plain(out: Outgoing, sender: str, sender_name: str, message_id: str, date: datetime) -> bytes | None:
+    """The bytes of ``out`` (no attachments) as ``_build`` writes them, or None when it is not this simple."""
+    lines = [_from_line(sender, sender_name), _address_line("To", ", ".join(out.to))]
+    if out.cc:
+        lines.append(_address_line("Cc", ", ".join(out.cc)))
+    lines.append(SMTP._subject("Subject", header_safe(out.subject)).encode("ascii"))
+    simple = [("Date", format_datetime(date)), ("Message-ID", f"<{message_id}>")]
+    if out.in_reply_to:
+        refs = [r for r in out.references if r != out.in_reply_to][-10:] + [out.in_reply_to]
+        simple += [("In-Reply-To", f"<{out.in_reply_to}>"), ("References", " ".join(f"<{r}>" for r in refs))]
+    simple += [("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All")]
+    simple += [(name, header_safe(value)) for name, value in out.extra_headers.items()]
+    for name, value in simple:
+        line = _short(name, value)
+        if line is None or not value or (name.lower() in _STRUCTURED and name not in _KNOWN):
+            return None
+        lines.append(line)
+    # the email package's own choice and encoding of the body (7bit, 8bit, quoted-printable or
+    # base64), written as its generator writes it: every line end a CRLF
+    cte, payload = _encode_text(out.body, "utf-8", None, SMTP)
+    lines.append(b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: %s\r\n'
+                 b"MIME-Version: 1.0\r\n\r\n" % cte.encode("ascii"))
+    lines.append(_LINE_END.sub("\r\n", payload).encode("ascii", "surrogateescape"))
+    return b"".join(lines)
+
+
+def _build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, date: datetime) -> bytes:
+    """The full message bytes by way of EmailMessage: any mail, attachments and all."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = _from_value(sender, sender_name)
     msg["To"] = ", ".join(out.to)
     if out.cc:
         msg["Cc"] = ", ".join(out.cc)

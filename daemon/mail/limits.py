@@ -101,10 +101,22 @@ _CONTAINER = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?\"?(?:multipart|m
 _CONTENT_TYPE = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 
 
+_BLANK = re.compile(rb"\n\r?\n")
+
+
 def header_end(raw: bytes) -> int:
-    """Where the message's own header ends (the index of the blank line), or len(raw)."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return min(ends) if ends else len(raw)
+    """Where the message's own header ends (the first CRLF CRLF or LF LF: the index of the
+    blank line), or len(raw). One search that stops there: looking for both kinds apart
+    read all of a message written with the other kind of line ends, several times a message."""
+    pos = 0
+    while found := _BLANK.search(raw, pos):
+        at = found.start()
+        if found.end() - at == 2:
+            return at  # LF LF
+        if at and raw[at - 1] == 0x0D:
+            return at - 1  # CR LF CR LF
+        pos = at + 1  # LF CR LF without the CR before: not a blank line of either kind
+    return len(raw)
 
 
 def check_header(raw: bytes, limits: Limits) -> None:
