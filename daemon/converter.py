@@ -152,10 +152,19 @@ def _stop(folder: Path, number: int) -> None:
         (folder / name).unlink(missing_ok=True)
 
 
-def stop_all(folder: Path, count: int) -> None:
-    """Stop the listeners of slots ``0..count-1`` (the caller holds no slot; used by tests and benches)."""
-    for number in range(count):
-        _stop(folder, number)
+def stop(folder: Path, number: int) -> None:
+    """Stop slot ``number``'s listener (the caller holds the slot's lock)."""
+    _stop(folder, number)
+
+
+def running(folder: Path, number: int) -> int | None:
+    """The pid of slot ``number``'s listener, if one runs (for ``klg status`` and tests)."""
+    pid = _state(folder, number).get("pid")
+    try:
+        os.kill(pid, 0)
+    except (OSError, TypeError):
+        return None
+    return pid if (folder / f"listener-{number}.sock").exists() else None
 
 
 def _start(folder: Path, number: int, binary: str, key: str) -> None:

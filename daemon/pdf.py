@@ -149,7 +149,9 @@ def _through_listener(binary: str, data: bytes, filename: str, filter_options: s
                       number: int) -> bytes:
     keepalive()
     name = safe_name(filename, "dokument.docx")
-    with tempfile.TemporaryDirectory(prefix="klg-lo-") as work:
+    # In the slot folder, not the temporary one: the listener may have been started by another
+    # instance, and under systemd each instance has a /tmp of its own (PrivateTmp=).
+    with tempfile.TemporaryDirectory(prefix="klg-lo-", dir=_locks()) as work:
         source, target = Path(work) / name, Path(work) / (Path(name).stem + ".out.pdf")
         source.write_bytes(data)
         try:
@@ -165,8 +167,19 @@ def _through_listener(binary: str, data: bytes, filename: str, filter_options: s
 
 
 def stop_listeners() -> None:
-    """Stop this machine's conversion listeners now rather than when they have been idle long enough."""
-    converter.stop_all(_locks(), slots())
+    """Stop this machine's idle conversion listeners now rather than when their idle time runs out.
+
+    A slot in use (its lock held) keeps its listener."""
+    folder = _locks()
+    for number in range(slots()):
+        fd = os.open(folder / f"slot-{number}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            converter.stop(folder, number)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _convert(binary: str, data: bytes, filename: str, filter_options: str, timeout: float, profile: Path) -> bytes:
