@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -192,6 +193,8 @@ def _start(folder: Path, number: int, binary: str, key: str) -> None:
         except OSError:
             pass
         proc.wait()
+        # a profile left broken by a killed LibreOffice must not keep every later start from working
+        shutil.rmtree(folder / f"listener-profile-{number}", ignore_errors=True)
         said = line.decode("utf-8", "replace").strip().removeprefix("error: ")
         _unavailable(said or f"it said nothing within {START_WAIT:.0f} s (exit {proc.returncode})")
     _children[number] = proc
