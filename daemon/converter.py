@@ -12,7 +12,9 @@ A listener is started on first use, is kept between passes and processes (a
 ``KLG_CONVERTER_IDLE`` seconds (default 1800) without work.
 
 A conversion that outlives its timeout has the listener's whole process group
-killed (the next conversion starts a new one); a listener that dies under a
+killed (the next conversion starts a new one), and a listener that does not
+answer before it is given a document (left stuck by a klg killed while it
+waited) is replaced; a listener that dies under a
 document is started again and the document tried once more. When no listener
 can start (no python3-uno, or ``KLG_CONVERTER_LISTENER=0``), :mod:`daemon.pdf`
 converts with one soffice run per document as before; the reason is logged
@@ -39,6 +41,7 @@ LISTENER = Path(__file__).with_name("unolistener.py")
 START_WAIT = 120.0  # seconds for a listener to say it is ready (soffice's first start on a busy machine)
 RETRY_START = 600.0  # after a listener could not start, one run per document for this long
 DEFAULT_IDLE = 1800.0
+PING_WAIT = 15.0  # seconds for an idle listener to answer (it does at once; a loaded machine may be slow)
 
 _unavailable_until = 0.0  # time.monotonic() before which no listener is started in this process
 _told: set[str] = set()  # reasons already logged by this process
@@ -81,7 +84,7 @@ def convert(folder: Path, number: int, binary: str, source: Path, target: Path, 
     key = hashlib.sha256("\0".join((uno_python(), binary, str(LISTENER))).encode()).hexdigest()[:12]
     request = json.dumps({"source": str(source), "target": str(target), "options": options}).encode() + b"\n"
     for attempt in (1, 2):
-        if not _alive(folder, number, key):
+        if not _alive(folder, number, key) or not _free(folder, number):
             _start(folder, number, binary, key)
         try:
             reply = _ask(folder / f"listener-{number}.sock", request, timeout)
@@ -98,6 +101,21 @@ def convert(folder: Path, number: int, binary: str, source: Path, target: Path, 
         if "error" in reply:
             raise Failed(reply["error"])
         return
+
+
+def _free(folder: Path, number: int) -> bool:
+    """Whether the slot's listener answers at once; one still stuck in the document of a klg that was
+    killed while it waited is stopped here, so that document's hang is not blamed on the next one."""
+    try:
+        reply = _ask(folder / f"listener-{number}.sock", b'{"ping": true}\n', PING_WAIT)
+    except TimeoutError:
+        reply = {"crashed": f"no answer within {PING_WAIT:.0f} s"}
+    if "crashed" in reply:
+        log.warning("LibreOffice's listener in slot %d did not answer (%s); starting a new one", number,
+                    reply["crashed"])
+        _stop(folder, number)
+        return False
+    return True
 
 
 def _ask(path: Path, request: bytes, timeout: float) -> dict:

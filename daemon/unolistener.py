@@ -6,7 +6,7 @@ module (Debian: /usr/bin/python3 with python3-uno), which is not klg's. klg
 listening on a UNO pipe of its own, prints ``ready PID`` on stdout once it can
 convert, and then answers one JSON request a connection on a Unix socket in the
 slot folder (mode 0700, so only klg's user reaches it): ``{"source", "target",
-"options"}`` → ``{"ok": true}``, ``{"error": ...}`` (the document could not be
+"options"}`` (or ``{"ping": true}``) → ``{"ok": true}``, ``{"error": ...}`` (the document could not be
 converted) or ``{"crashed": ...}`` (LibreOffice itself is gone; this process
 then exits, and klg starts a new one). It exits after ``--idle`` seconds
 without a request, so a quiet machine does not keep 200 MB per slot.
@@ -104,6 +104,9 @@ def serve(server: socket.socket, desktop, office: subprocess.Popen) -> None:
         with conn:
             conn.settimeout(None)
             request = json.loads(conn.makefile("rb").readline() or b"{}")
+            if request.get("ping"):  # klg asks whether this listener is free before it hands it a document
+                conn.sendall(b'{"ok": true}\n')
+                continue
             try:
                 convert(desktop, request["source"], request["target"], request.get("options", ""))
                 reply = {"ok": True}

@@ -108,6 +108,27 @@ def test_a_hung_document_is_timed_out_the_listener_replaced_and_the_next_convert
     assert names(log) == ["Forst.docx", "Haenger.docx", "Nasta.docx"]  # the hung one was not tried again
 
 
+def test_a_listener_left_stuck_by_a_killed_klg_is_replaced_and_the_next_document_not_blamed(log, tmp_path,
+                                                                                               monkeypatch):
+    monkeypatch.setattr(converter, "PING_WAIT", 3.0)
+    stuck = subprocess.Popen([sys.executable, "-c", "import sys; from daemon import pdf; "
+                              "from tests.agenda_helpers import small_docx; "
+                              "pdf.to_pdf(small_docx('Hänger'), 'Haenger.docx', timeout=600)"],
+                             cwd=Path(__file__).resolve().parent.parent)
+    deadline = time.monotonic() + 120
+    while names(log) != ["Haenger.docx"]:
+        assert time.monotonic() < deadline and stuck.poll() is None, names(log)
+        time.sleep(0.2)
+    left = listener(tmp_path)
+    stuck.kill()  # klg dies while it waits; its slot comes free, the listener stays stuck in the document
+    stuck.wait()
+    assert left and live_members(left)
+    made = pdflib.to_pdf(small_docx("Nästa dokument"), "Nasta.docx", timeout=20)
+    assert "Nästa dokument" in pdf_text(made)
+    assert names(log) == ["Haenger.docx", "Nasta.docx"]
+    assert listener(tmp_path) not in (None, left) and gone(left)
+
+
 def test_libreoffice_dying_under_a_document_restarts_it_and_the_document_is_tried_once_more(log, tmp_path):
     pdflib.to_pdf(small_docx("Först"), "Forst.docx")
     first = listener(tmp_path)
