@@ -15,17 +15,29 @@ written. It checks that the final agenda went out, with its PDF and the book.
 (the same documents) to PDF in one process, as a clerk would by hand. Its
 profile (``DIR/profile``) is kept between runs, as klg keeps one per slot.
 
-Time them in turn with farm-bench (README, "Performance"):
+``--converter`` says how the tick converts (the slots' locks and listeners in
+``DIR/locks``): ``warm`` (default) through the listener the previous run left,
+as a daemon that converted a member's document in the last half hour has one;
+``cold`` stops it first, so the tick starts one; ``oneshot`` with one soffice
+run per document, the way before the listener (``KLG_CONVERTER_LISTENER=0``).
+``stop DIR`` stops the listeners when the runs are done.
+
+Time them in turn, run by run, so that a drift of the machine's speed moves
+both alike (README, "Performance"):
 
     .venv/bin/python bench/final_agenda.py prepare /tmp/fa
-    farm-bench -n 5 --timeout 900 --vs ".venv/bin/python bench/final_agenda.py baseline /tmp/fa" \\
-        -- .venv/bin/python bench/final_agenda.py final /tmp/fa
+    for run in 1 2 3 4 5; do
+        /usr/bin/time -f "final %e s, cpu %U+%S" .venv/bin/python bench/final_agenda.py final /tmp/fa
+        /usr/bin/time -f "baseline %e s, cpu %U+%S" .venv/bin/python bench/final_agenda.py baseline /tmp/fa
+    done
+    .venv/bin/python bench/final_agenda.py stop /tmp/fa
 """
 
 from __future__ import annotations
 
 import argparse
 import email
+import os
 import shutil
 import subprocess
 import sys
@@ -83,12 +95,31 @@ def prepare(folder: Path, items: int) -> None:
     print(f"prepared {items} items with {items} documents in {folder} ({made} clean PDFs made ahead)")
 
 
-def final(folder: Path) -> None:
+def converter_env(folder: Path, converter: str) -> dict[str, str]:
+    """The environment of a tick that converts the ``converter`` way (warm, cold, oneshot), slots in DIR/locks."""
+    env = {**os.environ, "KLG_CONVERTER_LOCKS": str(folder / "locks")}
+    if converter == "oneshot":
+        env["KLG_CONVERTER_LISTENER"] = "0"
+    elif converter == "cold":
+        stop(folder)
+    return env
+
+
+def stop(folder: Path) -> None:
+    """Stop the listeners of ``DIR/locks`` (a cold start, or the end of the runs)."""
+    from daemon import pdf
+
+    os.environ["KLG_CONVERTER_LOCKS"] = str(folder / "locks")
+    pdf.stop_listeners()
+
+
+def final(folder: Path, converter: str = "warm") -> None:
+    env = converter_env(folder, converter)
     with tempfile.TemporaryDirectory(prefix="klg-final-") as work:
         week = Path(work) / "week"
         shutil.copytree(folder / "week", week, symlinks=True)
         result = subprocess.run([sys.executable, "-m", "daemon", "--config", str(week / "klg.toml"), "tick",
-                                 "--now", FINAL_AT], capture_output=True, text=True, cwd=REPO, timeout=900)
+                                 "--now", FINAL_AT], capture_output=True, text=True, cwd=REPO, timeout=900, env=env)
         if result.returncode:
             sys.exit(f"klg tick failed: {result.stderr[-2000:]}")
         sent = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
@@ -122,14 +153,17 @@ def baseline(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["prepare", "final", "baseline"])
+    parser.add_argument("what", choices=["prepare", "final", "baseline", "stop"])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--items", type=int, default=40)
+    parser.add_argument("--converter", choices=["warm", "cold", "oneshot"], default="warm")
     args = parser.parse_args()
     if args.what == "prepare":
         prepare(args.folder, args.items)
     elif args.what == "final":
-        final(args.folder)
+        final(args.folder, args.converter)
+    elif args.what == "stop":
+        stop(args.folder)
     else:
         baseline(args.folder)
 

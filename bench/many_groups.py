@@ -10,9 +10,12 @@ and documents. Then it starts every group's ``klg tick --now 2026-11-30T14:00`` 
 moment, as a hundred daemons all wake at 14:00, sharing one pool of
 LibreOffice slots (``KLG_CONVERTERS``, default the cores; the locks in
 ``DIR/locks``). It samples, every half second, the resident memory of all the
-groups' processes together (klg and its LibreOffices) and how many
-LibreOffices run, and prints when each group's final agenda was out, checking
-that every group's went to all its members with its PDF and meeting book.
+groups' processes together (klg, the slots' listeners and their LibreOffices)
+and how many LibreOffices run, and prints when each group's final agenda was
+out, checking that every group's went to all its members with its PDF and
+meeting book. ``--converter`` is final_agenda's: ``cold`` (default: no
+listener runs at 14:00, the first ticks start them), ``warm`` or ``oneshot``;
+the listeners are stopped after the run.
 
     .venv/bin/python bench/many_groups.py prepare /tmp/mg
     .venv/bin/python bench/many_groups.py run /tmp/mg --groups 100
@@ -68,6 +71,26 @@ def _tree(roots: set[int]) -> set[int]:
     return found
 
 
+def _listeners(locks: Path) -> set[int]:
+    """The slots' listeners and their LibreOffices: each listener leads a process group of its own,
+    and outlives the tick that started it (its parent is then init, so _tree does not find it)."""
+    leaders = set()
+    for state in locks.glob("listener-*.json"):
+        try:
+            leaders.add(int(json.loads(state.read_text())["pid"]))
+        except (OSError, ValueError, KeyError):
+            continue
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) in leaders:
+                    found.add(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
 def _sample(pids: set[int]) -> tuple[int, int]:
     """(resident kB of all ``pids`` together, how many of them are LibreOffice)."""
     rss = office = 0
@@ -84,9 +107,9 @@ def _sample(pids: set[int]) -> tuple[int, int]:
     return rss, office
 
 
-def run(folder: Path, count: int) -> dict:
+def run(folder: Path, count: int, converter: str = "cold") -> dict:
     groups = copies(folder, count)
-    env = {**os.environ, "KLG_CONVERTER_LOCKS": str(folder / "locks")}
+    env = final_agenda.converter_env(folder, converter)
     load_before = os.getloadavg()
     started = time.monotonic()
     procs = {subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(g / "klg.toml"), "tick", "--now",
@@ -96,7 +119,7 @@ def run(folder: Path, count: int) -> dict:
     peak_rss = peak_office = 0
     failures = []
     while len(done) < len(procs):
-        rss, office = _sample(_tree({p.pid for p in procs if p.returncode is None}))
+        rss, office = _sample(_tree({p.pid for p in procs if p.returncode is None}) | _listeners(folder / "locks"))
         peak_rss, peak_office = max(peak_rss, rss), max(peak_office, office)
         for proc, group in procs.items():
             if group not in done and proc.poll() is not None:
@@ -106,6 +129,7 @@ def run(folder: Path, count: int) -> dict:
         time.sleep(0.5)
     for proc in procs:
         proc.stderr.close()
+    final_agenda.stop(folder)
     missing = [g.name for g in groups if not _final_sent(g)]
     times = sorted(done.values())
     result = {
@@ -113,7 +137,7 @@ def run(folder: Path, count: int) -> dict:
         "all_out_s": round(times[-1], 1), "median_s": round(statistics.median(times), 1),
         "p90_s": round(times[int(0.9 * (len(times) - 1))], 1), "first_s": round(times[0], 1),
         "peak_rss_mb": round(peak_rss / 1024), "peak_libreoffices": peak_office,
-        "converters": os.environ.get("KLG_CONVERTERS") or os.cpu_count(),
+        "converters": os.environ.get("KLG_CONVERTERS") or os.cpu_count(), "converter": converter,
         "failed": failures, "without_final_agenda": missing,
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -134,11 +158,12 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--converter", choices=["warm", "cold", "oneshot"], default="cold")
     args = parser.parse_args()
     if args.what == "prepare":
         final_agenda.prepare(args.folder, args.items)
     else:
-        run(args.folder, args.groups)
+        run(args.folder, args.groups, args.converter)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ most ``KLG_CONVERTERS`` (default: the number of cores) run at once, the others
 wait their turn. The slots are lock files in ``KLG_CONVERTER_LOCKS`` (default a
 folder in the temporary directory), which every instance must share: the
 systemd unit points it at ``/run/klg-converters``.
+
+Each slot converts through one long-lived LibreOffice (:mod:`daemon.converter`),
+started on first use and shared by every instance; without one (no python3-uno,
+``KLG_CONVERTER_LISTENER=0``) each conversion starts soffice for itself.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from daemon import converter
 from daemon.files import safe_name
 from daemon.systemd import keepalive
 
@@ -124,6 +129,11 @@ def to_pdf(data: bytes, filename: str, *, filter_options: str = "", timeout: flo
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     binary = soffice()
     with slot(wait=timeout) as number:
+        if converter.enabled():
+            try:
+                return _through_listener(binary, data, filename, filter_options, timeout, number)
+            except converter.Unavailable:
+                pass  # logged once by the converter; one soffice run for this document
         # Each slot keeps its LibreOffice profile: only one conversion uses a slot at a time, and
         # a profile made once spares every later start its first-start set-up. A conversion that
         # fails may have left it broken, so the next one in that slot starts from a new profile.
@@ -133,6 +143,43 @@ def to_pdf(data: bytes, filename: str, *, filter_options: str = "", timeout: flo
         except ConversionError:
             shutil.rmtree(profile, ignore_errors=True)
             raise
+
+
+def _through_listener(binary: str, data: bytes, filename: str, filter_options: str, timeout: float,
+                      number: int) -> bytes:
+    keepalive()
+    name = safe_name(filename, "dokument.docx")
+    # In the slot folder, not the temporary one: the listener may have been started by another
+    # instance, and under systemd each instance has a /tmp of its own (PrivateTmp=).
+    with tempfile.TemporaryDirectory(prefix="klg-lo-", dir=_locks()) as work:
+        source, target = Path(work) / name, Path(work) / (Path(name).stem + ".out.pdf")
+        source.write_bytes(data)
+        try:
+            converter.convert(_locks(), number, binary, source, target, filter_options, timeout)
+        except converter.Hung:
+            raise ConversionError(f"LibreOffice did not finish converting {name} within {timeout:.0f} s; "
+                                  "the document may be damaged or very large") from None
+        except converter.Failed as exc:
+            raise ConversionError(f"LibreOffice could not convert {name} to PDF: {exc}") from None
+        if not target.is_file():
+            raise ConversionError(f"LibreOffice could not convert {name} to PDF (no file came out)")
+        return target.read_bytes()
+
+
+def stop_listeners() -> None:
+    """Stop this machine's idle conversion listeners now rather than when their idle time runs out.
+
+    A slot in use (its lock held) keeps its listener."""
+    folder = _locks()
+    for number in range(slots()):
+        fd = os.open(folder / f"slot-{number}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            converter.stop(folder, number)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _convert(binary: str, data: bytes, filename: str, filter_options: str, timeout: float, profile: Path) -> bytes:

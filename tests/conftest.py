@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from daemon import pdf
 from tests.helpers import new_instance
 # The mail servers' fixtures are registered here and only here: a session fixture
 # imported into several test modules is a separate fixture in each, so every
@@ -24,3 +25,11 @@ def keep_umask():
     os.umask(saved)
     yield
     os.umask(saved)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def stop_listeners():
+    """The conversion listeners the tests started go when the tests do, not half an hour later
+    (KLG_CONVERTER_IDLE): on a shared machine each holds about 170 MB."""
+    yield
+    pdf.stop_listeners()

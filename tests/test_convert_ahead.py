@@ -3,19 +3,17 @@ for the meeting book on the pass that takes in its mail, so Monday at 14:00
 LibreOffice converts only the agenda itself. A changed document is converted
 again; a conversion that hangs is killed and the others still go.
 
-A LibreOffice wrapper (``KLG_SOFFICE``) notes the name of every file it is asked
-to convert, then runs the real one; a file whose name has ``Haenger`` in it
-hangs instead, as a hostile document can make LibreOffice do.
+Wrappers of LibreOffice (its listener's and the one-shot soffice, see
+tests/converter_helpers.py) note the name of every file it is asked to convert,
+then convert it; a file whose name has ``Haenger`` in it hangs instead, as a
+hostile document can make LibreOffice do.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -26,6 +24,7 @@ from daemon.documents import MAX_RETRY, RETRY, retry_after
 from daemon.engine import Engine
 from daemon.store import Store
 from tests.agenda_helpers import DOCX, docx_of, pdf_text, small_docx
+from tests.converter_helpers import names, noting_converters
 from tests.helpers import (
     CHANCELLERY,
     LENA,
@@ -42,35 +41,16 @@ pytestmark = pytest.mark.libreoffice
 
 MEETING = "2026-12-01"
 
-WRAPPER = '''#!{python}
-import os, sys, time
-source = sys.argv[-1]
-with open({log!r}, "a") as log:
-    log.write(os.path.basename(source) + "\\n")
-if "Haenger" in source:
-    time.sleep(3600)
-os.execv({real!r}, [{real!r}] + sys.argv[1:])
-'''
-
 
 @pytest.fixture
 def converted(tmp_path, monkeypatch):
     """The path of the log of every file LibreOffice was asked to convert (one name a line)."""
     try:
-        real = shutil.which(pdflib.soffice()) or pdflib.soffice()
+        pdflib.soffice()
     except pdflib.ConversionError as exc:
         pytest.skip(str(exc))
-    log = tmp_path / "converted.log"
-    log.write_text("")
-    wrapper = tmp_path / "soffice"
-    wrapper.write_text(WRAPPER.format(python=sys.executable, log=str(log), real=real))
-    wrapper.chmod(0o755)
-    monkeypatch.setenv("KLG_SOFFICE", str(wrapper))
-    return log
-
-
-def names(log: Path) -> list[str]:
-    return log.read_text().split("\n")[:-1]
+    yield noting_converters(tmp_path, monkeypatch)
+    pdflib.stop_listeners()  # this test's listener (its wrapper is this test's) is of no use to the next
 
 
 def cache(inst) -> dict[str, dict]:

@@ -54,7 +54,10 @@ def test_no_conversion_runs_inside_a_transaction(tmp_path):
     wrapper.chmod(0o755)
     folder, log = tmp_path / "week", tmp_path / "locks.log"
     env = {**os.environ, "KLG_SOFFICE": str(wrapper), "KLG_TEST_DB": str(folder / "data" / "klg.sqlite"),
-           "KLG_TEST_LOCKLOG": str(log)}
+           "KLG_TEST_LOCKLOG": str(log),
+           # one soffice run per conversion, so the wrapper sees each; when klg calls the converter is the
+           # same with the listener (tests/test_converter.py), which starts soffice once for many
+           "KLG_CONVERTER_LISTENER": "0"}
     result = subprocess.run([sys.executable, "-m", "daemon", "demo", "--folder", str(folder)], capture_output=True,
                             text=True, timeout=300, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr
