@@ -352,7 +352,7 @@ def test_the_english_form_and_mails(inst, no_pdf):
     fresh = inst.sent()[before:]
     received = [m for m in fresh if recipients(m) == [AHMED]][0]
     assert subject(received) == f"{TAG} The minutes have been received"
-    assert "sent to Karin Berg and Maria Holm for approval (without a PDF" in flat(body(received))
+    assert "as version 1. They have gone to Karin Berg and Maria Holm for approval (without a PDF" in flat(body(received))
     sign = [m for m in fresh if recipients(m) == [MARIA]][0]
     assert subject(sign) == f"{TAG} Minutes for approval, version 1"
     assert "§ 2  KLG-2026-001" not in body(sign) and "§ 2  Budgetuppföljning – Decision" in body(sign)

@@ -165,7 +165,7 @@ def test_minutes_from_final_agenda_to_distribution(inst, tmp_path, seal):
     inst.tick(at("2026-12-01 16:00"))
     fresh = new_mail(inst, before)
     received = only(fresh, "Minnesanteckningarna är mottagna", AHMED)
-    assert "version 1 och har skickats till Karin Berg och Erik Sandberg" in " ".join(body(received).split())
+    assert "som version 1. De har skickats till Karin Berg och Erik Sandberg" in " ".join(body(received).split())
     karin_v1 = only(fresh, "Justering av minnesanteckningar, version 1", CHAIR)
     erik_v1 = only(fresh, "Justering av minnesanteckningar, version 1", ERIK)
     assert attachment_names(karin_v1) == ["Minnesanteckningar KLG 2026-12-01 v1.docx",
