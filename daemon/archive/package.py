@@ -42,7 +42,7 @@ from daemon.minutes import settings as minutes_settings
 from daemon.minutes.seal import SealError, archive_timestamp, trust_anchors
 from daemon.minutes.sealcheck import verify
 from daemon.store import Store
-from daemon.texts import render
+from daemon.texts import plural, render
 
 REPRESENTATION = "representations/rep1/"
 DATA = f"{REPRESENTATION}data/"
@@ -193,6 +193,7 @@ def cmd_archive(config: Config, args) -> int:
             print(f"klg archive: the minutes go in without an archive time-stamp (B-LTA): {exc}", file=sys.stderr)
     name, entries, level = build(pkg, config, now, minutes_pdf=minutes_pdf)
     path = write(Path(folder), name, entries)
-    print(f"{path} ({len(entries)} files, {sum(len(e.data) for e in entries)} bytes; minutes "
+    print(f"{path} ({plural(len(entries), 'file', 'files', 'en')}, "
+          f"{sum(len(e.data) for e in entries)} bytes; minutes "
           + ("unsealed" if level == "unsealed" else f"PAdES {level}") + ")")
     return 0

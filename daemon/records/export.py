@@ -30,6 +30,7 @@ from daemon.errors import UsageError
 from daemon.files import safe_name
 from daemon.records import disclosure, secrecy
 from daemon.store import Store, from_iso
+from daemon.texts import plural
 
 # render(ctx, meeting, rows, version) -> the agenda .docx for ``rows``. The agenda is a workflow above the
 # records, so the registry (daemon.workflows) puts its renderer in daemon.hooks at start-up.
@@ -189,5 +190,5 @@ def cmd_export(config, args, now=None) -> int:
         store.close()
     out = Path(args.out) if args.out else config.data_dir / "exports" / f"records {meeting}.zip"
     fileslib.publish(out.parent, out.name, data)
-    sys.stdout.write(f"{out}: {len(index['files'])} files, {len(index['withheld'])} withheld\n")
+    sys.stdout.write(f"{out}: {plural(len(index['files']), 'file', 'files', 'en')}, {len(index['withheld'])} withheld\n")
     return 0
