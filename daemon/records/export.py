@@ -190,5 +190,6 @@ def cmd_export(config, args, now=None) -> int:
         store.close()
     out = Path(args.out) if args.out else config.data_dir / "exports" / f"records {meeting}.zip"
     fileslib.publish(out.parent, out.name, data)
-    sys.stdout.write(f"{out}: {plural(len(index['files']), 'file', 'files', 'en')}, {len(index['withheld'])} withheld\n")
+    counted = plural(len(index["files"]), "file", "files", "en")
+    sys.stdout.write(f"{out}: {counted}, {len(index['withheld'])} withheld\n")
     return 0
