@@ -36,7 +36,6 @@ def source_copy(target: Path) -> Path:
     return target
 
 
-@pytest.mark.slow
 def test_release_installs_and_runs_an_instance_without_the_source_tree(tmp_path):
     src = source_copy(tmp_path / "src")
     # the release tarball carries what the README's Install section uses ...
