@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers import MARIA, REPO, body, make_mail
 
-SKIP = {".venv", ".git", "build", "dist", "data", "results", "__pycache__", ".pytest_cache", "klg.egg-info"}
+SKIP = {".venv", ".venv-eark", ".git", "build", "dist", "data", "results", "__pycache__", ".pytest_cache", "klg.egg-info"}
 
 
 def run(*cmd, cwd=None, timeout=300) -> subprocess.CompletedProcess:
