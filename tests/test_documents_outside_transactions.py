@@ -42,7 +42,6 @@ os.execv({real!r}, [{real!r}] + sys.argv[1:])
 
 
 @pytest.mark.libreoffice
-@pytest.mark.slow
 def test_no_conversion_runs_inside_a_transaction(tmp_path):
     try:
         real = soffice()

@@ -119,7 +119,6 @@ def test_communicate_is_written_only_where_it_says_no_and_not_published(lang, wo
         assert word not in _text(document.render(TEMPLATES, lang, document.DOCUMENT, hidden))
 
 
-@pytest.mark.slow
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_column_headers_are_whole_words_in_the_pdf(lang):
@@ -132,7 +131,6 @@ def test_column_headers_are_whole_words_in_the_pdf(lang):
     assert not re.search(r"\w-\n", text), "a word is hyphenated at a line's end"
 
 
-@pytest.mark.slow
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("lang", ["sv"])
 def test_no_page_holds_only_the_signing_note(lang):

@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers import MARIA, REPO, body, make_mail
 
-SKIP = {".venv", ".git", "build", "dist", "data", "results", "__pycache__", ".pytest_cache", "klg.egg-info"}
+SKIP = {".venv", ".venv-eark", ".git", "build", "dist", "data", "results", "__pycache__", ".pytest_cache", "klg.egg-info"}
 
 
 def run(*cmd, cwd=None, timeout=300) -> subprocess.CompletedProcess:
@@ -36,7 +36,6 @@ def source_copy(target: Path) -> Path:
     return target
 
 
-@pytest.mark.slow
 def test_release_installs_and_runs_an_instance_without_the_source_tree(tmp_path):
     src = source_copy(tmp_path / "src")
     # the release tarball carries what the README's Install section uses ...

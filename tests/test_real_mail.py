@@ -247,7 +247,7 @@ def test_the_corpus_is_what_sources_says():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == listed[key], key
 
 
-@pytest.mark.slow  # one pass for each of the 300 mails: about 15 s, once for all four checks
+# one pass for each of the 300 mails (the module's ``runs``), once for all four checks
 @case("kept")
 def test_nothing_is_lost(runs, key):
     """The inbox is empty, the mail is kept, and every attachment is on the item or named in the answer."""
@@ -277,7 +277,6 @@ def test_nothing_is_lost(runs, key):
     assert len(kept) >= unnamed, f"{unnamed} unnamed attachments, {len(kept)} kept beside the named ones"
 
 
-@pytest.mark.slow
 @case("title")
 def test_titles_are_decoded(runs, key):
     run = runs[key]
@@ -285,7 +284,6 @@ def test_titles_are_decoded(runs, key):
         assert not ENCODED_WORD.search(run.item["title"]), run.item["title"]
 
 
-@pytest.mark.slow
 @case("mojibake")
 def test_no_mojibake(runs, key):
     run = runs[key]
@@ -297,7 +295,6 @@ def test_no_mojibake(runs, key):
         assert not found, f"mojibake {found.group(0)!r} in: {text[max(0, found.start() - 60):found.end() + 60]!r}"
 
 
-@pytest.mark.slow
 @case("machine")
 def test_machines_are_never_answered(runs, key):
     path = CORPUS / key
@@ -307,7 +304,6 @@ def test_machines_are_never_answered(runs, key):
         assert run.item is None
 
 
-@pytest.mark.slow
 def test_bounces_as_they_came_are_never_answered(tmp_path):
     """The bounces with their own From (MAILER-DAEMON, postmaster, …): quarantined
     or recorded, never answered, no item."""

@@ -76,9 +76,8 @@ def week_texts(folder: Path) -> list[tuple[str, str, str, object]]:
     return out
 
 
-@pytest.mark.slow
 @pytest.mark.libreoffice
-@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("language", ["sv", pytest.param("en", marks=pytest.mark.slow)])  # en: the same week again
 def test_a_whole_week_reads_right(tmp_path, language):
     folder = tmp_path / language
     play(folder, language)
