@@ -139,8 +139,8 @@ def label(row: dict, language: str) -> str:
 
 
 def short(provision: str) -> str:
-    """"OSL 39 kap. 3 §" as "OSL 39:3": plain ASCII for subjects (Python's header folding loses a space
-    between two encoded words, and "§" would make the mark one)."""
+    """"OSL 39 kap. 3 §" as "OSL 39:3", the short form of a citation, for subjects: the mark comes
+    first and a long one would push the subject's own words out of a mail client's list."""
     m = re.fullmatch(r"OSL (\d+) kap\. (.+) §", provision)
     return f"OSL {m[1]}:{m[2]}" if m else provision
 
