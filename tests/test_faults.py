@@ -37,7 +37,7 @@ def test_klg_run_killed_and_stopped_through_two_days_loses_and_repeats_nothing(t
 
 
 @pytest.mark.servers
-def test_three_days_of_faults_on_imap_and_smtp(tmp_path, servers):  # noqa: F811
+def test_three_days_of_faults_on_imap_and_smtp(tmp_path, servers):
     figures = Simulation(tmp_path, seed=11, kills=10, days=3, servers=servers).run()
     print(figures.report())
     assert figures.ok(), figures.report()
@@ -46,7 +46,7 @@ def test_three_days_of_faults_on_imap_and_smtp(tmp_path, servers):  # noqa: F811
 
 @pytest.mark.servers
 @pytest.mark.slow
-def test_klg_run_on_imap_and_smtp_through_two_days_of_faults(tmp_path, servers):  # noqa: F811
+def test_klg_run_on_imap_and_smtp_through_two_days_of_faults(tmp_path, servers):
     figures = RunSimulation(tmp_path, seed=3, kills=4, days=2, sigterms=1, servers=servers).run()
     print(figures.report())
     assert figures.ok(), figures.report()
@@ -84,7 +84,7 @@ def test_maildir_delivery_interrupted_after_the_file_is_written_is_not_repeated(
     ("outbox.after-send", 1, 0),    # accepted and copied to Sent: found there, not sent again
     ("smtp.after-accept", 2, 1),    # accepted, killed before the Sent copy: sent again, and counted
 ])
-def test_smtp_delivery_interrupted_is_checked_against_the_sent_folder(tmp_path, servers, point, submissions,  # noqa: F811
+def test_smtp_delivery_interrupted_is_checked_against_the_sent_folder(tmp_path, servers, point, submissions,
                                                                         unsure):
     from tests.faultsim import ServersWorld
     from tests.helpers import MARIA, make_mail
@@ -105,7 +105,7 @@ def test_smtp_delivery_interrupted_is_checked_against_the_sent_folder(tmp_path, 
 
 
 @pytest.mark.servers
-def test_smtp_delivery_interrupted_after_acceptance_is_settled_by_the_copy_to_self(tmp_path, servers):  # noqa: F811
+def test_smtp_delivery_interrupted_after_acceptance_is_settled_by_the_copy_to_self(tmp_path, servers):
     """With copy_to_self the shared mailbox is a hidden recipient of the same SMTP
     transaction: its copy coming back proves the member got the mail, so a kill
     between the server's 250 and klg's record sends nothing twice."""
@@ -132,7 +132,7 @@ def test_smtp_delivery_interrupted_after_acceptance_is_settled_by_the_copy_to_se
 
 
 @pytest.mark.servers
-def test_an_interrupted_attempt_waits_for_its_copy_before_sending_again(tmp_path, servers):  # noqa: F811
+def test_an_interrupted_attempt_waits_for_its_copy_before_sending_again(tmp_path, servers):
     """Killed before the server took the mail: no copy comes back, so after the
     grace period the mail is sent once (and counted as unsure)."""
     from tests.faultsim import ServersWorld
