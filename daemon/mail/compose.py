@@ -132,12 +132,17 @@ _STRUCTURED = frozenset(_default_header_map)  # headers the email package parses
 _KNOWN = ("Date", "Message-ID")  # structured, but written back as given when given this way (compared in the tests)
 
 
-@lru_cache(maxsize=512)
-def _address_line(name: str, value: str) -> bytes:
-    """One address header (From, To, Cc) exactly as the email package writes it."""
+def _header_bytes(name: str, value: str | Address) -> bytes:
+    """One header exactly as the email package writes it."""
     msg = EmailMessage(policy=SMTP)
     msg[name] = value
     return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+
+
+@lru_cache(maxsize=512)
+def _address_line(name: str, value: str) -> bytes:
+    """One address header (To, Cc), rendered once per distinct value."""
+    return _header_bytes(name, value)
 
 
 def _from_value(sender: str, sender_name: str) -> Address:
@@ -147,9 +152,18 @@ def _from_value(sender: str, sender_name: str) -> Address:
 
 @lru_cache(maxsize=64)
 def _from_line(sender: str, sender_name: str) -> bytes:
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = _from_value(sender, sender_name)
-    return msg.as_bytes().split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    # cached by its parts: an Address is not hashable
+    return _header_bytes("From", _from_value(sender, sender_name))
+
+
+def _simple_headers(out: Outgoing, message_id: str, date: datetime) -> list[tuple[str, str]]:
+    """The headers after the Subject, in order, as both builders write them."""
+    headers = [("Date", format_datetime(date)), ("Message-ID", f"<{message_id}>")]
+    if out.in_reply_to:
+        refs = [r for r in out.references if r != out.in_reply_to][-10:] + [out.in_reply_to]
+        headers += [("In-Reply-To", f"<{out.in_reply_to}>"), ("References", " ".join(f"<{r}>" for r in refs))]
+    headers += [("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All")]
+    return headers + [(name, header_safe(value)) for name, value in out.extra_headers.items()]
 
 
 def _short(name: str, value: str) -> bytes | None:
@@ -165,13 +179,7 @@ def _plain(out: Outgoing, sender: str, sender_name: str, message_id: str, date: 
     if out.cc:
         lines.append(_address_line("Cc", ", ".join(out.cc)))
     lines.append(SMTP._subject("Subject", header_safe(out.subject)).encode("ascii"))
-    simple = [("Date", format_datetime(date)), ("Message-ID", f"<{message_id}>")]
-    if out.in_reply_to:
-        refs = [r for r in out.references if r != out.in_reply_to][-10:] + [out.in_reply_to]
-        simple += [("In-Reply-To", f"<{out.in_reply_to}>"), ("References", " ".join(f"<{r}>" for r in refs))]
-    simple += [("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All")]
-    simple += [(name, header_safe(value)) for name, value in out.extra_headers.items()]
-    for name, value in simple:
+    for name, value in _simple_headers(out, message_id, date):
         line = _short(name, value)
         if line is None or not value or (name.lower() in _STRUCTURED and name not in _KNOWN):
             return None
@@ -193,16 +201,8 @@ def _build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, dat
     if out.cc:
         msg["Cc"] = ", ".join(out.cc)
     msg["Subject"] = header_safe(out.subject)
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = f"<{message_id}>"
-    if out.in_reply_to:
-        msg["In-Reply-To"] = f"<{out.in_reply_to}>"
-        refs = [r for r in out.references if r != out.in_reply_to][-10:] + [out.in_reply_to]
-        msg["References"] = " ".join(f"<{r}>" for r in refs)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    for name, value in out.extra_headers.items():
-        msg[name] = header_safe(value)
+    for name, value in _simple_headers(out, message_id, date):
+        msg[name] = value
     msg.set_content(out.body, charset="utf-8")
     for att in out.attachments:
         main, sub = att.mime()
