@@ -14,6 +14,9 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Iterator
+
+import pytest
 
 from daemon import converter
 from daemon import pdf as pdflib
@@ -52,6 +55,17 @@ def noted(desktop, source, target, options):
 listener.convert = noted
 sys.exit(listener.main(args[1:]))
 '''
+
+
+def converting(folder: Path, monkeypatch) -> Iterator[Path]:
+    """For a fixture (``yield from``): skip without LibreOffice, else the noting converters'
+    log; afterwards this test's listeners are stopped (their wrappers are this test's)."""
+    try:
+        pdflib.soffice()
+    except pdflib.ConversionError as exc:
+        pytest.skip(str(exc))
+    yield noting_converters(folder, monkeypatch)
+    pdflib.stop_listeners()
 
 
 def noting_converters(folder: Path, monkeypatch, *, hang: str = "Haenger", crash: str = "Absturz") -> Path:

@@ -24,7 +24,7 @@ from daemon.documents import MAX_RETRY, RETRY, retry_after
 from daemon.engine import Engine
 from daemon.store import Store
 from tests.agenda_helpers import DOCX, docx_of, pdf_text, small_docx
-from tests.converter_helpers import names, noting_converters
+from tests.converter_helpers import converting, names
 from tests.helpers import (
     CHANCELLERY,
     LENA,
@@ -45,12 +45,7 @@ MEETING = "2026-12-01"
 @pytest.fixture
 def converted(tmp_path, monkeypatch):
     """The path of the log of every file LibreOffice was asked to convert (one name a line)."""
-    try:
-        pdflib.soffice()
-    except pdflib.ConversionError as exc:
-        pytest.skip(str(exc))
-    yield noting_converters(tmp_path, monkeypatch)
-    pdflib.stop_listeners()  # this test's listener (its wrapper is this test's) is of no use to the next
+    yield from converting(tmp_path, monkeypatch)
 
 
 def cache(inst) -> dict[str, dict]:

@@ -24,7 +24,7 @@ import pytest
 from daemon import converter
 from daemon import pdf as pdflib
 from tests.agenda_helpers import pdf_text, small_docx
-from tests.converter_helpers import names, noting_converters
+from tests.converter_helpers import converting, names
 
 pytestmark = pytest.mark.libreoffice
 
@@ -32,19 +32,13 @@ pytestmark = pytest.mark.libreoffice
 @pytest.fixture
 def log(tmp_path, monkeypatch):
     """One conversion slot in a folder of this test's; the log of the documents converted."""
-    try:
-        pdflib.soffice()
-    except pdflib.ConversionError as exc:
-        pytest.skip(str(exc))
     if subprocess.run([converter.uno_python(), "-c", "import uno"], capture_output=True).returncode:
         pytest.skip(f"{converter.uno_python()} has no uno module (Debian: apt-get install python3-uno)")
     monkeypatch.setenv("KLG_CONVERTER_LOCKS", str(tmp_path / "locks"))
     monkeypatch.setenv("KLG_CONVERTERS", "1")
     monkeypatch.setattr(converter, "_unavailable_until", 0.0)
     monkeypatch.setattr(converter, "_told", set())
-    noted = noting_converters(tmp_path, monkeypatch)
-    yield noted
-    pdflib.stop_listeners()
+    yield from converting(tmp_path, monkeypatch)
 
 
 def listener(tmp_path: Path) -> int | None:
