@@ -39,6 +39,7 @@ from tests.helpers import GROUP, MEMBERS
 
 PASSWORD = "klg-test-password"  # every test user's password
 SHARED = GROUP                  # the shared mailbox klg@example.org
+PUSH_ENTRY = "/private/vendor/vendor.dovecot/http-notify"  # Dovecot pushes new mail for users who have it
 USERS = [SHARED, *MEMBERS, "stranger@example.org", "ksau@example.org", "cesam@example.org",  # + the minutes audiences
          "registrator@example.org"]  # and the registrar (public records)
 CLIENT_ID = "klg-test-client"
@@ -255,6 +256,18 @@ service auth {{
 service anvil {{
   chroot =
 }}
+# Push notification (README: Push from Dovecot): LMTP delivery PUTs to push_port
+# for users whose METADATA entry klg sets when push_listen is configured.
+mail_attribute_dict = file:%h/dovecot-attributes
+protocol imap {{
+  imap_metadata = yes
+}}
+protocol lmtp {{
+  mail_plugins = $mail_plugins notify push_notification
+}}
+plugin {{
+  push_notification_driver = ox:url=http://127.0.0.1:{push}/notify user_from_metadata timeout_msecs=2000
+}}
 """
 
 OAUTH2_CONF = """\
@@ -374,6 +387,7 @@ class MailServers:
         self.smtp_port = free_port()
         self.smtps_port = free_port()
         self.submission_port = free_port()
+        self.push_port = free_port()  # where Dovecot pushes new mail; a klg with push_listen takes it
         self.oauth = OAuthProvider()
         self._slot_lock = None
         self.postfix_dir: Path | None = None
@@ -401,7 +415,7 @@ class MailServers:
         (self.root / "oauth2.conf.ext").write_text(OAUTH2_CONF.format(port=self.oauth.port))
         self.dovecot_conf.write_text(DOVECOT_CONF.format(
             dir=self.root, cert=self.cert, key=self.key, imap=self.imap_port, imaps=self.imaps_port,
-            lmtp=self.lmtp_port, auth=self.auth_port))
+            lmtp=self.lmtp_port, auth=self.auth_port, push=self.push_port))
         self.start_dovecot()
         self._take_postfix_slot()
         (self.postfix_dir / "main.cf").write_text(POSTFIX_MAIN.format(
@@ -571,6 +585,8 @@ class MailServers:
         if not self.queue_empty():
             subprocess.run(["postsuper", "-c", str(self.postfix_dir), "-d", "ALL"], capture_output=True)
         for user in USERS:
+            if (self.root / "mail" / user / "dovecot-attributes").exists() and self.push_registration(user):
+                self.doveadm("mailbox", "metadata", "unset", "-u", user, "-s", "", PUSH_ENTRY)  # no push unless asked
             with self.imap(user) as client:
                 for flags, _, name in sorted(client.list_folders(), key=lambda f: -len(f[2])):
                     if name.upper() == "INBOX":
@@ -582,6 +598,18 @@ class MailServers:
                         client.close_folder()
                     elif b"\\Noselect" not in flags and b"\\NonExistent" not in flags:
                         client.delete_folder(name)
+
+    def doveadm(self, *args: str) -> str:
+        """Run doveadm on this Dovecot; its output (ServerError if it fails)."""
+        result = subprocess.run(["doveadm", "-c", str(self.dovecot_conf), *args], capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=30)
+        if result.returncode != 0:
+            raise ServerError(f"doveadm {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[-400:]}")
+        return result.stdout
+
+    def push_registration(self, user: str = SHARED) -> str:
+        """The user's METADATA entry that asks Dovecot to push new mail ("user=..."), or "" if none."""
+        return self.doveadm("mailbox", "metadata", "get", "-u", user, "-s", "", PUSH_ENTRY).strip()
 
     def tls_context(self) -> ssl.SSLContext:
         """A client TLS context trusting the test CA."""

@@ -24,7 +24,8 @@ intake's ``messages_in`` table remembers every Message-ID it handled.
 
 The parts: ``imap_connection`` (connect, log in), ``imap_session`` (the one
 connection and its state), ``imap_reading`` (fetch), ``imap_moving`` (move),
-``imap_idle`` (wait); :class:`ImapMailbox` puts them together.
+``imap_idle`` (wait), ``imap_push`` (Dovecot's push notification, waking the
+wait); :class:`ImapMailbox` puts them together.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from daemon.backends import settings as backend_settings
 from daemon.backends.imap_connection import close_quietly
 from daemon.backends.imap_idle import ImapWaiter
 from daemon.backends.imap_moving import ImapMover
+from daemon.backends.imap_push import PushListener
 from daemon.backends.imap_reading import ImapReader
 from daemon.backends.imap_session import ImapSession
 from daemon.backends.imap_state import ImapState
@@ -55,9 +57,11 @@ class ImapMailbox:
         self.session = ImapSession(settings, state)
         self.mover = ImapMover(self.session)
         self.reader = ImapReader(self.session, self.mover, int(float(settings.get("fetch_batch_mb", 8)) * 1024 * 1024))
+        listen = backend_settings.parse_listen(settings.get("push_listen"))
+        self.push = PushListener(listen, str(settings.get("username", "")), self.session.inbox) if listen else None
         self.waiter = ImapWaiter(self.session, self.mover, float(settings.get("idle_minutes", 10)) * 60,
                                  float(settings.get("check_seconds", 0)), settings.get("check_hours", "07:00-18:00"),
-                                 state.clock if state is not None else None, tz)
+                                 state.clock if state is not None else None, tz, self.push)
 
     def fetch(self) -> Iterator[InboxMessage]:
         """Every message in the inbox folder, oldest first, one at a time (see ``imap_reading``)."""
@@ -82,3 +86,5 @@ class ImapMailbox:
             self.mover.finish()
         self.reader.close()
         s.close()
+        if self.push is not None:
+            self.push.close()

@@ -54,6 +54,7 @@ class ImapSession:
         self.failures = 0
         self.next_attempt = 0.0
         self.can_move = self.can_uidplus = self.can_idle = False
+        self.registered: bool | None = None  # the server took klg's push registration on this connection (imap_push)
         self.pending: dict[str, list[int]] = {}
         self.stale: list[tuple[str, str | None, str]] = []
 
@@ -132,6 +133,7 @@ class ImapSession:
         self.failures = 0
         self.idling = False
         self.dirty = True
+        self.registered = None
         return True
 
     def drop(self, exc: BaseException | None = None) -> MailError:

@@ -37,7 +37,7 @@ CONNECTION_KEYS = (
 )
 IMAP_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 IMAP_KEYS = (*CONNECTION_KEYS, "inbox", "processed", "quarantine", "create_folders", "idle_minutes",
-             "reconnect_max_seconds", "fetch_batch_mb", "check_seconds", "check_hours")
+             "reconnect_max_seconds", "fetch_batch_mb", "check_seconds", "check_hours", "push_listen")
 IMAP_FOLDERS = {"inbox": "INBOX", "processed": "klg/Behandlat", "quarantine": "klg/Karantän"}
 
 
@@ -51,6 +51,17 @@ def parse_hours(value) -> tuple[time, time] | None:
     start = time(int(m[1]), int(m[2]))
     end = time(23, 59, 59) if int(m[3]) == 24 else time(int(m[3]), int(m[4]))
     return (start, end) if start < end else None
+
+
+def parse_listen(value) -> tuple[str, int] | None:
+    """``"127.0.0.1:8011"`` (or ``"[::1]:8011"``) as (host, port), or None if it is not written so."""
+    if not isinstance(value, str):
+        return None
+    host, sep, port = value.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
 
 
 MAX_IDLE_MINUTES = 25  # servers may drop a client idle for 30 minutes (RFC 2177: re-issue before 29)
@@ -125,6 +136,9 @@ def imap(settings: dict[str, Any], section: str = "mailbox") -> list[str]:
     hours = settings.get("check_hours", "07:00-18:00")
     if parse_hours(hours) is None:
         p.append(f"{section}.check_hours = {hours!r}: write the office hours as \"HH:MM-HH:MM\", e.g. \"07:00-18:00\"")
+    if "push_listen" in settings and parse_listen(settings["push_listen"]) is None:
+        p.append(f"{section}.push_listen = {settings['push_listen']!r}: write the address and port klg listens at "
+                 f"for Dovecot's push, e.g. \"127.0.0.1:8011\" (README: Push from Dovecot)")
     cap = settings.get("reconnect_max_seconds", 60)
     if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 1 <= cap <= 3600:
         p.append(f"{section}.reconnect_max_seconds = {cap!r}: use a number of seconds between 1 and 3600")

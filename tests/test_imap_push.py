@@ -1,0 +1,178 @@
+"""Dovecot's push notification (``[mailbox] push_listen``): klg asks Dovecot to
+push new mail of the shared mailbox, listens for the pushes, and its wait in
+IDLE wakes on one a few milliseconds after delivery, instead of at Dovecot's
+IDLE announcement half a second later, or, for mail delivered between the
+search and the start of IDLE, at the wait's timeout.
+
+The test Dovecot (``tests/servers.py``) has the push_notification plugin with
+its OX driver, pushing to ``servers.push_port``, as the README tells an
+operator to set it up."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+import threading
+import time
+from collections import Counter
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from daemon.backends import open_mailbox, settings
+from daemon.backends.imap_push import PushListener
+from tests.helpers import MARIA, at, make_mail
+from tests.servers import SHARED, Daemon, free_port, imap_instance
+
+WOKEN = "woken by Dovecot's push"
+
+
+def push_instance(servers, tmp_path, poll_seconds: float = 1):
+    return imap_instance(tmp_path / "klg", servers, poll_seconds=poll_seconds,
+                         mailbox={"push_listen": f"127.0.0.1:{servers.push_port}"})
+
+
+def waiting(mailbox, timeout: float) -> tuple[threading.Thread, threading.Event]:
+    returned = threading.Event()
+
+    def wait():
+        mailbox.wait(timeout)
+        returned.set()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    return thread, returned
+
+
+@pytest.mark.servers
+def test_klg_asks_dovecot_to_push_and_its_wait_wakes_on_the_push(servers, tmp_path, caplog):
+    inst = push_instance(servers, tmp_path)
+    store = inst.store()
+    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
+    caplog.set_level(logging.DEBUG, logger="klg.mail.imap")
+    try:
+        assert list(mailbox.fetch()) == []
+        assert servers.push_registration() == ""  # not before klg listens
+        thread, returned = waiting(mailbox, 30)
+        time.sleep(0.5)
+        assert servers.push_registration() == f"user={SHARED}"
+        assert not returned.is_set() and mailbox.session.idling  # in IDLE, as without push
+        servers.send(make_mail(MARIA, "Nytt förslag"), MARIA)
+        thread.join(10)
+        assert returned.is_set()
+        assert WOKEN in caplog.text and mailbox.push.pushes == 1
+        assert [message_from_bytes(m.raw, policy=default)["Subject"] for m in mailbox.fetch()] == ["Nytt förslag"]
+    finally:
+        mailbox.close()
+        store.close()
+
+
+@pytest.mark.servers
+def test_mail_delivered_between_the_search_and_idle_wakes_the_wait_at_once(servers, tmp_path, caplog):
+    """Without push this mail would wait for the wait's timeout: Dovecot does not
+    announce, at the start of IDLE, mail that came before it."""
+    inst = push_instance(servers, tmp_path)
+    store = inst.store()
+    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
+    caplog.set_level(logging.DEBUG, logger="klg.mail.imap")
+    try:
+        assert list(mailbox.fetch()) == []
+        client = mailbox.session.client
+        search = client.search
+
+        def search_then_delivery(*args, **kwargs):
+            found = search(*args, **kwargs)
+            client.search = search  # once
+            servers.send(make_mail(MARIA, "Just efter sökningen"), MARIA)
+            servers.wait_for(SHARED, 1, timeout=10)  # delivered, before IDLE starts
+            return found
+
+        client.search = search_then_delivery
+        started = time.monotonic()
+        mailbox.wait(20)
+        assert time.monotonic() - started < 10 and WOKEN in caplog.text
+        assert len(list(mailbox.fetch())) == 1
+    finally:
+        mailbox.close()
+        store.close()
+
+
+@pytest.mark.servers
+def test_the_daemon_with_push_acknowledges_each_mail_once(servers, tmp_path, caplog):
+    inst = push_instance(servers, tmp_path, poll_seconds=5)
+    caplog.set_level(logging.DEBUG, logger="klg.mail.imap")
+    with Daemon(inst, at("2026-11-20 09:00")):
+        time.sleep(1.0)
+        for n in range(3):
+            servers.send(make_mail(MARIA, f"Förslag {n}"), MARIA)
+            servers.wait_for(MARIA, n + 1, timeout=20)
+        time.sleep(1.0)
+    assert Counter(m["Subject"] for m in servers.messages(MARIA)) == {
+        f"[KLG-2026-00{n + 1}] Mottaget: Förslag {n}": 1 for n in range(3)}
+    assert caplog.text.count(WOKEN) >= 3
+
+
+@pytest.mark.servers
+def test_a_taken_port_is_reported_with_the_fix_and_klg_waits_in_idle(servers, tmp_path, caplog):
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the earlier tests' closed connections
+    blocker.bind(("127.0.0.1", servers.push_port))
+    blocker.listen()
+    inst = push_instance(servers, tmp_path)
+    store = inst.store()
+    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
+    try:
+        assert list(mailbox.fetch()) == []
+        thread, returned = waiting(mailbox, 30)
+        time.sleep(0.5)
+        servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
+        thread.join(15)  # Dovecot's push to the taken port times out; IDLE still announces the mail
+        assert returned.is_set() and len(list(mailbox.fetch())) == 1
+        error = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert error == [f"cannot listen for Dovecot's push at 127.0.0.1:{servers.push_port} (it is in use by another "
+                         f"program): choose another port in [mailbox] push_listen and in Dovecot's "
+                         f"push_notification_driver url; klg waits in IDLE meanwhile"]
+    finally:
+        mailbox.close()
+        store.close()
+        blocker.close()
+
+
+def test_the_listener_takes_only_new_mail_in_this_logins_inbox():
+    listener = PushListener(("127.0.0.1", free_port()), "klg@example.org")
+    assert listener.start()
+
+    def request(body, method: str = "PUT") -> int:
+        conn = http.client.HTTPConnection(*listener.address, timeout=5)
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        conn.request(method, "/notify", body=data, headers={"Content-Type": "application/json"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    new = {"user": "klg@example.org", "event": "messageNew", "folder": "INBOX", "imap-uid": 7,
+           "from": "Maria Holm <maria.holm@example.org>", "subject": "Förslag", "unseen": 1}
+    try:
+        assert request(new | {"user": "someone@example.org"}) == 204
+        assert request(new | {"folder": "Arkiv"}) == 204
+        assert request(new | {"event": "FlagsSet"}) == 204
+        assert request(b"{not json") == 400
+        assert request(b"", "GET") == 405
+        assert not listener.pushed() and listener.pushes == 0
+        assert request(new) == 204 and request(new) == 204
+        assert listener.pushed() and listener.pushes == 2
+        assert not listener.pushed()  # two pushes before a look: one wake-up
+    finally:
+        listener.close()
+    assert not listener.listening
+
+
+def test_a_bad_push_address_is_refused_with_the_fix():
+    problems = settings.imap({"host": "h", "username": "u", "password_env": "X", "push_listen": "8011"})
+    assert problems == ["mailbox.push_listen = '8011': write the address and port klg listens at for Dovecot's "
+                        "push, e.g. \"127.0.0.1:8011\" (README: Push from Dovecot)"]
+    assert settings.parse_listen("[::1]:8011") == ("::1", 8011)
+    assert settings.parse_listen("127.0.0.1:70000") is None
