@@ -28,6 +28,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from email import policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -722,7 +723,7 @@ class TcpProxy:
 
 import pytest  # noqa: E402
 
-from tests.helpers import Instance, new_instance  # noqa: E402
+from tests.helpers import MARIA, Instance, at, make_mail, new_instance  # noqa: E402
 
 PASSWORD_ENV = "KLG_TEST_MAIL_PASSWORD"
 SECRET_ENV = "KLG_TEST_OAUTH_SECRET"
@@ -800,6 +801,19 @@ def imap_instance(root: Path, servers: MailServers, poll_seconds: float = 1, **k
     text = text.replace("poll_seconds = 5", f"poll_seconds = {poll_seconds}")
     inst.config_path.write_text(text, encoding="utf-8")
     return inst
+
+
+def acknowledged_one_by_one(servers: MailServers, inst: Instance, count: int = 3) -> Counter:
+    """Run the daemon (``klg run``'s loop) and send ``count`` proposals from Maria
+    one at a time, each after the last one's acknowledgement came: the subjects
+    Maria got, counted."""
+    with Daemon(inst, at("2026-11-20 09:00")):  # a Friday morning: office hours
+        time.sleep(1.0)
+        for n in range(count):
+            servers.send(make_mail(MARIA, f"Förslag {n}"), MARIA)
+            servers.wait_for(MARIA, n + 1, timeout=20)
+        time.sleep(1.0)
+    return Counter(m["Subject"] for m in servers.messages(MARIA))
 
 
 class Daemon:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 
 import pytest
 
 from daemon.backends import open_mailbox
 from daemon.backends.imap_idle import ImapWaiter
 from tests.helpers import MARIA, at, make_mail
-from tests.servers import Daemon, imap_instance
+from tests.servers import acknowledged_one_by_one, imap_instance
 
 
 def waiter(clock, hours: str = "07:00-18:00", every: float = 0.1) -> ImapWaiter:
@@ -70,11 +69,4 @@ def test_in_office_hours_the_daemon_sees_new_mail_by_searching(servers, tmp_path
 @pytest.mark.servers
 def test_checking_daemon_acknowledges_each_mail_once(servers, tmp_path):
     inst = imap_instance(tmp_path / "klg", servers, poll_seconds=5, mailbox={"check_seconds": 0.1})
-    with Daemon(inst, at("2026-11-20 09:00")):
-        time.sleep(1.0)
-        for n in range(3):
-            servers.send(make_mail(MARIA, f"Förslag {n}"), MARIA)
-            servers.wait_for(MARIA, n + 1, timeout=20)
-        time.sleep(1.0)
-    assert Counter(m["Subject"] for m in servers.messages(MARIA)) == {
-        f"[KLG-2026-00{n + 1}] Mottaget: Förslag {n}": 1 for n in range(3)}
+    assert acknowledged_one_by_one(servers, inst) == {f"[KLG-2026-00{n + 1}] Mottaget: Förslag {n}": 1 for n in range(3)}

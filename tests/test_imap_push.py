@@ -16,7 +16,7 @@ import logging
 import socket
 import threading
 import time
-from collections import Counter
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
 
@@ -25,7 +25,7 @@ import pytest
 from daemon.backends import open_mailbox, settings
 from daemon.backends.imap_push import PushListener
 from tests.helpers import MARIA, at, make_mail
-from tests.servers import SHARED, Daemon, free_port, imap_instance
+from tests.servers import SHARED, acknowledged_one_by_one, free_port, imap_instance
 
 WOKEN = "woken by Dovecot's push"
 
@@ -33,6 +33,18 @@ WOKEN = "woken by Dovecot's push"
 def push_instance(servers, tmp_path, poll_seconds: float = 1):
     return imap_instance(tmp_path / "klg", servers, poll_seconds=poll_seconds,
                          mailbox={"push_listen": f"127.0.0.1:{servers.push_port}"})
+
+
+@contextmanager
+def opened(inst):
+    """The instance's IMAP mailbox as the daemon opens it (its store, a Friday-morning clock)."""
+    store = inst.store()
+    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
+    try:
+        yield mailbox
+    finally:
+        mailbox.close()
+        store.close()
 
 
 def waiting(mailbox, timeout: float) -> tuple[threading.Thread, threading.Event]:
@@ -50,10 +62,8 @@ def waiting(mailbox, timeout: float) -> tuple[threading.Thread, threading.Event]
 @pytest.mark.servers
 def test_klg_asks_dovecot_to_push_and_its_wait_wakes_on_the_push(servers, tmp_path, caplog):
     inst = push_instance(servers, tmp_path)
-    store = inst.store()
-    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
     caplog.set_level(logging.DEBUG, logger="klg.mail.imap")
-    try:
+    with opened(inst) as mailbox:
         assert list(mailbox.fetch()) == []
         assert servers.push_registration() == ""  # not before klg listens
         thread, returned = waiting(mailbox, 30)
@@ -65,9 +75,6 @@ def test_klg_asks_dovecot_to_push_and_its_wait_wakes_on_the_push(servers, tmp_pa
         assert returned.is_set()
         assert WOKEN in caplog.text and mailbox.push.pushes == 1
         assert [message_from_bytes(m.raw, policy=default)["Subject"] for m in mailbox.fetch()] == ["Nytt förslag"]
-    finally:
-        mailbox.close()
-        store.close()
 
 
 @pytest.mark.servers
@@ -75,10 +82,8 @@ def test_mail_delivered_between_the_search_and_idle_wakes_the_wait_at_once(serve
     """Without push this mail would wait for the wait's timeout: Dovecot does not
     announce, at the start of IDLE, mail that came before it."""
     inst = push_instance(servers, tmp_path)
-    store = inst.store()
-    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
     caplog.set_level(logging.DEBUG, logger="klg.mail.imap")
-    try:
+    with opened(inst) as mailbox:
         assert list(mailbox.fetch()) == []
         client = mailbox.session.client
         search = client.search
@@ -95,23 +100,13 @@ def test_mail_delivered_between_the_search_and_idle_wakes_the_wait_at_once(serve
         mailbox.wait(20)
         assert time.monotonic() - started < 10 and WOKEN in caplog.text
         assert len(list(mailbox.fetch())) == 1
-    finally:
-        mailbox.close()
-        store.close()
 
 
 @pytest.mark.servers
 def test_the_daemon_with_push_acknowledges_each_mail_once(servers, tmp_path, caplog):
     inst = push_instance(servers, tmp_path, poll_seconds=5)
     caplog.set_level(logging.DEBUG, logger="klg.mail.imap")
-    with Daemon(inst, at("2026-11-20 09:00")):
-        time.sleep(1.0)
-        for n in range(3):
-            servers.send(make_mail(MARIA, f"Förslag {n}"), MARIA)
-            servers.wait_for(MARIA, n + 1, timeout=20)
-        time.sleep(1.0)
-    assert Counter(m["Subject"] for m in servers.messages(MARIA)) == {
-        f"[KLG-2026-00{n + 1}] Mottaget: Förslag {n}": 1 for n in range(3)}
+    assert acknowledged_one_by_one(servers, inst) == {f"[KLG-2026-00{n + 1}] Mottaget: Förslag {n}": 1 for n in range(3)}
     assert caplog.text.count(WOKEN) >= 3
 
 
@@ -122,22 +117,19 @@ def test_a_taken_port_is_reported_with_the_fix_and_klg_waits_in_idle(servers, tm
     blocker.bind(("127.0.0.1", servers.push_port))
     blocker.listen()
     inst = push_instance(servers, tmp_path)
-    store = inst.store()
-    mailbox = open_mailbox(inst.config, store, lambda: at("2026-11-20 09:00"))
     try:
-        assert list(mailbox.fetch()) == []
-        thread, returned = waiting(mailbox, 30)
-        time.sleep(0.5)
-        servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
-        thread.join(15)  # Dovecot's push to the taken port times out; IDLE still announces the mail
-        assert returned.is_set() and len(list(mailbox.fetch())) == 1
-        error = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-        assert error == [f"cannot listen for Dovecot's push at 127.0.0.1:{servers.push_port} (it is in use by another "
-                         f"program): choose another port in [mailbox] push_listen and in Dovecot's "
-                         f"push_notification_driver url; klg waits in IDLE meanwhile"]
+        with opened(inst) as mailbox:
+            assert list(mailbox.fetch()) == []
+            thread, returned = waiting(mailbox, 30)
+            time.sleep(0.5)
+            servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
+            thread.join(15)  # Dovecot's push to the taken port times out; IDLE still announces the mail
+            assert returned.is_set() and len(list(mailbox.fetch())) == 1
+            error = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+            assert error == [f"cannot listen for Dovecot's push at 127.0.0.1:{servers.push_port} (it is in use by another "
+                             f"program): choose another port in [mailbox] push_listen and in Dovecot's "
+                             f"push_notification_driver url; klg waits in IDLE meanwhile"]
     finally:
-        mailbox.close()
-        store.close()
         blocker.close()
 
 
