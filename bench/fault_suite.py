@@ -53,6 +53,8 @@ def main() -> int:
     parser.add_argument("--daemon", choices=["tick", "run", "both"], default="both",
                         help="klg tick --now per pass, klg run on a test clock, or both (default)")
     parser.add_argument("--sigterms", type=int, default=10, help="SIGTERMs per klg run profile (default 10)")
+    parser.add_argument("--push", action="store_true",
+                        help="IMAP profile: klg takes Dovecot's push ([mailbox] push_listen; matters for klg run)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -69,7 +71,8 @@ def main() -> int:
         try:
             if profile == "imap":
                 with mail_servers() as servers:
-                    figures = kind(root, args.seed, args.kills, args.days, servers=servers, log=log, **extra).run()
+                    figures = kind(root, args.seed, args.kills, args.days, servers=servers, log=log, push=args.push,
+                                   **extra).run()
             else:
                 figures = kind(root, args.seed, args.kills, args.days, log=log, **extra).run()
         finally:
@@ -79,7 +82,8 @@ def main() -> int:
         results.append(figures)
     print(f"\nmachine: {machine()}; total wall time {time.monotonic() - t0:.0f} s")
     print(f"command: .venv/bin/python bench/fault_suite.py --kills {args.kills} --seed {args.seed} "
-          f"--days {args.days} --profile {args.profile} --daemon {args.daemon} --sigterms {args.sigterms}")
+          f"--days {args.days} --profile {args.profile} --daemon {args.daemon} --sigterms {args.sigterms}"
+          + (" --push" if args.push else ""))
     return 0 if all(f.ok() for f in results) else 1
 
 

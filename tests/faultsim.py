@@ -126,9 +126,9 @@ class Figures:
             ("… duplicated", self.mails_duplicated),
             ("… lost", self.mails_lost),
             ("… unexpected", self.mails_unexpected),
-            ("mails klg submitted twice (SMTP)", self.submitted_twice if self.profile == "imap" else "- (no SMTP)"),
+            ("mails klg submitted twice (SMTP)", self.submitted_twice if self.profile.startswith("imap") else "- (no SMTP)"),
             ("duplicates made by the servers", f"{self.server_duplicates} (submitted once, delivered twice: "
-                                               "Dovecot/Postfix stopped mid-delivery)" if self.profile == "imap"
+                                               "Dovecot/Postfix stopped mid-delivery)" if self.profile.startswith("imap")
                                                else "- (no servers)"),
             ("outbox left unsent", self.outbox_not_sent),
             ("interrupted send attempts", f"{self.interrupted_attempts}: {self.interrupted_checked} settled from what "
@@ -323,7 +323,8 @@ class Simulation:
     """One run: ``Simulation(root, seed, kills, days, servers=None).run()`` returns Figures."""
 
     def __init__(self, root: Path, seed: int, kills: int, days: int, servers=None,
-                 start: datetime = datetime(2026, 11, 2, 7, 0, tzinfo=TZ), log=None):
+                 start: datetime = datetime(2026, 11, 2, 7, 0, tzinfo=TZ), log=None, push: bool = False):
+        self.push = push and servers is not None  # klg takes Dovecot's push ([mailbox] push_listen)
         self.rng = random.Random(seed)
         self.root = Path(root)
         self.kills_wanted = kills
@@ -332,7 +333,7 @@ class Simulation:
         self.disk = Disk(self.root / "disk")
         self.servers = servers
         self.log = log or (lambda text: None)
-        self.f = Figures(profile="imap" if servers else "maildir", seed=seed, start=f"{start:%Y-%m-%d %H:%M}",
+        self.f = Figures(profile=("imap with push" if self.push else "imap") if servers else "maildir", seed=seed, start=f"{start:%Y-%m-%d %H:%M}",
                          end=f"{self.end:%Y-%m-%d %H:%M}")
         self.proposals: dict[str, str] = {}  # Message-ID -> title
         self.comments: set[str] = set()       # Message-IDs of the comments mailed
@@ -351,7 +352,8 @@ class Simulation:
         if self.servers is not None:
             from tests.servers import imap_instance
 
-            inst = imap_instance(folder, self.servers, transport={"sent_folder": "Sent", "copy_to_self": True})
+            push = {"push_listen": f"127.0.0.1:{self.servers.push_port}"} if self.push else None
+            inst = imap_instance(folder, self.servers, mailbox=push, transport={"sent_folder": "Sent", "copy_to_self": True})
             self.world = ServersWorld(inst, self.servers)
         else:
             inst = new_instance(folder)
