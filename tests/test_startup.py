@@ -32,8 +32,15 @@ NOT_IDLE = ("daemon.intake", "daemon.mail.message", "daemon.mail.replies", "daem
             "daemon.minutes.replies", "daemon.records.replies", "daemon.archive.package", "daemon.instance",
             "mailparser_reply", "lxml", "ssl", "babel", "holidays", "email.parser")
 # The steps' own modules: `klg status` shows, it does not ask what is due.
-STEP_MODULES = ("daemon.notices", "daemon.agenda.workflow", "daemon.agenda.delivery", "daemon.agenda.notices",
+STEP_MODULES = ("daemon.notices", "daemon.agenda.workflow", "daemon.agenda.notices",
                 "daemon.minutes.workflow", "daemon.circulation.deadline", "daemon.records.registrar")
+# What the steps do, apart from what says when they are due (refs in the `due` modules): their mails,
+# documents, the meeting book, the compilation, a copy for outside. Neither command loads any of it.
+STEP_BODIES = ("daemon.agenda.sending", "daemon.agenda.delivery", "daemon.agenda.rendering", "daemon.agenda.document",
+               "daemon.agenda.book", "daemon.agenda.guests", "daemon.agenda.invite", "daemon.minutes.mails",
+               "daemon.minutes.distribute", "daemon.minutes.document", "daemon.minutes.formcheck",
+               "daemon.circulation.closing", "daemon.circulation.compilation", "daemon.circulation.document",
+               "daemon.records.disclosure", "daemon.officezip", "daemon.docmeta", "daemon.pdfclean", "daemon.fields")
 
 
 def run_probe(*argv: str) -> dict:
@@ -77,6 +84,7 @@ def test_status_and_an_idle_tick_import_no_heavy_library(tmp_path):
         assert code == 0, argv
         assert heavy(modules) == [], argv
         assert idle_faults(modules, NOT_IDLE) == [], argv
+        assert idle_faults(modules, STEP_BODIES) == [], argv
         assert "daemon.workflows" in modules  # the real thing ran: the workflows' steps and status sections
         if argv[0] == "status":
             assert idle_faults(modules, STEP_MODULES) == [], argv
@@ -248,3 +256,19 @@ def test_root_writes_no_holidays_into_the_service_users_data_folder(tmp_path):
     os.chown(folder, 65534, 65534)
     assert CachedTable("SE", ("public",), "sv", folder).get(datetime.date(2026, 12, 25)) == "Juldagen"
     assert not (folder / CACHE_NAME).exists() and list(folder.iterdir()) == []
+
+
+def test_every_step_body_a_due_module_names_is_a_function_there():
+    """The `due` modules name what their steps do by "module:function" (daemon.refs.Ref, imported when a
+    step runs), so asking what is due loads no document code; each name must resolve to a callable."""
+    import importlib
+
+    from daemon.refs import Ref
+
+    names = ("daemon.agenda.workflow", "daemon.minutes.workflow", "daemon.circulation.deadline",
+             "daemon.records.registrar", "daemon.agenda.ahead")
+    found = [v for name in names for v in vars(importlib.import_module(name)).values() if isinstance(v, Ref)]
+    assert len(found) >= 13
+    for entry in found:
+        assert callable(entry.resolve()), entry
+        assert entry.resolve().__name__ == entry.name.partition(":")[2], entry
