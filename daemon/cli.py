@@ -25,6 +25,36 @@ GLOBAL_VALUES = ("--config", "--log-level")
 BACKENDS = ("maildir", "imap", "exchange", "graph")  # klg init --backend; daemon/instance.py writes them (a test checks)
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, as argparse asks it, without importing shutil
+    (which imports bz2, lzma and zlib: 3 ms of every start, issue 19)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            size = os.get_terminal_size(sys.__stdout__.fileno())
+        except (AttributeError, ValueError, OSError):
+            size = os.terminal_size((80, 24))
+        columns = size.columns or 80
+    return columns
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own formatter, its width found as argparse finds it (:func:`_columns`)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser of ``klg`` and its commands (the subcommands' parsers are of the same class)."""
+
+    def __init__(self, *args, formatter_class=_Formatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
 def _init(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path)
     p.add_argument("--backend", choices=BACKENDS, default="maildir")
@@ -94,7 +124,7 @@ def command_in(argv: list[str]) -> str | None:
 def build_parser(chosen: str | None = None, lazy: bool = False) -> argparse.ArgumentParser:
     """The parser. ``lazy``: with only the ``chosen`` command (None: every command by name and
     help, none's arguments, for ``klg --help``); else every command's arguments (docs, tests)."""
-    p = argparse.ArgumentParser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
+    p = _Parser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
     p.add_argument("--config", type=Path, default=None, help="config file (default: config/klg.toml)")
     p.add_argument("--version", action="version", version=f"klg {__version__}")
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from daemon import outbox, texts
 from daemon.config import Config, Member
-from daemon.mail.compose import OutAttachment, Outgoing
+from daemon.mail.outgoing import OutAttachment, Outgoing
 from daemon.schedule import calendar_for
 from daemon.store import Store
 

@@ -8,13 +8,9 @@ whatever a sender wrote into a plain, portable file name.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import re
-import tempfile
 import unicodedata
-import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -104,6 +100,10 @@ def fingerprint(data: bytes) -> str:
     for an Office file (a zip) the names and
     contents of its parts, so the same document made twice a second apart (python-docx
     stamps each part with the time) has one fingerprint; for anything else its bytes."""
+    import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, for a command that stores nothing
+    import io
+    import zipfile
+
     if data[:4] == b"PK\x03\x04":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -119,6 +119,8 @@ def fingerprint(data: bytes) -> str:
 def publish(folder: Path, name: str, data: bytes, mode: int = 0o600) -> Path:
     """Write ``folder/name`` atomically and durably, so a reader never sees half a file;
     a file of the same name is replaced. Every file klg publishes is written this way."""
+    import tempfile  # imported here, not at the top: start-up (issue 19)
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".klg-")
@@ -157,6 +159,9 @@ class FileStore:
 
     def put(self, data: bytes) -> str:
         """Store ``data`` (fsync'd before returning, or by the next :meth:`sync`) and return its SHA-256."""
+        import hashlib  # imported here, not at the top: start-up (issue 19)
+        import tempfile
+
         digest = hashlib.sha256(data).hexdigest()
         target = self.root / digest[:2] / digest[2:]
         try:

@@ -15,7 +15,6 @@ from the wheel; `klg status` lists the year's wheel.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -151,6 +150,8 @@ def put_at(cal: Calendar, item: AnnualItem, meeting: date) -> datetime:
 
 
 def _key(item: AnnualItem, meeting: date) -> str:
+    import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, for a pass with annual items in play
+
     digest = hashlib.sha256(item.title.encode()).hexdigest()[:10]
     return f"wheel:{meeting.isoformat()}:{digest}"
 

@@ -14,14 +14,17 @@ in ``pdf_cache`` with its error and is not listed again.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from daemon import documents
 from daemon.items import ItemState
 from daemon.refs import Ref
 from daemon.store import Store, iso
 
 # The meeting book's code (and the PDF cleaner's) is imported when a document waits (start-up, issue 19).
 job = Ref("daemon.agenda.book:job")
+
+if TYPE_CHECKING:  # an annotation only
+    from daemon import documents
 
 # Only documents that may still go out: a handled or withdrawn item's are never in a book.
 _PENDING = """

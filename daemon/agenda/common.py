@@ -11,7 +11,7 @@ from daemon.config import Member
 from daemon.context import Ctx
 from daemon.files import member_file_names
 from daemon.followups import followups_for
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import from_iso

@@ -28,7 +28,7 @@ from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
 from daemon.files import safe_name
-from daemon.mail.compose import OutAttachment, encoded_size
+from daemon.mail.outgoing import OutAttachment, encoded_size
 from daemon.store import iso
 
 log = logging.getLogger("klg.agenda")

@@ -12,7 +12,7 @@ from daemon.agenda import common, delivery, layout, rendering, versions
 from daemon.agenda.settings import settings
 from daemon.attachments import came_in_late
 from daemon.context import Ctx
-from daemon.mail.compose import encoded_size
+from daemon.mail.outgoing import encoded_size
 from daemon.meetings import MeetingState
 from daemon.schedule import NoMeeting
 from daemon.store import SYSTEM, iso

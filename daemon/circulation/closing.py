@@ -18,7 +18,7 @@ from daemon.circulation.records import (
     mail_context,
 )
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.records import conflicts
 from daemon.store import from_iso, iso
 

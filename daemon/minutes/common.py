@@ -13,7 +13,7 @@ from daemon import attendance, followups
 from daemon.agenda.versions import final_version
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.minutes.content import OUTCOME_NAMES
 from daemon.minutes.settings import MinutesSettings, settings
 from daemon.records import conflicts

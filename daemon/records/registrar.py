@@ -15,7 +15,7 @@ import json
 
 from daemon.context import Ctx
 from daemon.hooks import ItemChange
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.records.settings import settings
 from daemon.refs import Ref
 from daemon.steps import Step
