@@ -6,7 +6,7 @@ tick`` with nothing due in a quarter of a second, issue 19), so this module
 imports nothing of the workflows: :data:`COMMANDS` names every command's
 arguments and handler by string, and only the command given is imported —
 its arguments are added, its handler found, and ``daemon.commands`` runs it.
-``klg --help`` imports nothing but this.
+``klg --help`` imports nothing but this (not even logging).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from daemon import __version__
-from daemon.systemd import setup_logging
 
 # Options of `klg` itself that take a value (to find the command's name before parsing).
 GLOBAL_VALUES = ("--config", "--log-level")
@@ -149,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    from daemon.systemd import setup_logging  # noqa: PLC0415 -- start-up (issue 19): logging not for --help
+
     setup_logging(args.log_level)
     os.umask(0o077)  # everything klg writes (data, mailboxes, documents) is for the service user only
     reference = COMMANDS[args.command][2]

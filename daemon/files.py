@@ -12,13 +12,20 @@ import os
 import re
 import unicodedata
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; leave room for " (2)" and a temp suffix
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-# En and em dashes are common in Swedish document titles ("Budget 2027 – förslag.docx").
-_UNSAFE = re.compile(r"[^\w.\- ()&+,\u2013\u2014]", re.UNICODE)
+
+
+@cache
+def _unsafe() -> re.Pattern:
+    """What a file name may not hold. En and em dashes are common in Swedish document titles
+    ("Budget 2027 – förslag.docx"). Compiled at the first name (a Unicode class: 0.7 ms of
+    every start otherwise, issue 19)."""
+    return re.compile(r"[^\w.\- ()&+,\u2013\u2014]", re.UNICODE)
 
 
 def safe_name(name: str | None, fallback: str = "bilaga") -> str:
@@ -28,7 +35,7 @@ def safe_name(name: str | None, fallback: str = "bilaga") -> str:
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = _UNSAFE.sub("_", name).strip(" ._")
+    name = _unsafe().sub("_", name).strip(" ._")
     name = re.sub(r"_{2,}", "_", name)
     stem, dot, ext = name.rpartition(".")
     if not dot:

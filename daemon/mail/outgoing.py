@@ -5,7 +5,6 @@ package (start-up, issue 19)."""
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from dataclasses import dataclass, field
 
@@ -17,6 +16,8 @@ class OutAttachment:
     content_type: str | None = None
 
     def mime(self) -> tuple[str, str]:
+        import mimetypes  # imported here, not at the top: start-up (issue 19)
+
         ctype = self.content_type or mimetypes.guess_type(self.name)[0] or "application/octet-stream"
         if ctype == "application/ms-tnef":
             ctype = "application/octet-stream"

@@ -9,18 +9,22 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 
-from daemon import attendance, followups
+from daemon import followups
 from daemon.agenda.versions import final_version
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.mail.outgoing import OutAttachment
 from daemon.minutes.content import OUTCOME_NAMES
 from daemon.minutes.settings import MinutesSettings, settings
-from daemon.records import conflicts
+from daemon.refs import Ref
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import iso
 from daemon.texts import kind_name, long_date, plural
+
+# Read for the documents' contexts alone: what asks whether a minutes step is due does not load them (issue 19).
+attendance_of = Ref("daemon.attendance:attendance")
+conflict_lines = Ref("daemon.records.conflicts:lines")
 
 # Outbox kinds of the minutes' mails.
 FORM_KINDS = ("minutes-form", "minutes-problems", "minutes-received", "minutes-change")
@@ -226,7 +230,7 @@ def attendance_rows(ctx: Ctx, meeting: str) -> list[dict]:
     out-of-office reply "Nej (autosvar)", each stand-in after the members (issue 17)."""
     w = words(ctx)
     out = []
-    for a in attendance.attendance(ctx, meeting):
+    for a in attendance_of(ctx, meeting):
         present = w["yes"] if a.present else (w["auto"] if a.note == "autosvar" else w["no"])
         title = w["stand_in_for"].format(name=a.title) if a.note == "ersättare" else a.title
         out.append({"name": a.name, "title": title, "present": present})
@@ -282,7 +286,7 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
         if r.get("masked"):
             meta = [r["id"]]  # a secret item outside the group: its number and marking, nothing more
         # a member with a conflict of interest did not take part (daemon.records.conflicts)
-        not_taking_part = [] if r.get("masked") else conflicts.lines(ctx, r.get("id"))
+        not_taking_part = [] if r.get("masked") else conflict_lines(ctx, r.get("id"))
         notes = "\n".join([*not_taking_part, r["notes"]] if r["notes"] else not_taking_part)
         rows.append({
             "no": r["no"], "title": clean(r["title"]), "meta": " · ".join(meta),
