@@ -13,7 +13,7 @@ from typing import Callable
 from daemon.context import Ctx
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Step:
     key: str  # unique forever, e.g. "draft:2026-12-01"
     run: Callable[[Ctx], None]

@@ -33,7 +33,7 @@ DEFAULT_LEAD_DAYS = 7  # days before the long-document deadline the item is put 
 LOOK_AHEAD_DAYS = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class AnnualItem:
     title: str
     presenter: str = ""

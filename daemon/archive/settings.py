@@ -23,7 +23,7 @@ from daemon.config_reader import ConfigReader, validated
 KNOWN = {"folder", "timestamp", "submission_agreement", "reference_code"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class ArchiveSettings:
     folder: Path | None
     timestamp: bool

@@ -48,7 +48,7 @@ KNOWN = {"secretaries", "form_delay_minutes", "return_reminder_hours", "reminder
 AUDIENCE_KEYS = {"name", "label", "addresses", "folder", "omit_not_communicated"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Audience:
     name: str
     label: str
@@ -61,7 +61,7 @@ class Audience:
         return "folder" if self.folder is not None else "mail"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class MinutesSettings:
     form_delay_minutes: int
     return_reminder_hours: float
