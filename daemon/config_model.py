@@ -84,7 +84,7 @@ class StandingItem:
     presenter: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Intake:
     default_minutes: int = 10
     default_kind: str = "diskussion"
@@ -97,7 +97,7 @@ class Intake:
     stranger_digest_time: time = time(16, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Security:
     """``[security]``: sender authentication and the storm guard (see SECURITY.md)."""
 
@@ -109,7 +109,7 @@ class Security:
     mail_for_others_per_sender_per_hour: int = 10  # written procedures one sender's mail may start per hour
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Backend:
     """``[mailbox]`` or ``[transport]``: the backend name and its own settings."""
 
@@ -124,7 +124,7 @@ class Backend:
         return read_secret(self.settings, key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Config:
     path: Path
     group: Group
