@@ -24,6 +24,8 @@ EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 @dataclass(frozen=True)
 class Member:
+    """A member of the group: name, address and aliases, roles, and who may stand in."""
+
     name: str
     email: str
     title: str = ""
@@ -43,6 +45,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Group:
+    """``[group]``: the group, its organisation, its shared mailbox, language and time zone."""
+
     name: str
     short: str
     organisation: str
@@ -57,6 +61,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Schedule:
+    """``[schedule]``: when the group meets, the week's deadlines, breaks and holidays."""
+
     recurrence: str
     first_date: date
     start: time
@@ -78,6 +84,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class StandingItem:
+    """A ``[[standing_items]]`` entry: a point on every agenda."""
+
     title: str
     minutes: int
     position: str  # "first", "last" or a 1-based number as text
@@ -86,6 +94,8 @@ class StandingItem:
 
 @dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Intake:
+    """``[intake]``: the defaults and limits for what comes in, and how often to look."""
+
     default_minutes: int = 10
     default_kind: str = "diskussion"
     long_document_pages: int = 20
@@ -126,6 +136,8 @@ class Backend:
 
 @dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Config:
+    """The whole checked config (``daemon.checks.load_config``); ``raw`` is the TOML as read."""
+
     path: Path
     group: Group
     members: tuple[Member, ...]

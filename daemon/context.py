@@ -29,6 +29,8 @@ subject_marks: list[Callable[["Ctx", str | None, str | None], str | None]] = []
 
 @dataclass
 class Ctx:
+    """What a step or handler gets: the config, the store and ``now``."""
+
     config: Config
     store: Store
     now: datetime  # timezone-aware

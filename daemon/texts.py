@@ -96,6 +96,8 @@ def kind_name(kind: str, language: str = "sv") -> str:
 
 @dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Text:
+    """A rendered mail template: its subject line and its body."""
+
     subject: str
     body: str
 

@@ -35,6 +35,8 @@ LOOK_AHEAD_DAYS = 60
 
 @dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class AnnualItem:
+    """An ``[[annual_items]]`` entry (the annual wheel): a point that comes back on the agenda every year."""
+
     title: str
     presenter: str = ""
     minutes: int | None = None

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class OutAttachment:
+    """A file attached to a mail klg sends."""
+
     name: str
     data: bytes
     content_type: str | None = None
