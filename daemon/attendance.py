@@ -30,7 +30,7 @@ class AttendanceState(StrEnum):
     PRESENT = "present"  # said so after a regret, or accepted the calendar invitation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Attendee:
     """One line of a meeting's attendance, as the minutes form shows it."""
 

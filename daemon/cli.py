@@ -6,7 +6,7 @@ tick`` with nothing due in a quarter of a second, issue 19), so this module
 imports nothing of the workflows: :data:`COMMANDS` names every command's
 arguments and handler by string, and only the command given is imported —
 its arguments are added, its handler found, and ``daemon.commands`` runs it.
-``klg --help`` imports nothing but this.
+``klg --help`` imports nothing but this (not even logging).
 """
 
 from __future__ import annotations
@@ -18,11 +18,40 @@ import sys
 from pathlib import Path
 
 from daemon import __version__
-from daemon.systemd import setup_logging
 
 # Options of `klg` itself that take a value (to find the command's name before parsing).
 GLOBAL_VALUES = ("--config", "--log-level")
 BACKENDS = ("maildir", "imap", "exchange", "graph")  # klg init --backend; daemon/instance.py writes them (a test checks)
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, as argparse asks it, without importing shutil
+    (which imports bz2, lzma and zlib: 3 ms of every start, issue 19)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            size = os.get_terminal_size(sys.__stdout__.fileno())
+        except (AttributeError, ValueError, OSError):
+            size = os.terminal_size((80, 24))
+        columns = size.columns or 80
+    return columns
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own formatter, its width found as argparse finds it (:func:`_columns`)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser of ``klg`` and its commands (the subcommands' parsers are of the same class)."""
+
+    def __init__(self, *args, formatter_class=_Formatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
 
 def _init(p: argparse.ArgumentParser) -> None:
@@ -94,7 +123,7 @@ def command_in(argv: list[str]) -> str | None:
 def build_parser(chosen: str | None = None, lazy: bool = False) -> argparse.ArgumentParser:
     """The parser. ``lazy``: with only the ``chosen`` command (None: every command by name and
     help, none's arguments, for ``klg --help``); else every command's arguments (docs, tests)."""
-    p = argparse.ArgumentParser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
+    p = _Parser(prog="klg", description="The clerk of a municipal management group, in a shared mailbox.")
     p.add_argument("--config", type=Path, default=None, help="config file (default: config/klg.toml)")
     p.add_argument("--version", action="version", version=f"klg {__version__}")
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -119,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    from daemon.systemd import setup_logging  # noqa: PLC0415 -- start-up (issue 19): logging not for --help
+
     setup_logging(args.log_level)
     os.umask(0o077)  # everything klg writes (data, mailboxes, documents) is for the service user only
     reference = COMMANDS[args.command][2]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date, time
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -163,6 +162,8 @@ def _substitutes(raw: Any, r: ConfigReader, key: str, members: dict[str, str]) -
     if not isinstance(values, list):
         r.bad(f"{key}.substitute", raw, 'expected "Name <address>" or a list of them, e.g. "Anna Ek <anna.ek@kommun.se>"')
         return ()
+    from email.utils import parseaddr  # imported here, not at the top: start-up (issue 19), socket and all
+
     out: list[tuple[str, str]] = []
     for value in values:
         name, address = parseaddr(value) if isinstance(value, str) else ("", "")

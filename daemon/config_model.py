@@ -24,6 +24,8 @@ EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 @dataclass(frozen=True)
 class Member:
+    """A member of the group: name, address and aliases, roles, and who may stand in."""
+
     name: str
     email: str
     title: str = ""
@@ -43,6 +45,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Group:
+    """``[group]``: the group, its organisation, its shared mailbox, language and time zone."""
+
     name: str
     short: str
     organisation: str
@@ -57,6 +61,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Schedule:
+    """``[schedule]``: when the group meets, the week's deadlines, breaks and holidays."""
+
     recurrence: str
     first_date: date
     start: time
@@ -78,14 +84,18 @@ class Schedule:
 
 @dataclass(frozen=True)
 class StandingItem:
+    """A ``[[standing_items]]`` entry: a point on every agenda."""
+
     title: str
     minutes: int
     position: str  # "first", "last" or a 1-based number as text
     presenter: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Intake:
+    """``[intake]``: the defaults and limits for what comes in, and how often to look."""
+
     default_minutes: int = 10
     default_kind: str = "diskussion"
     long_document_pages: int = 20
@@ -97,7 +107,7 @@ class Intake:
     stranger_digest_time: time = time(16, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Security:
     """``[security]``: sender authentication and the storm guard (see SECURITY.md)."""
 
@@ -109,7 +119,7 @@ class Security:
     mail_for_others_per_sender_per_hour: int = 10  # written procedures one sender's mail may start per hour
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Backend:
     """``[mailbox]`` or ``[transport]``: the backend name and its own settings."""
 
@@ -124,8 +134,10 @@ class Backend:
         return read_secret(self.settings, key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing (start-up, issue 19)
 class Config:
+    """The whole checked config (``daemon.checks.load_config``); ``raw`` is the TOML as read."""
+
     path: Path
     group: Group
     members: tuple[Member, ...]

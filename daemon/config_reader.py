@@ -20,7 +20,6 @@ all of them at once, so an operator fixes a config in one round.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import date, time
@@ -63,6 +62,8 @@ class StepTime:
 
 def nearest(word: str, known: Collection[str]) -> str | None:
     """The known name closest to ``word`` (a typo's likely meaning), if any is close."""
+    import difflib  # imported here, not at the top: start-up (issue 19): only for a config with a typo
+
     found = difflib.get_close_matches(word, list(known), n=1)
     if not found:
         lowered = {k.lower(): k for k in known}

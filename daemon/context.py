@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from daemon import outbox, texts
 from daemon.config import Config, Member
-from daemon.mail.compose import OutAttachment, Outgoing
+from daemon.mail.outgoing import OutAttachment, Outgoing
 from daemon.schedule import calendar_for
 from daemon.store import Store
 
@@ -29,6 +29,8 @@ subject_marks: list[Callable[["Ctx", str | None, str | None], str | None]] = []
 
 @dataclass
 class Ctx:
+    """What a step or handler gets: the config, the store and ``now``."""
+
     config: Config
     store: Store
     now: datetime  # timezone-aware

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Callable
 
-from daemon import documents, outbox, workflows
+from daemon import outbox, workflows
 from daemon.config import Config
 from daemon.context import Ctx
 from daemon.faults import crash_point
@@ -134,6 +134,8 @@ class Engine:
         return failed_at is None or now - failed_at >= STEP_RETRY
 
     def _run_step(self, ctx: Ctx, step) -> bool:
+        from daemon import documents  # noqa: PLC0415 -- start-up (issue 19): LibreOffice's plumbing only when a step runs
+
         try:
             if not documents.run(self.store, ctx.now, lambda: self._commit_step(ctx, step)):
                 return True  # it had run already
@@ -194,6 +196,8 @@ class Engine:
         started = time.monotonic()  # a duration, not the time of day
         for pending in workflows.PREPARE:
             while jobs := pending(self.store, now):  # each job leaves the list: made, failed, or waiting
+                from daemon import documents  # noqa: PLC0415 -- start-up (issue 19): only when a document waits
+
                 for job in jobs:
                     if self.stop.is_set() or time.monotonic() - started >= budget:
                         return True

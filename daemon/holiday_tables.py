@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -122,6 +121,8 @@ class _Cache:
     def save(self) -> None:
         if self.path is None or self.package is None or not self.path.parent.is_dir():
             return
+        import tempfile  # imported here, not at the top: start-up (issue 19): random and shutil, for a write
+
         tmp = None
         try:
             if os.geteuid() == 0 and self.path.parent.stat().st_uid != 0:

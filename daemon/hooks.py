@@ -18,7 +18,7 @@ from typing import Callable
 from daemon.context import Ctx
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class ItemChange:
     """One change to an item: ``what`` happened (created, amended, withdrawn,
     written_procedure, carried), made by ``source`` (proposer, agenda,

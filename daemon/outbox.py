@@ -24,9 +24,13 @@ from datetime import datetime, timedelta
 
 from daemon.faults import crash_point
 from daemon.mail import MailError, PermanentFailure, TemporaryFailure, Transport
-from daemon.mail.compose import Outgoing, build, new_message_id
+from daemon.mail.outgoing import Outgoing, new_message_id
+from daemon.refs import Ref
 from daemon.store import Store, iso
 from daemon.systemd import keepalive
+
+# The bytes are built when a mail is queued: a pass that queues none loads no email package (issue 19).
+build = Ref("daemon.mail.compose:build")
 
 log = logging.getLogger("klg.outbox")
 

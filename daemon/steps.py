@@ -13,8 +13,10 @@ from typing import Callable
 from daemon.context import Ctx
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Step:
+    """One thing a workflow does once: ``run(ctx)``, known forever by its ``key``."""
+
     key: str  # unique forever, e.g. "draft:2026-12-01"
     run: Callable[[Ctx], None]
     what: str  # for the log, in plain words

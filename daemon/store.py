@@ -18,7 +18,6 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -42,7 +41,9 @@ def from_iso(text: str) -> datetime:
 def migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) of every migration shipped with the package, in order."""
     found = []
-    for entry in resources.files("daemon.migrations").iterdir():
+    # the package's own folder, read as files (importlib.resources would import zipfile and tempfile
+    # on every start for a folder that is always on disk; start-up, issue 19)
+    for entry in (Path(__file__).parent / "migrations").iterdir():
         m = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
         if m:
             found.append((int(m[1]), m[2], entry.read_text(encoding="utf-8")))

@@ -15,7 +15,6 @@ from the wheel; `klg status` lists the year's wheel.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -34,8 +33,10 @@ DEFAULT_LEAD_DAYS = 7  # days before the long-document deadline the item is put 
 LOOK_AHEAD_DAYS = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class AnnualItem:
+    """An ``[[annual_items]]`` entry (the annual wheel): a point that comes back on the agenda every year."""
+
     title: str
     presenter: str = ""
     minutes: int | None = None
@@ -151,6 +152,8 @@ def put_at(cal: Calendar, item: AnnualItem, meeting: date) -> datetime:
 
 
 def _key(item: AnnualItem, meeting: date) -> str:
+    import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, for a pass with annual items in play
+
     digest = hashlib.sha256(item.title.encode()).hexdigest()[:10]
     return f"wheel:{meeting.isoformat()}:{digest}"
 

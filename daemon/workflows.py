@@ -17,34 +17,8 @@ issue 19). ``tests/test_startup.py`` resolves every name.
 
 from __future__ import annotations
 
-import importlib
-
 from daemon import context, hooks
-
-
-class Ref:
-    """The function ``"module:function"``, imported at its first call: the registry
-    names what it wires without loading it (start-up, issue 19). Its modules are all
-    on lower floors, so this stays inside the layers the import graph checks."""
-
-    __slots__ = ("_function", "name")
-
-    def __init__(self, name: str):
-        self.name = name
-        self._function = None
-
-    def resolve(self):
-        if self._function is None:
-            module, _, attr = self.name.partition(":")
-            self._function = getattr(importlib.import_module(module), attr)
-        return self._function
-
-    def __call__(self, *args, **kwargs):
-        return self.resolve()(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"Ref({self.name!r})"
-
+from daemon.refs import Ref
 
 ref = Ref
 
@@ -115,7 +89,7 @@ hooks.item_listeners[:] = ITEM_LISTENERS
 # Marks before the subject of a mail to members only: a secret item's mail says so.
 context.subject_marks[:] = [ref("daemon.records.secrecy:subject_mark")]
 # The records export renders the public version of an agenda with the agenda's own renderer.
-hooks.agenda_renderer[:] = [ref("daemon.agenda.common:render")]
+hooks.agenda_renderer[:] = [ref("daemon.agenda.rendering:render")]
 
 # Steps: due(ctx) -> list[Step], asked on every pass in this order.
 STEPS = [ref("daemon.notices:due"), ref("daemon.wheel:due"), ref("daemon.agenda.workflow:due"),

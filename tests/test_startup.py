@@ -32,8 +32,22 @@ NOT_IDLE = ("daemon.intake", "daemon.mail.message", "daemon.mail.replies", "daem
             "daemon.minutes.replies", "daemon.records.replies", "daemon.archive.package", "daemon.instance",
             "mailparser_reply", "lxml", "ssl", "babel", "holidays", "email.parser")
 # The steps' own modules: `klg status` shows, it does not ask what is due.
-STEP_MODULES = ("daemon.notices", "daemon.agenda.workflow", "daemon.agenda.delivery", "daemon.agenda.notices",
+STEP_MODULES = ("daemon.notices", "daemon.agenda.workflow", "daemon.agenda.notices",
                 "daemon.minutes.workflow", "daemon.circulation.deadline", "daemon.records.registrar")
+# What the steps do, apart from what says when they are due (refs in the `due` modules): their mails,
+# documents, the meeting book, the compilation, a copy for outside. Neither command loads any of it.
+STEP_BODIES = ("daemon.agenda.sending", "daemon.agenda.delivery", "daemon.agenda.rendering", "daemon.agenda.document",
+               "daemon.agenda.book", "daemon.agenda.guests", "daemon.agenda.invite", "daemon.minutes.mails",
+               "daemon.minutes.distribute", "daemon.minutes.document", "daemon.minutes.formcheck",
+               "daemon.circulation.closing", "daemon.circulation.compilation", "daemon.circulation.document",
+               "daemon.records.disclosure", "daemon.officezip", "daemon.docmeta", "daemon.pdfclean", "daemon.fields",
+               "daemon.records.secrecy_lines")
+# Libraries (and klg's modules that pull them in) that only building a mail, a document or a file needs:
+# the email package's builder, LibreOffice's plumbing (subprocess, socket), OpenSSL (hashlib), the archives
+# shutil imports, tempfile and zipfile; difflib only for a config with a typo.
+IDLE_LIBRARIES = ("daemon.mail.compose", "daemon.documents", "daemon.pdf", "daemon.converter", "email.message",
+                  "email.headerregistry", "email.utils", "hashlib", "socket", "subprocess", "shutil", "tempfile",
+                  "zipfile", "difflib")
 
 
 def run_probe(*argv: str) -> dict:
@@ -59,8 +73,10 @@ def test_help_imports_only_the_command_line():
     code, modules = loaded("--help")
     assert code == 0
     ours = sorted(m for m in modules if m == "daemon" or m.startswith("daemon."))
-    assert ours == ["daemon", "daemon.cli", "daemon.redact", "daemon.systemd"]
+    assert ours == ["daemon", "daemon.cli"]
     assert heavy(modules) == []
+    assert idle_faults(modules, ("shutil", "socket", "bz2", "lzma")) == []  # cli finds the width itself
+    assert idle_faults(modules, ("logging",)) == []  # set up once the command is known
 
 
 def test_status_and_an_idle_tick_import_no_heavy_library(tmp_path):
@@ -77,6 +93,8 @@ def test_status_and_an_idle_tick_import_no_heavy_library(tmp_path):
         assert code == 0, argv
         assert heavy(modules) == [], argv
         assert idle_faults(modules, NOT_IDLE) == [], argv
+        assert idle_faults(modules, STEP_BODIES) == [], argv
+        assert idle_faults(modules, IDLE_LIBRARIES) == [], argv
         assert "daemon.workflows" in modules  # the real thing ran: the workflows' steps and status sections
         if argv[0] == "status":
             assert idle_faults(modules, STEP_MODULES) == [], argv
@@ -248,3 +266,20 @@ def test_root_writes_no_holidays_into_the_service_users_data_folder(tmp_path):
     os.chown(folder, 65534, 65534)
     assert CachedTable("SE", ("public",), "sv", folder).get(datetime.date(2026, 12, 25)) == "Juldagen"
     assert not (folder / CACHE_NAME).exists() and list(folder.iterdir()) == []
+
+
+def test_every_step_body_a_due_module_names_is_a_function_there():
+    """The `due` modules (and what they share with the bodies) name what their steps do by "module:function"
+    (daemon.refs.Ref, imported when a step runs), so asking what is due loads no document code; each name
+    must resolve to a callable of that name."""
+    import importlib
+
+    from daemon.refs import Ref
+
+    names = ("daemon.agenda.workflow", "daemon.minutes.workflow", "daemon.circulation.deadline",
+             "daemon.records.registrar", "daemon.agenda.ahead", "daemon.minutes.common", "daemon.outbox")
+    found = [v for name in names for v in vars(importlib.import_module(name)).values() if isinstance(v, Ref)]
+    assert len(found) >= 16
+    for entry in found:
+        assert callable(entry.resolve()), entry
+        assert entry.resolve().__name__ == entry.name.partition(":")[2], entry

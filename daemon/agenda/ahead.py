@@ -14,11 +14,17 @@ in ``pdf_cache`` with its error and is not listed again.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from daemon import documents
-from daemon.agenda import book
 from daemon.items import ItemState
+from daemon.refs import Ref
 from daemon.store import Store, iso
+
+# The meeting book's code (and the PDF cleaner's) is imported when a document waits (start-up, issue 19).
+job = Ref("daemon.agenda.book:job")
+
+if TYPE_CHECKING:  # an annotation only
+    from daemon import documents
 
 # Only documents that may still go out: a handled or withdrawn item's are never in a book.
 _PENDING = """
@@ -36,4 +42,4 @@ def pending(store: Store, now: datetime, limit: int = 50) -> list[documents.Job]
     """Jobs for the planned items' documents not made yet, oldest first (at most ``limit``);
     one whose conversion failed for the moment waits until its ``retry_at``."""
     rows = store.all(_PENDING, [ItemState.PLANNED.value, ItemState.CIRCULATING.value, iso(now), limit])
-    return [book.job(store, r["name"], r["sha256"]) for r in rows]
+    return [job(store, r["name"], r["sha256"]) for r in rows]

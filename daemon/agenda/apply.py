@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from daemon import items, meetings
-from daemon.agenda import common, document, layout, versions, words
+from daemon.agenda import common, document, layout, rendering, versions, words
 from daemon.agenda.approval import answer, approve_version
 from daemon.agenda.reading import interpret
 from daemon.answers import Outcome
@@ -181,7 +181,7 @@ def apply_document(ctx: Ctx, mail: ParsedMail, member: Member, meeting: date, cu
         answer(ctx, mail, member, "no_changes", context, meeting=d)
         return Outcome("agenda-reply", detail="the document had no changes")
 
-    version = common.make_version(ctx, meeting, rows, source="review", author=member.email, changes=found,
+    version = rendering.make_version(ctx, meeting, rows, source="review", author=member.email, changes=found,
                                   break_at=break_at, source_message=mail.message_id, returned=data)
     sent = versions.final_version(ctx.store, d)
     if sent is None:

@@ -1,25 +1,22 @@
 """What the agenda's steps and handlers share: who reviews, which items a
-meeting has, the document's context, and making a new version."""
+meeting has, names, times and attachments (the document's context and making a
+new version are in ``daemon.agenda.rendering``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from daemon import docmeta
-from daemon.agenda import document, layout, versions, words
+from daemon.agenda import layout, versions, words
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.files import member_file_names
 from daemon.followups import followups_for
-from daemon.mail.compose import OutAttachment
-from daemon.records import secrecy
+from daemon.mail.outgoing import OutAttachment
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import from_iso
-from daemon.texts import long_date
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ROW_COLOURS = {"item": "FFFFFF", "standing": "F2F4F8", "break": "E4E7EE"}
 # Outbox kinds of the agenda's mails; a reply to any of them comes to the agenda.
 KINDS = ("agenda-draft", "agenda-version", "agenda-approved", "agenda-reminder", "agenda-final", "agenda-answer",
          "agenda-notice")
@@ -73,18 +70,6 @@ def row_for(ctx: Ctx, item: dict) -> dict:
     return layout.item_row(item, attachment_names(ctx, item["id"]))
 
 
-def deadline_rule(ctx: Ctx) -> str:
-    """How the proposal deadline reads in a document: 'dagen före mötet kl. 10.00'."""
-    step = ctx.config.schedule.proposal_deadline
-    at = step.time.strftime("%H.%M")
-    if ctx.language == "sv":
-        when = {0: "samma dag som mötet", 1: "dagen före mötet"}.get(step.days_before, f"{step.days_before} dagar före mötet")
-        return f"{when} kl. {at}"
-    when = {0: "on the day of the meeting", 1: "the day before the meeting"}.get(
-        step.days_before, f"{step.days_before} days before the meeting")
-    return f"by {step.time.strftime('%H:%M')} {when}"
-
-
 def member_name(ctx: Ctx, address: str | None) -> str | None:
     if not address:
         return None
@@ -96,78 +81,6 @@ def end_time(ctx: Ctx, rows: list[dict]) -> str:
     """The meeting's end: the configured end, or later when the agenda runs over."""
     scheduled = ctx.config.schedule.end.strftime("%H:%M")
     return max(scheduled, layout.end_of(rows, ctx.config.schedule))
-
-
-def doc_rows(rows: list[dict], language: str) -> list[dict]:
-    """The rows as the template shows them."""
-    out = []
-    for r in rows:
-        notes = []
-        if r.get("carried_from"):
-            notes.append(words.carried_note(r["carried_from"], language))
-        if r.get("case_number"):
-            notes.append(f"{'Dnr' if language == 'sv' else 'Case'} {r['case_number']}")
-        notes += r.get("secrecy") or []
-        if r.get("attachments"):
-            notes.append(("Bilagor: " if language == "sv" else "Attachments: ") + ", ".join(r["attachments"]))
-        notes += r.get("followups") or []
-        out.append({
-            "time": f"{r['start']}–{r['end']}", "start": r["start"], "end": r["end"],
-            "id": r["id"] or words.MARKERS[language][r["type"]], "title": r["title"], "note": " · ".join(notes),
-            "presenter": r.get("presenter") or "", "kind": words.kind_label(r, language), "minutes": r["minutes"],
-            "bg": ROW_COLOURS.get(r["type"], "FFFFFF"), "type": r["type"], "attachments": ", ".join(r.get("attachments") or []),
-        })
-    return out
-
-
-def doc_context(ctx: Ctx, meeting: date, rows: list[dict], version: int, *, final: bool = False,
-                approved_at: datetime | None = None, approved_by: str | None = None,
-                warnings: list[str] = ()) -> dict:
-    """Everything the agenda template is filled with."""
-    g, s, lang = ctx.config.group, ctx.config.schedule, ctx.language
-    chair = ctx.config.with_role("chair")
-    approved_day = approved_at.astimezone(g.timezone).date() if approved_at else None
-    return {
-        "organisation": g.organisation, "group": g.name, "short": g.short, "date": meeting.isoformat(),
-        "date_long": long_date(meeting, lang), "start": s.start.strftime("%H:%M"), "end": end_time(ctx, rows),
-        "time_range": f"{s.start.strftime('%H:%M')}–{end_time(ctx, rows)}", "location": s.location,
-        "chair": chair[0].name if chair else "", "secretary": secretary_for(ctx, meeting).name,
-        "version": version, "is_final": final,
-        # the routine (seed 000): the chief executive, who chairs, fixes the final agenda, whoever
-        # of the chair and the chancellery answered OK (klg status names the one who did)
-        "status_line": words.status_line(version, final, approved_day,
-                                         chair[0].name if chair else member_name(ctx, approved_by), lang),
-        "warnings": [] if final else list(warnings), "address": g.address, "deadline_rule": deadline_rule(ctx),
-        "rows": doc_rows([with_records(ctx, r) for r in rows], lang),
-    }
-
-
-def with_records(ctx: Ctx, row: dict) -> dict:
-    """``row`` with its item's case number and secrecy markings as the document shows them (read at
-    rendering, so every version shows them as they are now). A row for outside the group
-    (``outside``, from daemon.records.disclosure) names no secret document."""
-    if row.get("type") != "item" or not row.get("id"):
-        return row
-    item = ctx.store.item(row["id"]) or {}
-    sv = ctx.language == "sv"
-    marks = []
-    for m in secrecy.markings(ctx.store, row["id"]):
-        if m["attachment_name"] and row.get("outside"):
-            continue  # the public version lists what is withheld elsewhere, never by name
-        what = f" ({m['attachment_name']})" if m["attachment_name"] else ""
-        marks.append(f"{'Sekretess' if sv else 'Secret'}: {m['provision']}{what}")
-    return {**row, "case_number": item.get("case_number"), "secrecy": marks}
-
-
-def template_path(ctx: Ctx):
-    return ctx.config.templates_dir / ctx.language / "agenda.docx"
-
-
-def render(ctx: Ctx, meeting: date, rows: list[dict], version: int, **kwargs) -> bytes:
-    """The agenda document for ``rows``; AgendaTemplateError names a broken tag."""
-    data = document.render(template_path(ctx), doc_context(ctx, meeting, rows, version, **kwargs))
-    title = final_name(ctx, meeting, "agenda") if kwargs.get("final") else draft_name(ctx, meeting, version)[:-5]
-    return docmeta.label(data, lang=docmeta.locale(ctx.language), title=title, author=ctx.config.group.name)
 
 
 def draft_name(ctx: Ctx, meeting: date | str, version: int) -> str:
@@ -184,22 +97,6 @@ def final_name(ctx: Ctx, meeting: date | str, what: str) -> str:
     names = {"sv": {"agenda": "Dagordning", "book": "Mötesbok", "invite": "Kallelse"},
              "en": {"agenda": "Agenda", "book": "Meeting book", "invite": "Invitation"}}[ctx.language]
     return f"{names[what]} {short} {d}"
-
-
-def make_version(ctx: Ctx, meeting: date, rows: list[dict], *, source: str, author: str, changes: list[dict],
-                 break_at: str | None, source_message: str | None = None, returned: bytes | None = None) -> dict:
-    """Render and store the next version of ``meeting``'s agenda with ``rows`` (timed);
-    ``break_at`` ('HH:MM' or None for no break) is where later versions place the break."""
-    d = meeting.isoformat()
-    number = ctx.store.count("SELECT COALESCE(MAX(version), 0) + 1 FROM agenda_versions WHERE meeting = ?", [d])
-    warnings = layout.warnings(rows, ctx.config.schedule, ctx.language)
-    docx = render(ctx, meeting, rows, number, warnings=warnings)
-    version = versions.add(
-        ctx.store, d, now=ctx.now, source=source, author=author, rows=rows, warnings=warnings, changes=changes,
-        docx_sha256=ctx.store.files.put(docx), break_at=break_at, source_message=source_message,
-        returned_sha256=ctx.store.files.put(returned) if returned else None)
-    assert version["version"] == number
-    return version
 
 
 def member_attachments(ctx: Ctx, docs: list[dict], own: list[str]) -> list[OutAttachment]:

@@ -23,12 +23,12 @@ from daemon import documents as docs_lib
 from daemon import files as fileslib
 from daemon import meetings
 from daemon.agenda import book as booklib
-from daemon.agenda import common, guests, invite, layout, versions, words
+from daemon.agenda import common, guests, invite, layout, rendering, versions, words
 from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
 from daemon.files import safe_name
-from daemon.mail.compose import OutAttachment, encoded_size
+from daemon.mail.outgoing import OutAttachment, encoded_size
 from daemon.store import iso
 
 log = logging.getLogger("klg.agenda")
@@ -85,7 +85,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
     problems: list[str] = []  # why there is no PDF of the agenda
     book_problems: list[str] = []  # why there is no meeting book
 
-    docx = common.render(ctx, meeting, rows, n, final=True,
+    docx = rendering.render(ctx, meeting, rows, n, final=True,
                          approved_at=_parse(version["approved_at"]), approved_by=version["approved_by"])
     base_name = common.final_name(ctx, meeting, "agenda")
     book_name = f"{common.final_name(ctx, meeting, 'book')}.pdf"

@@ -32,7 +32,7 @@ from daemon.answers import Outcome
 from daemon.config import EMAIL_RE, Member
 from daemon.context import Ctx
 from daemon.hooks import ItemChange
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.records import disclosure
 from daemon.store import iso
 

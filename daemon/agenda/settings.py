@@ -20,8 +20,10 @@ DEFAULT_REMINDER = time(13, 0)
 KEYS = ("max_mail_mb", "max_book_mb", "reminder")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class AgendaSettings:
+    """``[agenda]``, validated: the mail and meeting-book size limits in bytes and the reminder's time."""
+
     max_mail_bytes: int
     max_book_bytes: int
     reminder: time | None

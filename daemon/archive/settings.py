@@ -23,8 +23,10 @@ from daemon.config_reader import ConfigReader, validated
 KNOWN = {"folder", "timestamp", "submission_agreement", "reference_code"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class ArchiveSettings:
+    """``[archive]``, validated: where packages go (None: not made), the time-stamp, the agreement."""
+
     folder: Path | None
     timestamp: bool
     submission_agreement: str | None = None

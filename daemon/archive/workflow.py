@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from daemon import documents
 from daemon.archive.settings import settings
 from daemon.context import Ctx
 from daemon.steps import Step
@@ -36,6 +35,7 @@ def make(ctx: Ctx, meeting: str) -> None:
     # an idle pass (start-up, issue 19).
     from daemon.archive import package  # noqa: PLC0415 -- start-up (issue 19)
     from daemon.archive.contents import NothingToArchive, gather  # noqa: PLC0415 -- start-up (issue 19)
+    from daemon import documents  # noqa: PLC0415 -- start-up (issue 19): LibreOffice's plumbing
 
     folder = settings(ctx.config).folder
     try:

@@ -8,7 +8,6 @@ a message is always in exactly one folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -102,6 +101,8 @@ class MaildirTransport:
     @staticmethod
     def file_name(message_id: str) -> str:
         """The file an outbox mail is delivered as (a Message-ID may hold '/', so it is hashed)."""
+        import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, only when mail goes
+
         return hashlib.sha256(message_id.strip("<>").encode("utf-8")).hexdigest()[:32] + ".eml"
 
     def _exists(self, name: str) -> bool:
@@ -114,6 +115,8 @@ class MaildirTransport:
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
         from daemon.mail.message import message_id_of  # noqa: PLC0415 -- start-up (issue 19): parsing only when mail is sent
+
+        import hashlib  # imported here, not at the top: start-up (issue 19)
 
         message_id = message_id_of(raw)
         name = self.file_name(message_id) if message_id else hashlib.sha256(raw).hexdigest()[:32] + ".eml"

@@ -20,7 +20,7 @@ from daemon.circulation.records import (
     stance_name,
 )
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.records import conflicts, disclosure, secrecy
 from daemon.store import iso
 from daemon.texts import long_date

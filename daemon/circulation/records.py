@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.schedule import Calendar
 from daemon.store import from_iso, iso
 from daemon.texts import day_month

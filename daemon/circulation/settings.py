@@ -17,7 +17,7 @@ from daemon.config import Config
 from daemon.config_reader import ConfigReader, validated
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Settings:
     """``[circulation]``: how long members have, and when they are reminded."""
 

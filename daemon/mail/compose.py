@@ -7,10 +7,7 @@ with out-of-office notes, and mail loops die at the first hop.
 
 from __future__ import annotations
 
-import mimetypes
-import os
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.contentmanager import _encode_text
 from email.header import Header
@@ -20,47 +17,12 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime
 from functools import lru_cache
 
+# What a mail to send is (imported from here too); apart, so that what only queues or counts
+# does not load the email package (start-up, issue 19).
+from daemon.mail.outgoing import PART_OVERHEAD, OutAttachment, Outgoing, encoded_size, new_message_id  # noqa: F401
+
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 _LINE_END = re.compile(r"\r\n|\r|\n")  # as email.generator.NLCRE
-
-
-@dataclass
-class OutAttachment:
-    name: str
-    data: bytes
-    content_type: str | None = None
-
-    def mime(self) -> tuple[str, str]:
-        ctype = self.content_type or mimetypes.guess_type(self.name)[0] or "application/octet-stream"
-        if ctype == "application/ms-tnef":
-            ctype = "application/octet-stream"
-        main, _, sub = ctype.partition("/")
-        return main, sub or "octet-stream"
-
-
-@dataclass
-class Outgoing:
-    """A mail to send, before it gets its bytes."""
-
-    to: list[str]
-    subject: str
-    body: str
-    cc: list[str] = field(default_factory=list)
-    attachments: list[OutAttachment] = field(default_factory=list)
-    in_reply_to: str | None = None
-    references: list[str] = field(default_factory=list)
-    extra_headers: dict[str, str] = field(default_factory=dict)
-
-
-# every attachment goes out base64-encoded, in lines of 76 characters plus CRLF,
-# with a MIME part header of its own: a size limit on the mail must count that
-PART_OVERHEAD = 500
-
-
-def encoded_size(size: int) -> int:
-    """The bytes an attachment of ``size`` bytes takes in the mail (base64 grows it by 4/3)."""
-    chars = 4 * ((size + 2) // 3)
-    return chars + 2 * ((chars + 75) // 76) + PART_OVERHEAD
 
 
 class _Policy(EmailPolicy):
@@ -101,10 +63,6 @@ SMTP = _Policy(linesep="\r\n")
 def header_safe(text: str) -> str:
     """One line of header text: no CR/LF or control characters (no header injection)."""
     return " ".join(_HEADER_UNSAFE.sub(" ", text or "").split())
-
-
-def new_message_id(domain: str) -> str:
-    return f"klg.{os.urandom(16).hex()}@{domain}"  # as random as uuid4().hex, without uuid's import of platform
 
 
 def build(out: Outgoing, *, sender: str, sender_name: str, message_id: str, date: datetime) -> bytes:

@@ -5,27 +5,33 @@ versions, and the documents' contexts."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from enum import StrEnum
 
-from daemon import attendance, followups
+from daemon import followups
 from daemon.agenda.versions import final_version
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
-from daemon.minutes import document
+from daemon.mail.outgoing import OutAttachment
 from daemon.minutes.content import OUTCOME_NAMES
 from daemon.minutes.settings import MinutesSettings, settings
-from daemon.records import conflicts
+from daemon.refs import Ref
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import iso
 from daemon.texts import kind_name, long_date, plural
 
+# Read for the documents' contexts alone: what asks whether a minutes step is due does not load them (issue 19).
+attendance_of = Ref("daemon.attendance:attendance")
+conflict_lines = Ref("daemon.records.conflicts:lines")
+
 # Outbox kinds of the minutes' mails.
 FORM_KINDS = ("minutes-form", "minutes-problems", "minutes-received", "minutes-change")
 SIGN_KINDS = ("minutes-sign", "minutes-sign-answer")
 FOLLOWUP_KINDS = ("minutes-followup",)
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class MinutesState(StrEnum):
@@ -73,6 +79,14 @@ WORDS = {
            "note_sealed": " The document is sealed with {organisation}'s electronic seal (PAdES); check the seal in a "
                           "PDF reader or with klg verify."},
 }
+
+
+def clean(text: str | None) -> str:
+    """User text safe for a docxtpl context: no control characters that docxtpl
+    would turn into paragraph or page breaks (\\a, \\f) or that XML forbids. (Here, not in
+    ``daemon.minutes.document``: what asks whether a minutes step is due, and ``klg status``,
+    load no document code; start-up, issue 19.)"""
+    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
 
 
 def calendar(ctx: Ctx) -> Calendar:
@@ -216,7 +230,7 @@ def attendance_rows(ctx: Ctx, meeting: str) -> list[dict]:
     out-of-office reply "Nej (autosvar)", each stand-in after the members (issue 17)."""
     w = words(ctx)
     out = []
-    for a in attendance.attendance(ctx, meeting):
+    for a in attendance_of(ctx, meeting):
         present = w["yes"] if a.present else (w["auto"] if a.note == "autosvar" else w["no"])
         title = w["stand_in_for"].format(name=a.title) if a.note == "ersättare" else a.title
         out.append({"name": a.name, "title": title, "present": present})
@@ -233,12 +247,12 @@ def form_context(ctx: Ctx, meeting: str, rows: list[dict], open_followups: list[
             short=ctx.config.group.short, date=meeting).removesuffix(".docx"),
         "signatories": ", ".join(extra),
         "attendance": attendance_rows(ctx, meeting),
-        "rows": [{"id": r["id"] or "", "title": document.clean(r["title"]), "presenter": document.clean(r["presenter"]),
+        "rows": [{"id": r["id"] or "", "title": clean(r["title"]), "presenter": clean(r["presenter"]),
                   "hint": (w["agenda_kind"].format(kind=kind_name(r["kind"], ctx.language).capitalize())
                            if r.get("id") and r.get("kind") else (w["standing"] if not r.get("id") else ""))}
                  for r in rows],
-        "followups": [{"ref": f["ref"], "task": document.clean(f["next_step"]), "title": document.clean(f["title"]),
-                       "responsible": document.clean(f["responsible"]), "meeting": f["meeting"]}
+        "followups": [{"ref": f["ref"], "task": clean(f["next_step"]), "title": clean(f["title"]),
+                       "responsible": clean(f["responsible"]), "meeting": f["meeting"]}
                       for f in open_followups],
     }
 
@@ -272,12 +286,12 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
         if r.get("masked"):
             meta = [r["id"]]  # a secret item outside the group: its number and marking, nothing more
         # a member with a conflict of interest did not take part (daemon.records.conflicts)
-        not_taking_part = [] if r.get("masked") else conflicts.lines(ctx, r.get("id"))
+        not_taking_part = [] if r.get("masked") else conflict_lines(ctx, r.get("id"))
         notes = "\n".join([*not_taking_part, r["notes"]] if r["notes"] else not_taking_part)
         rows.append({
-            "no": r["no"], "title": document.clean(r["title"]), "meta": " · ".join(meta),
-            "notes": document.clean(notes), "notes_label": w["decision"] if r.get("outcome") == "beslut" else "",
-            "responsible": document.clean(r["responsible"]), "next_step": document.clean(r["next_step"]),
+            "no": r["no"], "title": clean(r["title"]), "meta": " · ".join(meta),
+            "notes": clean(notes), "notes_label": w["decision"] if r.get("outcome") == "beslut" else "",
+            "responsible": clean(r["responsible"]), "next_step": clean(r["next_step"]),
             "comes_back": comes_back, "communicate": w["yes"] if r["communicate"] else w["no"],
             "show_communicate": not published and not r["communicate"],
         })
@@ -298,10 +312,10 @@ def document_context(ctx: Ctx, content: dict, *, version: int, signing: list[dic
         "omitted_note": w["omitted"].format(points=plural(omitted, *w["point"], ctx.language)) if omitted else "",
         "present": ", ".join(a["name"] for a in members if a["present"]) or "–",
         "absent": ", ".join(a["name"] for a in members if not a["present"]),
-        "guests": ", ".join(document.clean(a["name"] + (f" ({a['title']})" if a.get("title") else "")) for a in guests),
+        "guests": ", ".join(clean(a["name"] + (f" ({a['title']})" if a.get("title") else "")) for a in guests),
         "rows": rows,
-        "followups": [{"ref": followups.ref(f["id"]), "task": document.clean(f["next_step"]),
-                       "title": document.clean(f["title"]), "responsible": document.clean(f["responsible"]),
+        "followups": [{"ref": followups.ref(f["id"]), "task": clean(f["next_step"]),
+                       "title": clean(f["title"]), "responsible": clean(f["responsible"]),
                        "status": w["done"] + (f": {f['comment']}" if f.get("comment") else "") if f["done"]
                        else w["open"] + (f": {f['comment']}" if f.get("comment") else "")}
                       for f in content["followups"]],
@@ -321,7 +335,7 @@ def signing_rows(ctx: Ctx, content: dict, approved: dict[str, dict]) -> list[dic
 def version_attachments(ctx: Ctx, version: dict) -> list[OutAttachment]:
     """The .docx and PDF of a version, as signatories get them."""
     base = words(ctx)["version_file"].format(short=ctx.config.group.short, date=version["meeting"], n=version["version"])
-    out = [OutAttachment(base + ".docx", ctx.store.files.get(version["docx_sha256"]), document.DOCX_TYPE)]
+    out = [OutAttachment(base + ".docx", ctx.store.files.get(version["docx_sha256"]), DOCX_TYPE)]
     if version.get("pdf_sha256"):
         out.append(OutAttachment(base + ".pdf", ctx.store.files.get(version["pdf_sha256"]), "application/pdf"))
     return out

@@ -10,7 +10,6 @@ audience that must not see the rows marked "not communicated" gets.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from daemon.config import Config, Member
@@ -32,6 +31,8 @@ def canonical(content: dict) -> bytes:
 
 def content_hash(content: dict) -> str:
     """The SHA-256 (hex) of the canonical bytes: what an approval binds to."""
+    import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, not for klg status
+
     return hashlib.sha256(canonical(content)).hexdigest()
 
 

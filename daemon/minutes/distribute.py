@@ -23,7 +23,7 @@ from pathlib import Path
 
 from daemon import documents, followups, items
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.minutes import common, content as contentlib, document
 from daemon.minutes.common import MinutesState, calendar, cfg, day, minutes_row, version_row
 from daemon.minutes.seal import seal_job

@@ -51,15 +51,6 @@ FOLLOWUP_HEADERS = {
     "done": ("klar", "klart", "done"),
     "comment": ("kommentar", "comment", "kommentarer", "comments"),
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean(text: str | None) -> str:
-    """User text safe for a docxtpl context: no control characters that docxtpl
-    would turn into paragraph or page breaks (\\a, \\f) or that XML forbids."""
-    return _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
-
-
 def template_path(templates_dir: Path, language: str, name: str) -> Path:
     return Path(templates_dir) / language / name
 

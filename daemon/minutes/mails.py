@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from daemon import followups
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.minutes import common, document
 from daemon.minutes import content as contentlib
 from daemon.minutes.common import MinutesState, day, minutes_row, version_row

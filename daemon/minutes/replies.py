@@ -23,7 +23,7 @@ from daemon.config import Member
 from daemon import followups
 from daemon.context import Ctx
 from daemon.answers import Outcome, explain
-from daemon.mail.compose import OutAttachment
+from daemon.mail.outgoing import OutAttachment
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
 from daemon.records import conflicts

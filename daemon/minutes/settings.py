@@ -48,8 +48,10 @@ KNOWN = {"secretaries", "form_delay_minutes", "return_reminder_hours", "reminder
 AUDIENCE_KEYS = {"name", "label", "addresses", "folder", "omit_not_communicated"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Audience:
+    """One of ``[minutes] audiences``: who gets the signed minutes, and which version."""
+
     name: str
     label: str
     addresses: tuple[str, ...] | None  # None: every member (the "members" audience)
@@ -61,8 +63,10 @@ class Audience:
         return "folder" if self.folder is not None else "mail"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class MinutesSettings:
+    """``[minutes]``, validated: the form's timing, the reminders, the seal and the audiences."""
+
     form_delay_minutes: int
     return_reminder_hours: float
     reminder_hours: float

@@ -14,11 +14,16 @@ from functools import partial
 
 from daemon.context import Ctx
 from daemon.minutes import common
-from daemon.minutes.distribute import finalize
-from daemon.minutes.mails import remind_secretary, remind_signatories, send_form
-from daemon.minutes.settings import settings
 from daemon.minutes.common import calendar, cfg, day, minutes_row, version_row
+from daemon.minutes.settings import settings
+from daemon.refs import Ref
 from daemon.steps import Step
+
+# What the steps do, imported when one runs: asking what is due loads no mail or document code (issue 19).
+finalize = Ref("daemon.minutes.distribute:finalize")
+remind_secretary = Ref("daemon.minutes.mails:remind_secretary")
+remind_signatories = Ref("daemon.minutes.mails:remind_signatories")
+send_form = Ref("daemon.minutes.mails:send_form")
 
 LOOKBACK_DAYS = 14  # meetings this far back still get their form when the daemon was down
 OFFICE_START, OFFICE_END = time(8, 0), time(17, 0)

@@ -11,7 +11,7 @@ import re
 
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.records import cases, secrecy
+from daemon.records import cases, secrecy, secrecy_lines
 
 CASE = re.compile(r"^(?:dnr|diarienummer|case(?: number)?)\s*:?\s*(.+)$", re.IGNORECASE)
 MARK = re.compile(r"^(?:sekretess|secret|secrecy)\s*:\s*(.+)$", re.IGNORECASE)
@@ -36,7 +36,7 @@ def read_notes(ctx: Ctx, item: dict, notes: str, member: Member) -> tuple[str | 
         text = m[1]
         bracket = re.search(r"\(([^()]+)\)\s*$", text)
         document = known.get(bracket[1].strip().lower()) if bracket else None
-        provision = secrecy.provision_of(text[:bracket.start()] if bracket else text)
+        provision = secrecy_lines.provision_of(text[:bracket.start()] if bracket else text)
         if provision is None or (bracket and document is None):
             continue
         if secrecy.mark(ctx, item["id"], provision, by=member.email, document=document):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.records import cases, secrecy
+from daemon.records import cases, secrecy, secrecy_lines
 
 MAX_REASON = 500  # a reason is a line, not a document
 
@@ -28,7 +28,7 @@ def apply_secrecy(ctx: Ctx, item_id: str, values: dict, member: Member) -> list[
     if "secrecy" not in values:
         return []
     sv = ctx.language == "sv"
-    marking = secrecy.parse(str(values["secrecy"]))
+    marking = secrecy_lines.parse(str(values["secrecy"]))
     if marking.provision is None:
         return [f"”Sekretess: {str(values['secrecy'])[:60]}” nämner ingen bestämmelse; skriv till exempel "
                 "”Sekretess: OSL 39 kap. 3 §”. Ärendet är inte sekretessmarkerat." if sv else

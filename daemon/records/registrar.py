@@ -15,11 +15,14 @@ import json
 
 from daemon.context import Ctx
 from daemon.hooks import ItemChange
-from daemon.mail.compose import OutAttachment
-from daemon.records import disclosure
+from daemon.mail.outgoing import OutAttachment
 from daemon.records.settings import settings
+from daemon.refs import Ref
 from daemon.steps import Step
 from daemon.store import from_iso, iso
+
+# Imported when a copy is made, not when a pass asks whether the digest is due (start-up, issue 19).
+outside = Ref("daemon.records.disclosure:outside")
 
 
 def on_item_change(ctx: Ctx, change: ItemChange) -> None:
@@ -66,7 +69,7 @@ def send_digest(ctx: Ctx) -> None:
 def entry(ctx: Ctx, row: dict) -> tuple[dict, list[OutAttachment]]:
     """What the registrar is told of one queued row, and the documents that may go with it."""
     item = ctx.store.item(row["item_id"])
-    d = disclosure.outside(ctx, item["id"])
+    d = outside(ctx, item["id"])
     ids = set(json.loads(row["attachment_ids"]))
     rows = [a for a in ctx.store.attachments(item["id"]) if a["id"] in ids]
     visible = [a for a in rows if d.may_see(a)]

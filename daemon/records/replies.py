@@ -19,7 +19,7 @@ from daemon.config import Member
 from daemon.context import Ctx
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
-from daemon.records import conflicts, secrecy
+from daemon.records import conflicts, secrecy, secrecy_lines
 
 LINE = re.compile(r"^[ \t*_]*(sekretess|secrecy|häv sekretess|upphäv sekretess|lift secrecy|jäv|jav|"
                   r"conflict of interest)[ \t*_]*:[ \t]*(.*?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -40,7 +40,7 @@ def requests(text: str, default_item: str | None) -> list[Request]:
     out = []
     for m in list(LINE.finditer(text or ""))[:MAX_LINES]:
         key, value = m[1].lower(), m[2]
-        found = secrecy.ITEM_ID.search(value)
+        found = secrecy_lines.ITEM_ID.search(value)
         item_id = found[1].upper() if found else default_item
         what = "lift" if key in LIFT else "conflict" if key in CONFLICT else "mark"
         out.append(Request(what, item_id, value))
@@ -75,7 +75,7 @@ def on_agenda_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) ->
 def on_command(ctx: Ctx, mail: ParsedMail, member: Member) -> Outcome | None:
     """A new mail whose every records line names an item (else it is a proposal with fields)."""
     found = requests(latest_reply(mail.text), None)
-    if not found or not all(secrecy.ITEM_ID.search(r.value) for r in found):
+    if not found or not all(secrecy_lines.ITEM_ID.search(r.value) for r in found):
         return None
     return act(ctx, mail, member, found)
 
@@ -128,7 +128,7 @@ def _mark(ctx: Ctx, item: dict, member: Member, r: Request, done: list[str]) -> 
         return [f"Bara förslagsställaren, ordföranden och kansliet kan sekretessmarkera {item['id']}; inget ändrades."
                 if sv else f"Only the proposer, the chair and the chancellery can mark {item['id']} secret; "
                 "nothing changed."]
-    marking = secrecy.parse(r.value)
+    marking = secrecy_lines.parse(r.value)
     if marking.provision is None:
         return [f"Raden ”{r.value[:60]}” nämner ingen bestämmelse; skriv t.ex. ”Sekretess: {item['id']} OSL 39 kap. "
                 "3 §”. Inget ändrades." if sv else f"The line ”{r.value[:60]}” names no provision; write e.g. "
@@ -152,9 +152,9 @@ def _lift(ctx: Ctx, item: dict, member: Member, r: Request, done: list[str]) -> 
     if not (member.has("chair") or member.has("chancellery")):
         return [f"Bara ordföranden och kansliet kan häva sekretessen för {item['id']}; inget ändrades." if sv else
                 f"Only the chair and the chancellery can lift the secrecy of {item['id']}; nothing changed."]
-    rest = secrecy.ITEM_ID.sub("", r.value).strip(" ,;:")  # "Häv sekretess: KLG-… Utredning.pdf": one document
+    rest = secrecy_lines.ITEM_ID.sub("", r.value).strip(" ,;:")  # "Häv sekretess: KLG-… Utredning.pdf": one document
     names = {a["name"].lower(): a["name"] for a in ctx.store.attachments(item["id"])}
-    document = names.get(secrecy.DOCUMENT_WORDS.sub("", rest).strip(" \"”'").lower()) if rest else None
+    document = names.get(secrecy_lines.DOCUMENT_WORDS.sub("", rest).strip(" \"”'").lower()) if rest else None
     if rest and document is None:
         return [f"{item['id']} har ingen bilaga ”{rest[:60]}”; inget ändrades." if sv else
                 f"{item['id']} has no attachment ”{rest[:60]}”; nothing changed."]

@@ -23,7 +23,7 @@ KEYS = ("case_number_pattern", "registrar", "registrar_mode", "registrar_digest_
 MODES = ("each", "digest")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by nothing: no __eq__/__hash__ to generate at start-up (issue 19)
 class Settings:
     """``[records]``, read and checked."""
 
