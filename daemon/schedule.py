@@ -59,7 +59,9 @@ class Calendar:
 
     @cached_property
     def _rule(self):
-        return rrulestr(self.s.recurrence, dtstart=datetime.combine(self.s.first_date, self.s.start))
+        # cache=True: dateutil walks a rule from its first date on every after()/before(); ten
+        # years on, every pass of a weekly group would walk 500 meetings several times over
+        return rrulestr(self.s.recurrence, dtstart=datetime.combine(self.s.first_date, self.s.start), cache=True)
 
     # --- days -----------------------------------------------------------------
 
