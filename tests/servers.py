@@ -586,7 +586,8 @@ class MailServers:
         if not self.queue_empty():
             subprocess.run(["postsuper", "-c", str(self.postfix_dir), "-d", "ALL"], capture_output=True)
         for user in USERS:
-            if (self.root / "mail" / user / "dovecot-attributes").exists() and self.push_registration(user):
+            attributes = self.root / "mail" / user / "dovecot-attributes"  # Dovecot's file dict: key and value lines
+            if attributes.exists() and "http-notify" in attributes.read_text(errors="replace"):
                 self.doveadm("mailbox", "metadata", "unset", "-u", user, "-s", "", PUSH_ENTRY)  # no push unless asked
             with self.imap(user) as client:
                 for flags, _, name in sorted(client.list_folders(), key=lambda f: -len(f[2])):
