@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from daemon import pdf
+from daemon import pdf, redact
 from tests.helpers import new_instance
 # The mail servers' fixtures are registered here and only here: a session fixture
 # imported into several test modules is a separate fixture in each, so every
@@ -25,6 +25,16 @@ def keep_umask():
     os.umask(saved)
     yield
     os.umask(saved)
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets():
+    """A daemon remembers the secrets of its one config to mask them; a test process reads
+    hundreds of configs, and one test's secret (e.g. "expired") must not mask another
+    test's message."""
+    yield
+    with redact._lock:
+        redact._secrets.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")
