@@ -71,13 +71,17 @@ def test_the_registrars_digest_and_documents_added_later(inst):
     result = inst.tick(at("2026-12-02 16:00"))
     assert "registrar-digest:2026-12-02" in result["steps"]
     [digest] = inst.sent_to(REGISTRAR)
-    assert subject(digest) == "För registrering: 3 ärenden och handlingar"
+    assert subject(digest) == "För registrering: 3 poster"
     assert attachment_names(digest) == ["Budget.pdf"]
     text = body(digest)
     assert "KLG-2026-001 (nya handlingar)" in text and "Dnr:           KS 2026/11" in text
     assert "Inkommet:      2026-12-02 10:05" in text  # when the daemon took it in
     inst.tick(at("2026-12-03 16:00"))
     assert len(inst.sent_to(REGISTRAR)) == 1  # nothing new: no empty digest
+    inst.drop(make_mail(ERIK, "Parkering", "Text.", date=at("2026-12-04 09:00")))
+    inst.tick(at("2026-12-04 09:05"))
+    inst.tick(at("2026-12-04 16:00"))
+    assert subject(inst.sent_to(REGISTRAR)[-1]) == "[KLG-2026-003] För registrering: Parkering"  # one: named
 
 
 def test_the_chairs_ok_with_a_marking_approves_and_marks(inst):
