@@ -119,7 +119,7 @@ def test_a_changed_document_is_converted_again(inst, converted):
     assert len(names(converted)) == 2  # a pass with nothing new converts nothing
 
 
-HUNG_TIMEOUT = 5.0  # seconds; the wrapper sleeps an hour, so any timeout is a kill
+HUNG_TIMEOUT = 2.0  # seconds; the wrapper sleeps an hour, so any timeout is a kill
 
 
 def test_a_hung_conversion_is_killed_and_the_others_still_go(inst, converted, monkeypatch):
