@@ -17,7 +17,6 @@ from email.utils import format_datetime, make_msgid
 import docx
 from docx.table import Table, _Row
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def member_mail(sender: str, name: str, to: str, subject: str, body: str | None, *, date: datetime,

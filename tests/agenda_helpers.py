@@ -9,7 +9,8 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from daemon.simulate import DOCX, Agenda, small_docx  # noqa: F401 (the tests import them from here)
+from daemon.mail.outgoing import DOCX  # noqa: F401 (the tests import it from here)
+from daemon.simulate import Agenda, small_docx  # noqa: F401 (the tests import them from here)
 from tests.helpers import attachment, attachment_names
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from docx import Document
 
-from daemon.simulate import DOCX, fill_form
+from daemon.mail.outgoing import DOCX
+from daemon.simulate import fill_form
 from tests.helpers import CHAIR, MEMBERS, NAMES, make_mail
 
 COUNCIL = "ksau@example.org"

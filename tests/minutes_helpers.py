@@ -10,7 +10,8 @@ from pathlib import Path
 
 from docx import Document
 
-from daemon.simulate import DOCX, fill_form, table_with  # noqa: F401 (the tests import them from here)
+from daemon.mail.outgoing import DOCX  # noqa: F401 (the tests import it from here)
+from daemon.simulate import fill_form, table_with  # noqa: F401 (the tests import them from here)
 
 
 

@@ -11,7 +11,8 @@ from email import message_from_bytes, policy
 import pytest
 
 from daemon.mail import compose
-from daemon.mail.compose import Outgoing, build
+from daemon.mail.compose import build
+from daemon.mail.outgoing import Outgoing
 from tests.helpers import ERIK, MARIA, at, make_mail
 
 NAMES = ["KLG", "Kommunledningsgruppen (KLG)", "Kommunledningsgruppen, Åre kommun", 'Grupp "KLG"', "",

@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from daemon.mail.compose import OutAttachment, Outgoing, build, encoded_size
+from daemon.mail.compose import build
 from daemon.mail.message import parse
+from daemon.mail.outgoing import OutAttachment, Outgoing, encoded_size
 
 HEAD = b"From: Sofia Lund <sofia.lund@example.org>\r\nMessage-ID: <a@example.org>\r\n"
 

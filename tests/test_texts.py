@@ -12,7 +12,8 @@ from email import policy
 import jinja2
 import pytest
 
-from daemon.mail.compose import Outgoing, build
+from daemon.mail.compose import build
+from daemon.mail.outgoing import Outgoing
 from daemon.texts import long_date, plural, subject
 from tests.helpers import REPO
 

@@ -11,12 +11,11 @@ from daemon.config import Member
 from daemon.context import Ctx
 from daemon.files import member_file_names
 from daemon.followups import followups_for
-from daemon.mail.outgoing import OutAttachment
+from daemon.mail.outgoing import DOCX, OutAttachment
 from daemon.schedule import Calendar
 from daemon.secretary import secretary_for
 from daemon.store import from_iso
 
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # Outbox kinds of the agenda's mails; a reply to any of them comes to the agenda.
 KINDS = ("agenda-draft", "agenda-version", "agenda-approved", "agenda-reminder", "agenda-final", "agenda-answer",
          "agenda-notice")
@@ -114,7 +113,7 @@ def member_attachments(ctx: Ctx, docs: list[dict], own: list[str]) -> list[OutAt
 def version_attachment(ctx: Ctx, meeting: date | str, version: dict) -> OutAttachment:
     """The version's review document as a mail attachment."""
     return OutAttachment(draft_name(ctx, meeting, version["version"]), ctx.store.files.get(version["docx_sha256"]),
-                         DOCX_TYPE)
+                         DOCX)
 
 
 def mail_rows(rows: list[dict], language: str) -> list[dict]:

@@ -28,7 +28,7 @@ from daemon.agenda.settings import settings
 from daemon.context import Ctx
 from daemon.meetings import MeetingState
 from daemon.files import safe_name
-from daemon.mail.outgoing import OutAttachment, encoded_size
+from daemon.mail.outgoing import DOCX, OutAttachment, encoded_size
 from daemon.store import iso
 
 log = logging.getLogger("klg.agenda")
@@ -113,7 +113,7 @@ def send(ctx: Ctx, meeting: date, version: dict, previous: dict | None) -> None:
                        summary=ctx.config.group.name, description=description(ctx, rows), stand_ins=stand_ins)
     invite_name = f"{common.final_name(ctx, meeting, 'invite')}.ics"
 
-    base = [OutAttachment(name, data, common.DOCX_TYPE if name.endswith(".docx") else PDF) for name, data in files.items()]
+    base = [OutAttachment(name, data, DOCX if name.endswith(".docx") else PDF) for name, data in files.items()]
     base.append(OutAttachment(invite_name, ics, ICS))
     item_atts = common.member_attachments(ctx, all_docs, [a.name for a in base] + [book_name])
     conf = settings(ctx.config)
@@ -244,7 +244,7 @@ def send_to_stand_in(ctx: Ctx, meeting: date, name: str, address: str) -> bool:
                        end=cal.local(meeting, _clock(common.end_time(ctx, rows))), sequence=sent["invite_sequence"] or 0,
                        now=ctx.now, summary=ctx.config.group.name, description=description(ctx, rows),
                        stand_ins=attendance.substitutes(ctx, d))
-    base = [OutAttachment(f"{base_name}.docx", ctx.store.files.get(sent["final_docx_sha256"]), common.DOCX_TYPE)]
+    base = [OutAttachment(f"{base_name}.docx", ctx.store.files.get(sent["final_docx_sha256"]), DOCX)]
     if sent.get("pdf_sha256"):
         base.append(OutAttachment(f"{base_name}.pdf", ctx.store.files.get(sent["pdf_sha256"]), PDF))
     base.append(OutAttachment(f"{common.final_name(ctx, meeting, 'invite')}.ics", ics, ICS))

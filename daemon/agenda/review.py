@@ -29,10 +29,10 @@ from daemon.answers import Outcome
 from daemon.config import Member
 from daemon.context import Ctx
 from daemon.mail.message import ParsedMail
+from daemon.mail.outgoing import DOCX
 from daemon.mail.replies import latest_reply
 
 MEETING_TAG = re.compile(r"\[([A-Za-z][A-Za-z0-9]{0,11}) (\d{4}-\d{2}-\d{2})\]")
-DOCX_TYPES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
 OTHER_DOCUMENTS = (".doc", ".odt", ".pdf", ".rtf", ".pages")
 
 
@@ -75,7 +75,7 @@ def on_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> Outcom
 
     text = latest_reply(mail.text)
     approve = is_approval(text)
-    docs = [a for a in mail.attachments if a.name.lower().endswith(".docx") or a.content_type in DOCX_TYPES]
+    docs = [a for a in mail.attachments if a.name.lower().endswith(".docx") or a.content_type == DOCX]
     base_number = _ref_version(thread.get("ref")) or current["version"]
     if base_number < current["version"]:
         answer(ctx, mail, member, "stale", {**context, "base": base_number, "current": current["version"],

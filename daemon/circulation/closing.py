@@ -10,7 +10,6 @@ from daemon import items
 from daemon.circulation import records
 from daemon.circulation.compilation import counts, store_compilation
 from daemon.circulation.records import (
-    DOCX,
     CirculationState,
     asked,
     current_comments,
@@ -18,7 +17,7 @@ from daemon.circulation.records import (
     mail_context,
 )
 from daemon.context import Ctx
-from daemon.mail.outgoing import OutAttachment
+from daemon.mail.outgoing import DOCX, OutAttachment
 from daemon.records import conflicts
 from daemon.store import from_iso, iso
 

@@ -10,7 +10,6 @@ from datetime import date
 from daemon import docmeta
 from daemon.circulation import document, records
 from daemon.circulation.records import (
-    DOCX,
     asked,
     current_comments,
     get,
@@ -20,7 +19,7 @@ from daemon.circulation.records import (
     stance_name,
 )
 from daemon.context import Ctx
-from daemon.mail.outgoing import OutAttachment
+from daemon.mail.outgoing import DOCX, OutAttachment
 from daemon.records import conflicts, disclosure, secrecy
 from daemon.store import iso
 from daemon.texts import long_date

@@ -26,7 +26,6 @@ from daemon.texts import day_month
 REPLY_KINDS = ("circulation", "circulation-reminder", "circulation-receipt", "circulation-started",
                "circulation-status", "circulation-compiled", "circulation-late", "circulation-withdrawn",
                "circulation-cancelled")
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 STANCE_NAMES = {
     "sv": {"support": "Tillstyrker", "object": "Avstyrker", "none": "Inga synpunkter", None: "–"},
     "en": {"support": "Support", "object": "Object", "none": "No comments", None: "–"},

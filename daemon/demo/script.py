@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Callable
 
 from daemon.demo.play import SECRETARY, STRANGER, Beat, Week
-from daemon.simulate import DOCX, Agenda, fill_form, small_docx
+from daemon.mail.outgoing import DOCX
+from daemon.simulate import Agenda, fill_form, small_docx
 
 
 def propose(subject: str, body: str, document: tuple[str, str] | None = None):

@@ -17,9 +17,9 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime
 from functools import lru_cache
 
-# What a mail to send is (imported from here too); apart, so that what only queues or counts
+# What a mail to send is lives in daemon.mail.outgoing, so that what only queues or counts
 # does not load the email package (start-up, issue 19).
-from daemon.mail.outgoing import PART_OVERHEAD, OutAttachment, Outgoing, encoded_size, new_message_id  # noqa: F401
+from daemon.mail.outgoing import Outgoing
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 _LINE_END = re.compile(r"\r\n|\r|\n")  # as email.generator.NLCRE

@@ -41,6 +41,9 @@ class Outgoing:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"  # Word documents, sent and recognised
+
+
 # every attachment goes out base64-encoded, in lines of 76 characters plus CRLF,
 # with a MIME part header of its own: a size limit on the mail must count that
 PART_OVERHEAD = 500

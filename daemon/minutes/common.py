@@ -13,7 +13,7 @@ from daemon import followups
 from daemon.agenda.versions import final_version
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.outgoing import OutAttachment
+from daemon.mail.outgoing import DOCX, OutAttachment
 from daemon.minutes.content import OUTCOME_NAMES
 from daemon.minutes.settings import MinutesSettings, settings
 from daemon.refs import Ref
@@ -30,7 +30,6 @@ conflict_lines = Ref("daemon.records.conflicts:lines")
 FORM_KINDS = ("minutes-form", "minutes-problems", "minutes-received", "minutes-change")
 SIGN_KINDS = ("minutes-sign", "minutes-sign-answer")
 FOLLOWUP_KINDS = ("minutes-followup",)
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -335,7 +334,7 @@ def signing_rows(ctx: Ctx, content: dict, approved: dict[str, dict]) -> list[dic
 def version_attachments(ctx: Ctx, version: dict) -> list[OutAttachment]:
     """The .docx and PDF of a version, as signatories get them."""
     base = words(ctx)["version_file"].format(short=ctx.config.group.short, date=version["meeting"], n=version["version"])
-    out = [OutAttachment(base + ".docx", ctx.store.files.get(version["docx_sha256"]), DOCX_TYPE)]
+    out = [OutAttachment(base + ".docx", ctx.store.files.get(version["docx_sha256"]), DOCX)]
     if version.get("pdf_sha256"):
         out.append(OutAttachment(base + ".pdf", ctx.store.files.get(version["pdf_sha256"]), "application/pdf"))
     return out

@@ -19,7 +19,6 @@ from daemon.minutes.formcheck import SIGNATORY_LABELS, RawForm, norm
 from daemon.store import Store
 from daemon.texts import TemplateProblem
 
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FORM = "minutes.docx"
 DOCUMENT = "minutes_document.docx"
 SIGNATURES = "klg-signatures"  # the caption of the minutes' signing table

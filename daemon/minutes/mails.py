@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from daemon import followups
 from daemon.config import Member
 from daemon.context import Ctx
-from daemon.mail.outgoing import OutAttachment
+from daemon.mail.outgoing import DOCX, OutAttachment
 from daemon.minutes import common, document
 from daemon.minutes import content as contentlib
 from daemon.minutes.common import MinutesState, day, minutes_row, version_row
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # an annotation only: parsing mail is loaded when mail comes 
 
 def form_attachment(ctx: Ctx, row: dict) -> OutAttachment:
     name = common.words(ctx)["form_file"].format(short=ctx.config.group.short, date=row["meeting"])
-    return OutAttachment(name, ctx.store.files.get(row["form_docx_sha256"]), document.DOCX_TYPE)
+    return OutAttachment(name, ctx.store.files.get(row["form_docx_sha256"]), DOCX)
 
 
 def send_form(ctx: Ctx, meeting: str, *, secretary: Member | None = None, reminder: bool = False,
@@ -156,7 +156,7 @@ def send_change_request(ctx: Ctx, meeting: str, request: dict, *, reminder: bool
     secretary = ctx.config.member_by_address(row["secretary"]) or secretary_for(ctx, day(meeting))
     base = common.words(ctx)["form_file"].format(short=ctx.config.group.short, date=meeting)
     form = OutAttachment(base.replace(".docx", f" v{version['version']}.docx"),
-                         ctx.store.files.get(version["returned_sha256"]), document.DOCX_TYPE)
+                         ctx.store.files.get(version["returned_sha256"]), DOCX)
     return ctx.send("minutes_change", [secretary], {
         "meeting": common.meeting_context(ctx, meeting, secretary), "name": secretary.name,
         "by": common.member_name(ctx, request["signatory"]), "text": request["text"], "version": version["version"],

@@ -23,7 +23,7 @@ from daemon.config import Member
 from daemon import followups
 from daemon.context import Ctx
 from daemon.answers import Outcome, explain
-from daemon.mail.outgoing import OutAttachment
+from daemon.mail.outgoing import DOCX, OutAttachment
 from daemon.mail.message import ParsedMail
 from daemon.mail.replies import latest_reply
 from daemon.records import conflicts
@@ -83,7 +83,7 @@ def on_form_reply(ctx: Ctx, mail: ParsedMail, member: Member, thread: dict) -> O
     if row["state"] in ("signed", "distributed"):
         _answer(ctx, mail, member, "already_signed", meeting, kind="minutes-problems")
         return Outcome("minutes-late", detail="minutes already signed")
-    docs = [a for a in mail.attachments if a.name.lower().endswith(".docx") or a.content_type == document.DOCX_TYPE]
+    docs = [a for a in mail.attachments if a.name.lower().endswith(".docx") or a.content_type == DOCX]
     if not docs:
         others = [a.name for a in mail.attachments]
         _answer(ctx, mail, member, "no_docx", meeting, {"attached": others}, kind="minutes-problems")
