@@ -89,6 +89,13 @@ class MaildirMailbox:
         pass
 
 
+def _hashed_name(data: bytes) -> str:
+    """A sent mail's file name: the first 32 hex digits of the SHA-256 of ``data``."""
+    import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, only when mail goes
+
+    return hashlib.sha256(data).hexdigest()[:32] + ".eml"
+
+
 class MaildirTransport:
     """Delivers into the ``sent`` Maildir. The file name is derived from the
     message's Message-ID, so delivering the same outbox mail twice leaves one
@@ -101,9 +108,7 @@ class MaildirTransport:
     @staticmethod
     def file_name(message_id: str) -> str:
         """The file an outbox mail is delivered as (a Message-ID may hold '/', so it is hashed)."""
-        import hashlib  # imported here, not at the top: start-up (issue 19): OpenSSL, only when mail goes
-
-        return hashlib.sha256(message_id.strip("<>").encode("utf-8")).hexdigest()[:32] + ".eml"
+        return _hashed_name(message_id.strip("<>").encode("utf-8"))
 
     def _exists(self, name: str) -> bool:
         # a mail client that read it has moved it to cur/ and added flags (name:2,S)
@@ -116,10 +121,8 @@ class MaildirTransport:
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
         from daemon.mail.message import message_id_of  # noqa: PLC0415 -- start-up (issue 19): parsing only when mail is sent
 
-        import hashlib  # imported here, not at the top: start-up (issue 19)
-
         message_id = message_id_of(raw)
-        name = self.file_name(message_id) if message_id else hashlib.sha256(raw).hexdigest()[:32] + ".eml"
+        name = self.file_name(message_id) if message_id else _hashed_name(raw)
         if self._exists(name):
             return []
         target = self.folder / "new" / name
