@@ -6,7 +6,11 @@ Measured in the same run, on the same messages:
     BODY.PEEK[] per message, over the same STARTTLS connection settings as
     the daemon), as the yardstick: run before and after the daemon (from the
     processed folder), and averaged, because the load of a shared machine
-    changes during a run;
+    changes during a run. It is run twice each time: as stock imapclient
+    does it (imaplib's trace on, debug = 5, which formats every fetched
+    literal: the yardstick of the issue and of every earlier figure), and as
+    a lean loop with the trace off, as klg's own connection has it since
+    2026-12-04 (``quiet_protocol_trace``);
   * the daemon's ingest: fetch, parse, store the item and its document,
     queue the acknowledgement, move the message to processed;
   * the whole pass (ingest plus sending the 1,000 acknowledgements by SMTP).
@@ -45,10 +49,12 @@ def fill(servers, count: int) -> int:
     return max(sizes)
 
 
-def bare_fetch(inst, folder: str = "INBOX") -> tuple[int, float, int]:
+def bare_fetch(inst, folder: str = "INBOX", stock: bool = True) -> tuple[int, float, int]:
     from daemon.backends.imap_connection import ImapConnection
 
     client = ImapConnection(inst.config.mailbox.settings, "mailbox").open()  # the daemon's own TLS and login
+    if stock:
+        client._imap.debug = 5  # what IMAPClient() sets; klg's connection turns it off
     client.select_folder(folder, readonly=True)
     started = time.perf_counter()
     uids = client.search("ALL")
@@ -115,21 +121,26 @@ def main(count: int = 1000) -> None:
         print(f"filling the inbox with {count} proposals ...", flush=True)
         size = fill(servers, count)
         n, bare, volume = bare_fetch(inst)
+        _, lean, _ = bare_fetch(inst, stock=False)
         assert n == count, f"{n} messages in the inbox, expected {count}"
         handled, ingest, total, sent, in_mailbox = daemon_drain(inst)
-        # the bare loop again, over the same messages where the daemon put them: the machine's load
-        # may change during the run, so the yardstick is the mean of before and after
+        # the bare loops again, over the same messages where the daemon put them: the machine's load
+        # may change during the run, so each yardstick is the mean of before and after
         n_after, bare_after, _ = bare_fetch(inst, "klg.Behandlat")
+        _, lean_after, _ = bare_fetch(inst, "klg.Behandlat", stock=False)
         assert n_after == count
         bare_before, bare = bare, (bare + bare_after) / 2
+        lean = (lean + lean_after) / 2
         left = servers.count(GROUP)
         processed = servers.count(GROUP, "klg/Behandlat")
     print(f"machine: {machine()}")
     print(f"backlog drain: {count} proposals of {size / 1024:.0f} KB each (a 200 KB PDF), {volume / 1e6:.0f} MB in all")
     print(f"  bare imapclient fetch loop: {n / bare:.1f} messages/s ({bare:.1f} s; {n / bare_before:.1f} before the "
           f"daemon ran, {n / bare_after:.1f} after)")
+    print(f"  lean fetch loop (imaplib's trace off): {n / lean:.1f} messages/s ({lean:.1f} s)")
     print(f"  daemon ingest (fetch, parse, store, queue ack, move): {handled / ingest:.1f} messages/s ({ingest:.1f} s), "
-          f"{handled / ingest / (n / bare):.0%} of the bare fetch (target: at least 100%)")
+          f"{handled / ingest / (n / bare):.0%} of the bare fetch (target: at least 100%), "
+          f"{handled / ingest / (n / lean):.0%} of the lean loop")
     print(f"    of which in the IMAP backend (fetch, move): {in_mailbox:.1f} s = {handled / in_mailbox:.1f} messages/s, "
           f"{handled / in_mailbox / (n / bare):.1f} x the bare fetch; in intake (parse, checks, SQLite, files, "
           f"acknowledgement): {ingest - in_mailbox:.1f} s")

@@ -82,10 +82,13 @@ class Table:
     def insert(self, record: dict[str, Any], *, replace: bool = False, ignore: bool = False) -> Inserted:
         """Insert one row (``replace``: over a row with the same key; ``ignore``: not if one exists);
         its primary key is ``last_pk``."""
-        names = list(record)
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE" if ignore else "INSERT"
-        sql = (f"{verb} INTO {_quoted(self.name)} ({', '.join(map(_quoted, names))}) "
-               f"VALUES ({', '.join('?' * len(names))})")
+        names = tuple(record)
+        key = (self.name, replace, ignore, names)
+        sql = self.db._inserts.get(key)
+        if sql is None:  # the same few shapes over and over: built once per connection
+            verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE" if ignore else "INSERT"
+            sql = self.db._inserts[key] = (f"{verb} INTO {_quoted(self.name)} ({', '.join(map(_quoted, names))}) "
+                                           f"VALUES ({', '.join('?' * len(names))})")
         cursor = self.db.execute(sql, [stored(record[n]) for n in names])
         pk = self.pk
         given = record.get(pk)
@@ -134,6 +137,7 @@ class Database:
         self.conn = sqlite3.connect(str(path), isolation_level=None)
         self.conn.execute("PRAGMA recursive_triggers = on")
         self._pks: dict[str, str] = {}
+        self._inserts: dict[tuple, str] = {}  # (table, replace, ignore, columns): the INSERT statement
         self._savepoints = 0
         self._batch: Callable[[], None] | None = None  # in a batch: what must be durable before each COMMIT
         self._hooks: list[Callable[[], None]] = []  # run once the open transaction is committed

@@ -48,3 +48,22 @@ def test_planned_items_queries_use_an_index_not_a_scan(tmp_path, sql, params):
             assert "items_state_meeting" in plan, plan
     finally:
         store.close()
+
+
+# What a new item asks for its number and its place (daemon/store.py, daemon/items.py): asked for
+# every proposal, so a backlog of a thousand for one meeting must not read the meeting's items each time.
+NEXT_NUMBER_QUERIES = [
+    ("SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE meeting = ?", ["2026-12-07"], "items_meeting_position"),
+    ("SELECT COALESCE(MAX(seq), 0) + 1 FROM items WHERE year = ?", [2026], "sqlite_autoindex_items_2"),  # UNIQUE (year, seq)
+]
+
+
+@pytest.mark.parametrize("sql,params,index", NEXT_NUMBER_QUERIES)
+def test_a_new_items_number_and_position_come_from_an_index(tmp_path, sql, params, index):
+    store = Store(tmp_path / "data")
+    try:
+        _fill(store)
+        plan = " | ".join(row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
+        assert "SCAN items" not in plan and "USING COVERING INDEX " + index in plan, plan
+    finally:
+        store.close()

@@ -93,3 +93,39 @@ def test_a_second_pass_without_waiting_finds_new_mail(servers, tmp_path):
         engine.transport.close()
         store.close()
     assert servers.count(GROUP, "klg/Behandlat") == 2
+
+
+def test_imaplib_formats_no_trace_unless_an_administrator_asks_for_it(servers, tmp_path, caplog):
+    """imapclient turns imaplib's trace on (debug = 5): every fetched literal is
+    formatted with %r, even though klg's logging drops it. klg's connection
+    formats nothing, unless the imapclient.imaplib logger is at DEBUG."""
+    import logging
+
+    from daemon.backends.imap_connection import ImapConnection
+
+    inst = imap_instance(tmp_path / "klg", servers)
+    servers.send(make_mail(MARIA, "Spårtest", "Tid: 5 min\n\nText.", attachments=[("a.pdf", PDF, "application/pdf")]),
+                 MARIA)
+    servers.wait_for(GROUP, 1)
+
+    def fetch_all(client) -> list[str]:
+        formatted: list[str] = []
+        original = client._imap._mesg
+        client._imap._mesg = lambda text, *a: (formatted.append(text), original(text, *a))
+        client.select_folder("INBOX", readonly=True)
+        fetched = client.fetch(client.search("ALL"), ["BODY.PEEK[]"])
+        client.logout()
+        assert [b"Sp" in f[b"BODY[]"] for f in fetched.values()] == [True]
+        return formatted
+
+    connection = ImapConnection(inst.config.mailbox.settings, "mailbox")
+    assert fetch_all(connection.open()) == []
+
+    logging.getLogger("imapclient.imaplib").setLevel(logging.DEBUG)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="imapclient.imaplib"):
+            traced = fetch_all(connection.open())
+    finally:
+        logging.getLogger("imapclient.imaplib").setLevel(logging.NOTSET)
+    assert any("BODY[]" in line and "a.pdf" in line for line in traced)
+    assert any("a.pdf" in r.getMessage() for r in caplog.records if r.name == "imapclient.imaplib")

@@ -29,6 +29,7 @@ Everything here is pure: text in, text out.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable
 
 from mailparser_reply.parser import EmailMessage
@@ -277,9 +278,15 @@ def latest_reply(text: str, names: Iterable[str] = ()) -> str:
     embedded quote (an attribution and ">" lines, or ">" lines alone), the
     lines that are not quoted are the writer's too.
     """
+    return _latest_reply(text, tuple(n for n in names if n))
+
+
+@lru_cache(maxsize=8)
+def _latest_reply(text: str, names: tuple[str, ...]) -> str:
+    # kept for the few mails last read: intake asks for one mail's reply up to three times, once
+    # per workflow that looks for its command in it (records, regrets, proposals), issue 19
     if not text or not text.strip():
         return ""
-    names = [n for n in names if n]
     lines, _ = _join_wrapped(_normalise(text))
     starts, attributions = _quote_starts(lines)
     first = starts[0] if starts else len(lines)
