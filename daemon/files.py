@@ -173,7 +173,7 @@ class FileStore:
 
         digest = hashlib.sha256(data).hexdigest()
         # plain os calls on strings: pathlib, tempfile and a mkdir per file cost a backlog about
-        # 0.4 ms a file, twice per proposal (its document and its acknowledgement), issue 19
+        # 0.15 ms a file, twice per proposal (its document and its acknowledgement), issue 19
         folder = self._folder(digest[:2])
         target = folder + "/" + digest[2:]
         try:
