@@ -296,6 +296,22 @@ def test_book_survives_a_pdf_that_crashes_its_reader(inst):
     assert b"https://example.org/" in cleaned  # an ordinary link stays
 
 
+def test_the_cleaner_reads_a_stored_document_from_its_file(tmp_path):
+    """Converting ahead hands the cleaner the file store's file, not its bytes (the daemon then
+    holds only the clean PDF): the same clean PDF, the same refusal."""
+    from daemon import pdfclean
+
+    stored = tmp_path / "doc"
+    stored.write_bytes(with_javascript())
+    from_file = pdfclean.clean(stored)
+    assert b"JavaScript" not in from_file and b"https://example.org/" in from_file
+    from_bytes = pdfclean.clean(with_javascript())
+    assert len(pikepdf.open(io.BytesIO(from_file)).pages) == len(pikepdf.open(io.BytesIO(from_bytes)).pages)
+    stored.write_bytes(b"%PDF-1.4\n" + b"garbage " * 100)
+    with pytest.raises(pdfclean.Unusable, match="cannot be read"):
+        pdfclean.clean(stored)
+
+
 # --- 4. names ---------------------------------------------------------------------------------
 
 

@@ -63,13 +63,15 @@ def job(store: Store, name: str, sha256: str) -> documents.Job:
     result, or why there is none, is kept in ``pdf_cache`` under the document's SHA-256)."""
 
     def make() -> bytes:
-        data = store.files.get(sha256)
+        path = store.files.path(sha256)
         try:
-            if data[:5] != b"%PDF-":
-                if PurePath(name).suffix.lower() not in CONVERTIBLE:
-                    raise documents.Failed("not a document type LibreOffice converts")
-                data = pdflib.to_pdf(data, name, filter_options=pdflib.export_options())
-            return pdfclean.clean(data)
+            with open(path, "rb") as fh:
+                is_pdf = fh.read(5) == b"%PDF-"
+            if is_pdf:  # the cleaner reads the stored file itself: the daemon does not hold it (memory, issue 19)
+                return pdfclean.clean(path)
+            if PurePath(name).suffix.lower() not in CONVERTIBLE:
+                raise documents.Failed("not a document type LibreOffice converts")
+            return pdfclean.clean(pdflib.to_pdf(store.files.get(sha256), name, filter_options=pdflib.export_options()))
         except pdflib.ConversionError as exc:
             # not the document's fault when LibreOffice is missing or the machine too busy: tried again later
             raise documents.Failed(str(exc), lasting="not installed" not in str(exc)
