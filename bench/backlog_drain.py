@@ -1,5 +1,5 @@
-"""Backlog drain over real Dovecot: 1,000 proposals, each with a 200 KB PDF,
-already in the shared inbox when the daemon starts.
+"""Backlog drain over real Dovecot: 1,000 proposals, each with a 200 KB PDF of its
+own, already in the shared inbox when the daemon starts.
 
 Measured in the same run, on the same messages:
   * a bare imapclient loop that only fetches them (SEARCH, then one FETCH
@@ -30,13 +30,15 @@ from tests.helpers import GROUP, MEMBERS, at, make_mail
 
 
 def fill(servers, count: int) -> int:
-    """Append ``count`` proposals to the shared inbox; return the bytes of one."""
-    pdf = sample_pdf(200 * 1024)
+    """Append ``count`` proposals to the shared inbox, each with a PDF of its own; return the
+    bytes of one. (Until 2026-12-04 every proposal carried the same PDF, which the file store
+    keeps once: the daemon wrote one document instead of a thousand.)"""
     sizes = []
 
     def work(chunk: range) -> None:
         with servers.imap(GROUP) as client:
             for n in chunk:
+                pdf = sample_pdf(200 * 1024, seed=n + 1)
                 sender = MEMBERS[n % len(MEMBERS)]
                 raw = make_mail(sender, f"Förslag {n + 1}", "Tid: 10 min\n\nBeskrivning av ärendet.",
                                 attachments=[(f"underlag-{n + 1}.pdf", pdf, "application/pdf")])
