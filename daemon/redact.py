@@ -30,6 +30,13 @@ def remember_secret(value: str | None) -> str | None:
     return value
 
 
+def forget_secrets() -> None:
+    """Forget every remembered secret: for a process that reads many configs one after
+    another (the tests), where one config's secret must not mask another's text."""
+    with _lock:
+        _secrets.clear()
+
+
 def redact(text: str) -> str:
     """``text`` with every remembered secret replaced by ``***``."""
     if not _secrets or not text:

@@ -33,8 +33,7 @@ def forget_secrets():
     hundreds of configs, and one test's secret (e.g. "expired") must not mask another
     test's message."""
     yield
-    with redact._lock:
-        redact._secrets.clear()
+    redact.forget_secrets()
 
 
 @pytest.fixture(autouse=True, scope="session")
