@@ -168,3 +168,27 @@ def test_a_bad_push_address_is_refused_with_the_fix():
                         "push, e.g. \"127.0.0.1:8011\" (README: Push from Dovecot)"]
     assert settings.parse_listen("[::1]:8011") == ("::1", 8011)
     assert settings.parse_listen("127.0.0.1:70000") is None
+
+
+def test_a_tick_without_push_takes_a_mail_and_loads_no_http_server(servers, tmp_path):
+    """The push's HTTP side (daemon/backends/push_request.py) is loaded when a push comes,
+    not for every IMAP pass: a `klg tick` that handles a proposal never imports http.server."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import GROUP, REPO
+
+    inst = imap_instance(tmp_path / "klg", servers)
+    servers.send(make_mail(MARIA, "Förslag utan push", "Tid: 5 min\n\nText."), MARIA)
+    servers.wait_for(GROUP, 1)
+    probe = ("import sys\nfrom daemon import cli\ncode = cli.main(sys.argv[1:])\n"
+             "print('LOADED', 'http.server' in sys.modules, code)")
+    result = subprocess.run([sys.executable, "-c", probe, "--config", str(inst.config_path), "tick",
+                             "--now", "2026-11-20T09:00"], capture_output=True, text=True, cwd=REPO,
+                            env=dict(os.environ), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "LOADED False 0", result.stdout
+    assert servers.count(GROUP, "klg/Behandlat") == 1  # the pass did its work over IMAP
+    [ack] = servers.wait_for(MARIA, 1)
+    assert "Förslag utan push" in ack["Subject"]

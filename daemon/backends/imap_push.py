@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import errno
 import imaplib
-import json
 import logging
 import os
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler
 
 log = logging.getLogger("klg.mail.imap")
 
 METADATA_ENTRY = "/private/vendor/vendor.dovecot/http-notify"
 REQUEST_SECONDS = 2  # a client this slow with its request is dropped; Dovecot sends it in one go
-MAX_BODY = 64 * 1024  # Dovecot's JSON is a few hundred bytes (sender, subject, a snippet)
 
 # imaplib knows only the commands of RFC 3501; imapclient adds its own the same way
 imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
@@ -156,8 +153,10 @@ class PushListener:
             except OSError:
                 return  # closed
             try:
+                from daemon.backends.push_request import PushRequest  # noqa: PLC0415 -- start-up (issue 19): http.server only once a push comes
+
                 conn.settimeout(REQUEST_SECONDS)
-                _Request(conn, peer, self)
+                PushRequest(conn, peer, self)
             except Exception as exc:  # one bad request must not end the listener
                 log.debug("push from %s not read: %s", peer, exc)
             finally:
@@ -175,41 +174,3 @@ class PushListener:
         except (BlockingIOError, OSError):
             pass  # the pipe is full of pushes not yet seen: one more changes nothing
         return True
-
-
-class _Request(BaseHTTPRequestHandler):
-    """One HTTP request from Dovecot: a PUT (or POST) of JSON, answered 204 at once."""
-
-    server_version = "klg-push"
-
-    def __init__(self, conn, peer, listener: PushListener):
-        self.listener = listener
-        super().__init__(conn, peer, None)
-
-    def do_PUT(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = -1
-        if not 0 < length <= MAX_BODY:
-            self.send_error(400, "expected a JSON body")
-            return
-        try:
-            push = json.loads(self.rfile.read(length))
-        except ValueError:
-            push = None
-        if not isinstance(push, dict):
-            self.send_error(400, "expected a JSON object")
-            return
-        if self.listener.accept(push):
-            log.debug("Dovecot pushed new mail (%d so far)", self.listener.pushes)
-        self.send_response(204)  # also for other users' or folders' pushes: Dovecot need not retry them
-        self.end_headers()
-
-    do_POST = do_PUT
-
-    def do_GET(self) -> None:
-        self.send_error(405, "klg takes Dovecot's push notifications here (PUT)")
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 -- the base class's name
-        log.debug("push listener: " + format, *args)
