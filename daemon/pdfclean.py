@@ -48,16 +48,13 @@ def clean(source: bytes | os.PathLike, timeout: float = CHILD_TIMEOUT) -> bytes:
     the document, what the pipe read and their join (a 25 MB document took the
     daemon 66 MB above idle, more than intake took for its mail)."""
     import tempfile  # imported here, not at the top: start-up (issue 19)
+    from contextlib import nullcontext
 
-    with tempfile.TemporaryFile() as out:
+    as_bytes = isinstance(source, (bytes, bytearray, memoryview))
+    with tempfile.TemporaryFile() as out, (nullcontext() if as_bytes else open(source, "rb")) as given:
         try:
-            if isinstance(source, (bytes, bytearray, memoryview)):
-                proc = subprocess.run([sys.executable, "-m", "daemon.pdfclean"], input=source, stdout=out,
-                                      stderr=subprocess.PIPE, timeout=timeout)
-            else:
-                with open(source, "rb") as given:
-                    proc = subprocess.run([sys.executable, "-m", "daemon.pdfclean"], stdin=given, stdout=out,
-                                          stderr=subprocess.PIPE, timeout=timeout)
+            proc = subprocess.run([sys.executable, "-m", "daemon.pdfclean"], input=source if as_bytes else None,
+                                  stdin=given, stdout=out, stderr=subprocess.PIPE, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise Unusable(f"reading the PDF took more than {timeout:.0f} s") from None
         out.seek(0)
