@@ -4,8 +4,11 @@ IMAP IDLE) handles the mail, and the answers arrive in the members' IMAP inboxes
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from daemon.backends.imap_connection import ImapConnection
 from tests.helpers import CHANCELLERY, ERIK, GROUP, MARIA, at, body, make_mail, recipients
 from tests.servers import Daemon, imap_instance
 
@@ -99,10 +102,6 @@ def test_imaplib_formats_no_trace_unless_an_administrator_asks_for_it(servers, t
     """imapclient turns imaplib's trace on (debug = 5): every fetched literal is
     formatted with %r, even though klg's logging drops it. klg's connection
     formats nothing, unless the imapclient.imaplib logger is at DEBUG."""
-    import logging
-
-    from daemon.backends.imap_connection import ImapConnection
-
     inst = imap_instance(tmp_path / "klg", servers)
     servers.send(make_mail(MARIA, "Spårtest", "Tid: 5 min\n\nText.", attachments=[("a.pdf", PDF, "application/pdf")]),
                  MARIA)

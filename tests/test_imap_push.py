@@ -13,7 +13,10 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -24,7 +27,7 @@ import pytest
 
 from daemon.backends import open_mailbox, settings
 from daemon.backends.imap_push import PushListener
-from tests.helpers import MARIA, at, make_mail
+from tests.helpers import GROUP, MARIA, REPO, at, make_mail
 from tests.servers import SHARED, acknowledged_one_by_one, free_port, imap_instance
 
 WOKEN = "woken by Dovecot's push"
@@ -173,12 +176,6 @@ def test_a_bad_push_address_is_refused_with_the_fix():
 def test_a_tick_without_push_takes_a_mail_and_loads_no_http_server(servers, tmp_path):
     """The push's HTTP side (daemon/backends/push_request.py) is loaded when a push comes,
     not for every IMAP pass: a `klg tick` that handles a proposal never imports http.server."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.helpers import GROUP, REPO
-
     inst = imap_instance(tmp_path / "klg", servers)
     servers.send(make_mail(MARIA, "Förslag utan push", "Tid: 5 min\n\nText."), MARIA)
     servers.wait_for(GROUP, 1)
