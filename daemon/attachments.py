@@ -49,8 +49,18 @@ class _SharedBytes(io.BytesIO):
         raise AttributeError("getbuffer")
 
 
+def look(att: Attachment) -> None:
+    """Find out ahead what :func:`check` asks of ``att`` (whether it is hostile, else its pages)
+    and keep it on the attachment; a second process does this while the daemon is busy
+    (``daemon.ahead``). Both are functions of the file's bytes, name and type alone."""
+    refused = hostile(att)
+    att.known = {"hostile": refused} if refused is not None else {"hostile": None, "pages": count_pages(att)}
+
+
 def count_pages(att: Attachment) -> int | None:
     """Pages of a PDF or Word document if cheaply known, else None (also for any broken file)."""
+    if "pages" in att.known:
+        return att.known["pages"]
     name = att.name.lower()
     try:
         if name.endswith(".pdf") or att.content_type == "application/pdf":
@@ -70,6 +80,8 @@ def count_pages(att: Attachment) -> int | None:
 def hostile(att: Attachment) -> officezip.Refused | None:
     """Why an Office file or zip archive must not be kept (it expands absurdly, lies about
     its size, or holds a DTD), or None."""
+    if "hostile" in att.known:
+        return att.known["hostile"]
     if not att.name.lower().endswith((*OOXML, ".zip")) and att.content_type not in ZIP_TYPES:
         return None
     try:

@@ -9,19 +9,20 @@ from the stored outbox.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Callable
+from typing import Any, Callable, Generator, Iterable
 
 from daemon import outbox, workflows
 from daemon.config import Config
 from daemon.context import Ctx
 from daemon.faults import crash_point
-from daemon.mail import MailError, Mailbox, Transport
+from daemon.mail import InboxMessage, Mailbox, MailError, Transport
 from daemon.store import Store, disk_full, disk_full_message
 from daemon.systemd import keepalive
 from daemon.texts import plural
@@ -72,14 +73,15 @@ class Engine:
         ctx = self.ctx(now)
         ready: list[tuple[str, str]] = []  # committed, to be moved
         messages = self.mailbox.fetch()
+        reads = self._read_ahead(ctx, messages)
         try:
             with self.store.batch():
                 opened: float | None = None
-                for message in messages:
+                for message, read in reads:
                     from daemon import intake  # noqa: PLC0415 -- start-up (issue 19): parsing loads only when mail came
                     started = time.monotonic()  # a duration for the log, not the time of day
                     opened = opened or started
-                    outcome = intake.handle(ctx, message.raw)
+                    outcome = intake.handle(ctx, message.raw, read)
                     took = time.monotonic() - started
                     if took > SLOW_MESSAGE_SECONDS:
                         log.warning("message %s took %.1f s to handle (%s)", message.key, took, outcome.classification)
@@ -97,12 +99,26 @@ class Engine:
                         break
         finally:
             try:
+                reads.close()  # the read-ahead worker ends with the pass
                 self._move(ready)  # what the batch's end committed
             finally:
                 close = getattr(messages, "close", None)
                 if close is not None:
                     close()  # the backend's own end of the fetch (IMAP: the moves it collected)
         return handled
+
+    def _read_ahead(self, ctx: Ctx, messages: Iterable[InboxMessage]) -> Generator[tuple[InboxMessage, Any], None, None]:
+        """Each message with what a second process read of it while the one before was
+        handled (``daemon.ahead``; None for a message read here)."""
+        stream = iter(messages)
+        first = next(stream, None)
+        if first is None:
+            return
+        from daemon import intake  # noqa: PLC0415 -- start-up (issue 19): parsing loads only when mail came
+        from daemon.ahead import ReadAhead  # noqa: PLC0415 -- as intake
+
+        with ReadAhead(partial(intake.limits_for, ctx)) as ahead:
+            yield from ahead.over(itertools.chain([first], stream))
 
     def _move(self, ready: list[tuple[str, str]]) -> None:
         while ready:

@@ -30,6 +30,7 @@ import re
 import sqlite3
 import traceback
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from daemon import documents, workflows
 from daemon.answers import Outcome, explain
@@ -40,6 +41,9 @@ from daemon.mail.headers import clean_text
 from daemon.mail.limits import Budget, LimitExceeded, Limits
 from daemon.mail.message import ParsedMail, fallback_id, header_summary, parse
 from daemon.store import iso
+
+if TYPE_CHECKING:
+    from daemon.ahead import Read
 
 log = logging.getLogger("klg.intake")
 
@@ -94,20 +98,21 @@ class StillQuarantined(Exception):
         self.outcome = outcome
 
 
-def handle(ctx: Ctx, raw: bytes) -> Outcome:
+def handle(ctx: Ctx, raw: bytes, read: Read | None = None) -> Outcome:
     """Read, classify and act on one message in its own transaction; return where it goes.
 
     Never raises for anything the message causes (see the module docstring);
     raises only when the machine fails, and then nothing of the message was kept.
     A message seen before (same Message-ID) has no new effect: it only needs
-    moving, which the caller does with the returned disposition.
+    moving, which the caller does with the returned disposition. ``read`` is what
+    a second process already read of ``raw`` (``daemon.ahead``), if anything.
     """
     limits = limits_for(ctx)
     budget = Budget(limits.seconds)
     mail: ParsedMail | None = None
     try:
         with budget.alarm():
-            mail = parse(raw, limits, budget)
+            mail = read.result() if read is not None else parse(raw, limits, budget)
         seen = ctx.store.message_seen(mail.message_id)
         if seen:  # the audit log has its event already; a redelivery only needs moving
             log.info("%s from %s: duplicate of a message handled at %s -> %s", mail.message_id, mail.sender or "?",

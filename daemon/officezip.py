@@ -52,6 +52,9 @@ class Refused(Exception):
         self.reason = reason
         super().__init__(message)
 
+    def __reduce__(self):  # pickled by reason and message: found out in a second process (daemon.ahead)
+        return (Refused, (self.reason, str(self)))
+
     @property
     def for_reader(self) -> str:
         """The reason as a reader of returned documents words it: ``not_docx``,

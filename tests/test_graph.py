@@ -124,7 +124,7 @@ def test_a_message_left_in_the_inbox_by_a_failed_pass_is_handled_next_pass(inst,
     """The delta round names a message once; it stays pending until it has been moved."""
     m365.deliver(GROUP, make_mail(MARIA, "Lokalförsörjning", "Beskrivning."))
 
-    def disk_trouble(ctx, raw):
+    def disk_trouble(ctx, raw, read=None):
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
@@ -223,9 +223,9 @@ def test_a_token_that_expires_mid_pass_is_renewed(inst, m365, monkeypatch):
     m365.deliver(GROUP, make_mail(MARIA, "Budgetuppföljning", "Beskrivning."))
     handle = intake.handle
 
-    def expire_then_handle(ctx, raw):
+    def expire_then_handle(ctx, raw, read=None):
         m365.expire_tokens()  # after the inbox was read, before the move and the send
-        return handle(ctx, raw)
+        return handle(ctx, raw, read)
 
     monkeypatch.setattr(intake, "handle", expire_then_handle)
     running = Running(inst)

@@ -23,11 +23,11 @@ def test_a_machine_failure_mid_batch_keeps_and_moves_only_what_was_finished(inst
     real = intake.handle
     calls = []
 
-    def locked_on_the_second(ctx, raw):
+    def locked_on_the_second(ctx, raw, read=None):
         calls.append(raw)
         if len(calls) == 2:
             raise sqlite3.OperationalError("database is locked")
-        return real(ctx, raw)
+        return real(ctx, raw, read)
 
     monkeypatch.setattr(intake, "handle", locked_on_the_second)
     try:

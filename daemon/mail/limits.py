@@ -55,6 +55,9 @@ class LimitExceeded(Exception):
         super().__init__(text)
         self.what = what
 
+    def __reduce__(self):  # pickled by what and text: a mail read in a second process carries it (daemon.ahead)
+        return (LimitExceeded, (self.what, str(self)))
+
 
 class Budget:
     """The time one message may take; ``check()`` raises ``LimitExceeded`` once it is spent."""

@@ -22,7 +22,7 @@ import binascii
 import mimetypes
 import quopri
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
 
@@ -52,6 +52,9 @@ class Attachment:
     data: bytes
     unreadable: str | None = None  # why it could not be read (English); it is kept as it came
     label: str | None = None  # the name the mail gave it, when ``name`` is the kept file's
+    # what was found out about the file already, by ``daemon.ahead`` in a second process
+    # (``attachments.look``): "pages", "hostile"; whatever is missing is found out when asked
+    known: dict = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
