@@ -14,9 +14,11 @@ daemon, as without it; any other limit it hit is handed over as the same
 ``MAX_BYTES`` go to it; larger ones are read in the daemon, one at a time.
 
 The protocol: frames of an 8-byte length and the bytes, over two pipes. The
-daemon sends the limits once, then one message at a time; the worker answers
-each with a pickled ``("mail", ParsedMail)``, ``("limit", LimitExceeded)`` or
-``("again", reason)``. The daemon reads the answer for one message before it
+daemon sends the limits and its log level once, then one message at a time; the
+worker answers each with a pickled ``("mail", ParsedMail, log)``, ``("limit",
+LimitExceeded, log)`` or ``("again", reason, [])``, where ``log`` is what was
+logged while reading it (a damaged PDF's page count, pypdf's warnings), which
+the daemon logs as its own, as if it had read the message itself. The daemon reads the answer for one message before it
 sends the next, so neither side ever waits on a full pipe while the other
 waits on it, whatever the pipes' sizes, and the daemon needs no thread (a
 thread in the daemon would wait for the interpreter lock on every piece of
@@ -53,6 +55,7 @@ log = logging.getLogger("klg.intake")
 START_AT = 10  # a pass's messages before this are read in the daemon: most passes have one or two
 MAX_BYTES = 1024 * 1024  # larger messages are read in the daemon (one in memory at a time)
 GRACE_SECONDS = 5.0  # beyond the limits' own time budget, before a silent worker is given up
+MAX_LOG_LINES = 20  # what the worker logged while reading one message, handed over (more is cut)
 _FRAME = struct.Struct("!Q")
 _PIPE_BYTES = 1024 * 1024  # asked of the kernel, so a message passes in one write (a 64 KB pipe works too)
 # what a ParsedMail is made of: nothing else is unpickled from the worker
@@ -143,13 +146,18 @@ class ReadAhead:
 
         try:
             payload = _read_frame(self.worker.stdout, self.limits.seconds + GRACE_SECONDS)
-            kind, value = _Answers(io.BytesIO(payload)).load()  # BytesIO shares the bytes, no copy
+            kind, value, lines = _Answers(io.BytesIO(payload)).load()  # BytesIO shares the bytes, no copy
+            lines = [(str(name), int(level), str(text)) for name, level, text in lines[:MAX_LOG_LINES]]
         except Exception as exc:  # noqa: BLE001 -- any failure of the worker: read the message here
             self._lose(f"its answer did not come: {type(exc).__name__}: {exc}")
             return None
         except BaseException:  # interrupted while waiting (the daemon's own time budget): out of step now
             self._lose("it was interrupted")
             raise
+        if kind == "again":
+            return None  # what went wrong is seen, and logged, when the daemon reads it
+        for name, level, text in lines:
+            logging.getLogger(name).log(level, "%s", text)  # the daemon's levels and handler decide
         if kind == "mail" and isinstance(value, ParsedMail):
             return Read(mail=value)
         if kind == "limit" and isinstance(value, LimitExceeded):
@@ -162,7 +170,7 @@ class ReadAhead:
         try:
             self.limits = self._limits()
             self.worker = start_worker()
-            _write_frame(self.worker.stdin, pickle.dumps(self.limits))
+            _write_frame(self.worker.stdin, pickle.dumps((self.limits, logging.getLogger().getEffectiveLevel())))
             return True
         except OSError as exc:
             self._lose(f"it could not be started: {exc}")
@@ -270,9 +278,10 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
     from daemon.mail.message import parse  # noqa: PLC0415 -- see the imports
 
     try:
-        limits = pickle.loads(_read_frame(source))
+        limits, level = pickle.loads(_read_frame(source))
     except EOFError:
         return
+    lines = _Lines(level)
     while True:
         try:
             raw = _read_frame(source)
@@ -280,22 +289,42 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
             return
         budget = Budget(limits.seconds)
         mail = None
+        lines.taken = []
         try:
             with budget.alarm():
                 mail = parse(raw, limits, budget)
                 for attachment in mail.attachments:
                     look(attachment)
-            answer = ("mail", mail)
+            answer = ("mail", mail, lines.taken)
         except LimitExceeded as exc:  # out of time: the daemon reads it again under its own budget, as before
-            answer = ("limit", exc) if exc.what != "time" else ("again", str(exc))
+            answer = ("limit", exc, lines.taken) if exc.what != "time" else ("again", str(exc), [])
         except Exception as exc:  # noqa: BLE001 -- the daemon reads it again and sees for itself
-            answer = ("again", f"{type(exc).__name__}: {exc}"[:300])
+            answer = ("again", f"{type(exc).__name__}: {exc}"[:300], [])
         try:
             payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 -- something in the mail that does not pickle: read it there
-            payload = pickle.dumps(("again", f"{type(exc).__name__}: {exc}"[:300]))
+            payload = pickle.dumps(("again", f"{type(exc).__name__}: {exc}"[:300], []))
         del raw, answer, mail
         _write_frame(sink, payload)
+
+
+class _Lines(logging.Handler):
+    """The worker's log: what is logged while one message is read, as (logger, level, text),
+    to be handed over with the answer."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.taken: list[tuple[str, int, str]] = []
+        root = logging.getLogger()
+        root.handlers[:] = [self]
+        root.setLevel(level)  # the daemon's; each logger's own level is applied when the daemon logs it
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.taken) < MAX_LOG_LINES:
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            self.taken.append((record.name, record.levelno, text))
 
 
 def main() -> None:

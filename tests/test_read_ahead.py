@@ -132,9 +132,40 @@ def test_a_worker_that_stops_answering_is_given_up(monkeypatch, caplog):
     assert workers() == []  # killed, not left stopped
 
 
+def test_what_the_worker_logs_while_reading_is_logged_by_the_daemon(caplog):
+    """A damaged PDF has no page count (klg logs why) and pypdf warns about it: the
+    journal gets the same lines whether the daemon or the worker read the mail."""
+    damaged = b"%PDF-1.7\ngarbage"
+    raws = [make_mail(MEMBERS[n % 8], f"Ärende {n}", "Tid: 10 min", attachments=[(f"bilaga-{n}.pdf", damaged,
+                                                                                 "application/pdf")])
+            for n in range(3)]
+
+    def logged() -> list[tuple[str, int, str]]:
+        lines = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name != "klg.intake"]
+        caplog.clear()
+        return lines
+
+    with caplog.at_level(logging.INFO):
+        for raw in raws[1:]:
+            looked(parse(raw))
+        here = logged()
+        with ReadAhead(Limits, start_at=1) as reader:
+            for message, read in reader.over(batch(raws)):
+                if read is None:
+                    assert message.key == "0"
+                    logged()  # the first is read here, as above: not what is compared
+                else:
+                    read.result()
+        ahead_ = logged()
+    assert ("klg.attachments", logging.INFO, "no page count for bilaga-1.pdf: PdfStreamError: Stream has ended "
+            "unexpectedly") in here
+    assert any(name.startswith("pypdf") and level == logging.WARNING for name, level, _ in here)
+    assert ahead_ == here
+
+
 def test_only_what_a_mail_is_made_of_is_taken_from_the_worker():
     with pytest.raises(pickle.UnpicklingError, match="posix.system"):
-        _Answers(__import__("io").BytesIO(pickle.dumps(("mail", os.system)))).load()
+        _Answers(__import__("io").BytesIO(pickle.dumps(("mail", os.system, [])))).load()
 
 
 def test_the_worker_ends_with_the_daemon(tmp_path):
