@@ -18,12 +18,13 @@ daemon sends the limits and its log level once, then one message at a time; the
 worker answers each with a pickled ``("mail", ParsedMail, log)``, ``("limit",
 LimitExceeded, log)`` or ``("again", reason, [])``, where ``log`` is what was
 logged while reading it (a damaged PDF's page count, pypdf's warnings), which
-the daemon logs as its own, as if it had read the message itself. The daemon reads the answer for one message before it
-sends the next, so neither side ever waits on a full pipe while the other
-waits on it, whatever the pipes' sizes, and the daemon needs no thread (a
-thread in the daemon would wait for the interpreter lock on every piece of
-the pipe). The answers are unpickled with only the classes a ParsedMail is
-made of. The worker ends when its input ends, so it never outlives the daemon.
+the daemon logs as its own, as if it had read the message itself. The daemon
+reads the answer for one message before it sends the next, so neither side
+ever waits on a full pipe while the other waits on it, whatever the pipes'
+sizes, and the daemon needs no thread (a thread in the daemon would wait for
+the interpreter lock on every piece of the pipe). The answers are unpickled
+with only the classes a ParsedMail is made of. The worker ends when its input
+ends, so it never outlives the daemon.
 """
 
 from __future__ import annotations
