@@ -14,6 +14,7 @@ import http.client
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -134,6 +135,38 @@ def test_a_taken_port_is_reported_with_the_fix_and_klg_waits_in_idle(servers, tm
                              f"push_notification_driver url; klg waits in IDLE meanwhile"]
     finally:
         blocker.close()
+
+
+@pytest.mark.servers
+def test_a_refused_registration_is_reported_with_the_fix_and_klg_waits_in_idle(servers, tmp_path, caplog):
+    """Dovecot answers SETMETADATA with NO when it cannot keep the entry (here its
+    attribute dictionary, a file in the user's home, cannot be written): klg says so,
+    naming the setting to look at, and mail still comes in through IDLE."""
+    attributes = servers.root / "mail" / SHARED / "dovecot-attributes"
+    kept = attributes.read_bytes() if attributes.is_file() else None
+    attributes.unlink(missing_ok=True)
+    attributes.mkdir()  # a folder where Dovecot keeps its file: every write of the dictionary fails
+    inst = push_instance(servers, tmp_path)
+    try:
+        with opened(inst) as mailbox:
+            assert list(mailbox.fetch()) == []
+            thread, returned = waiting(mailbox, 30)
+            time.sleep(0.5)
+            servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
+            thread.join(15)  # no push comes; IDLE announces the mail
+            assert returned.is_set() and len(list(mailbox.fetch())) == 1
+            warned = [r.getMessage() for r in caplog.records if "push registration" in r.getMessage()]
+            assert len(warned) == 1 and warned[0].startswith("IMAP 127.0.0.1 did not accept klg's push registration (")
+            assert warned[0].endswith("in Dovecot set mail_attribute_dict (README: Push from Dovecot); klg waits in "
+                                      "IDLE meanwhile")
+            assert WOKEN not in caplog.text
+    finally:
+        attributes.rmdir()
+        # the lock Dovecot took for the write that failed stays behind, and would hold up the next write
+        attributes.with_name("dovecot-attributes.lock").unlink(missing_ok=True)
+        if kept is not None:
+            attributes.write_bytes(kept)
+            shutil.chown(attributes, "nobody", "nogroup")
 
 
 def test_the_listener_takes_only_new_mail_in_this_logins_inbox():
