@@ -163,7 +163,7 @@ class ReadAhead:
             return Read(mail=value)
         if kind == "limit" and isinstance(value, LimitExceeded):
             return Read(limit=value)
-        return None  # "again": what went wrong is seen when the daemon reads it
+        return None  # an answer of no known kind: the daemon reads the message itself
 
     def _started(self) -> bool:
         if self.worker is not None:

@@ -213,7 +213,8 @@ class FileStore:
             try:
                 fd = os.open(tmp, flags, 0o600)
             except FileNotFoundError:  # the folder was removed behind our back: make it again
-                os.makedirs(folder, mode=0o700, exist_ok=True)
+                self._folders.discard(digest[:2])
+                self._folder(digest[:2])
                 fd = os.open(tmp, flags, 0o600)
             try:
                 try:

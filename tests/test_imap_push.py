@@ -63,6 +63,16 @@ def waiting(mailbox, timeout: float) -> tuple[threading.Thread, threading.Event]
     return thread, returned
 
 
+def mail_comes_in_through_idle(servers, mailbox) -> None:
+    """Without a push, the wait still wakes for new mail (IDLE announces it), and the fetch takes it."""
+    assert list(mailbox.fetch()) == []
+    thread, returned = waiting(mailbox, 30)
+    time.sleep(0.5)
+    servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
+    thread.join(15)
+    assert returned.is_set() and len(list(mailbox.fetch())) == 1
+
+
 @pytest.mark.servers
 def test_klg_asks_dovecot_to_push_and_its_wait_wakes_on_the_push(servers, tmp_path, caplog):
     inst = push_instance(servers, tmp_path)
@@ -123,12 +133,7 @@ def test_a_taken_port_is_reported_with_the_fix_and_klg_waits_in_idle(servers, tm
     inst = push_instance(servers, tmp_path)
     try:
         with opened(inst) as mailbox:
-            assert list(mailbox.fetch()) == []
-            thread, returned = waiting(mailbox, 30)
-            time.sleep(0.5)
-            servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
-            thread.join(15)  # Dovecot's push to the taken port times out; IDLE still announces the mail
-            assert returned.is_set() and len(list(mailbox.fetch())) == 1
+            mail_comes_in_through_idle(servers, mailbox)  # Dovecot's push to the taken port times out
             error = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
             assert error == [f"cannot listen for Dovecot's push at 127.0.0.1:{servers.push_port} (it is in use by another "
                              f"program): choose another port in [mailbox] push_listen and in Dovecot's "
@@ -149,12 +154,7 @@ def test_a_refused_registration_is_reported_with_the_fix_and_klg_waits_in_idle(s
     inst = push_instance(servers, tmp_path)
     try:
         with opened(inst) as mailbox:
-            assert list(mailbox.fetch()) == []
-            thread, returned = waiting(mailbox, 30)
-            time.sleep(0.5)
-            servers.send(make_mail(MARIA, "Ändå mottaget"), MARIA)
-            thread.join(15)  # no push comes; IDLE announces the mail
-            assert returned.is_set() and len(list(mailbox.fetch())) == 1
+            mail_comes_in_through_idle(servers, mailbox)  # no push comes
             warned = [r.getMessage() for r in caplog.records if "push registration" in r.getMessage()]
             assert len(warned) == 1 and warned[0].startswith("IMAP 127.0.0.1 did not accept klg's push registration (")
             assert warned[0].endswith("in Dovecot set mail_attribute_dict (README: Push from Dovecot); klg waits in "
