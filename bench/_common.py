@@ -9,8 +9,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -109,3 +112,90 @@ def percentile(values: list[float], p: float) -> float:
     k = (len(ordered) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class CpuUse:
+    """CPU time spent on the whole machine while a block runs, by whom: this process's
+    threads (by name; those that ended, such as the file writer of each batch, together),
+    its children that ended meanwhile (the read-ahead worker),
+    Dovecot's processes, and everything else (other processes, the kernel).
+
+    Read from ``/proc`` (Linux): each thread's and process's utime + stime before
+    and after, and the machine's total from ``/proc/stat``. A process that started
+    and ended inside the block is seen only if it was this process's child."""
+
+    DOVECOT = frozenset({"imap", "imap-login", "dovecot", "auth", "config", "log", "anvil", "stats", "indexer", "dict"})
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.wall = 0.0
+
+    @staticmethod
+    def _ticks() -> dict[tuple[str, str], tuple[str, int]]:
+        found = {}
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+                    fields = stat[stat.rindex(")") + 2:].split()
+                    found[(pid, tid)] = (stat[stat.index("(") + 1:stat.rindex(")")], int(fields[11]) + int(fields[12]))
+            except OSError:
+                continue  # ended while it was read
+        return found
+
+    @staticmethod
+    def _own() -> int:
+        """This process's ticks, its ended threads included."""
+        stat = Path("/proc/self/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        return int(fields[11]) + int(fields[12])
+
+    @staticmethod
+    def _machine() -> int:
+        """The machine's busy ticks: user, nice, system, irq, softirq, steal (not idle, not iowait)."""
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return sum(fields[i] for i in (0, 1, 2, 5, 6, 7))
+
+    def __enter__(self) -> Self:
+        self._before, self._total, self._children = self._ticks(), self._machine(), os.times()
+        self._process = self._own()
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._started
+        after, total, children, process = self._ticks(), self._machine(), os.times(), self._own()
+        hz = os.sysconf("SC_CLK_TCK")
+        me = str(os.getpid())
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        seconds: dict[str, float] = {}
+        for (pid, tid), (comm, ticks) in after.items():
+            spent = (ticks - self._before.get((pid, tid), (comm, 0))[1]) / hz
+            if spent <= 0:
+                continue
+            if pid == me:
+                who = "main thread" if tid == me else f"thread {names.get(int(tid), tid)}"
+            elif comm in self.DOVECOT:
+                who = "Dovecot"
+            else:
+                continue
+            seconds[who] = seconds.get(who, 0.0) + spent
+        threads = (process - self._process) / hz - sum(v for k, v in seconds.items() if "thread" in k)
+        if threads > 0:
+            seconds["threads that ended (file writer)"] = threads
+        ended = (children.children_user + children.children_system
+                 - self._children.children_user - self._children.children_system)
+        if ended > 0:
+            seconds["children that ended (read-ahead worker)"] = ended
+        seconds["everything else"] = max(0.0, (total - self._total) / hz - sum(seconds.values()))
+        self.seconds = seconds
+
+    def per_message(self, count: int) -> str:
+        """The CPU time per message in ms, in all and by whom, and how busy the cores were."""
+        total = sum(self.seconds.values())
+        parts = ", ".join(f"{who} {s / count * 1000:.2f}" for who, s in
+                          sorted(self.seconds.items(), key=lambda kv: -kv[1]) if s / count * 1000 >= 0.005)
+        return (f"{total / count * 1000:.2f} ms of CPU a message ({parts}); "
+                f"the cores {total / self.wall / os.cpu_count():.0%} busy")

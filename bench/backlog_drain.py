@@ -24,7 +24,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _common import instance, machine, mail_servers, sample_pdf
+from _common import CpuUse, instance, machine, mail_servers, sample_pdf
 
 from tests.helpers import GROUP, MEMBERS, at, make_mail
 
@@ -51,19 +51,20 @@ def fill(servers, count: int) -> int:
     return max(sizes)
 
 
-def bare_fetch(inst, folder: str = "INBOX", stock: bool = True) -> tuple[int, float, int]:
+def bare_fetch(inst, folder: str = "INBOX", stock: bool = True, cpu: CpuUse | None = None) -> tuple[int, float, int]:
     from daemon.backends.imap_connection import ImapConnection
 
     client = ImapConnection(inst.config.mailbox.settings, "mailbox").open()  # the daemon's own TLS and login
     if stock:
         client._imap.debug = 5  # what IMAPClient() sets; klg's connection turns it off
     client.select_folder(folder, readonly=True)
-    started = time.perf_counter()
-    uids = client.search("ALL")
-    total = 0
-    for uid in uids:
-        total += len(client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"])
-    elapsed = time.perf_counter() - started
+    with cpu or CpuUse():
+        started = time.perf_counter()
+        uids = client.search("ALL")
+        total = 0
+        for uid in uids:
+            total += len(client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"])
+        elapsed = time.perf_counter() - started
     client.logout()
     return len(uids), elapsed, total
 
@@ -95,7 +96,7 @@ class Timed:
         return getattr(self.mailbox, name)
 
 
-def daemon_drain(inst) -> tuple[int, float, float, dict, float]:
+def daemon_drain(inst, cpu: CpuUse | None = None) -> tuple[int, float, float, dict, float]:
     from daemon.engine import Engine
     from daemon.backends import open_mailbox, open_transport
     from daemon.store import Store
@@ -107,7 +108,8 @@ def daemon_drain(inst) -> tuple[int, float, float, dict, float]:
     now = at("2026-11-20 09:00")
     try:
         started = time.perf_counter()
-        handled = engine.ingest(now)
+        with cpu or CpuUse():
+            handled = engine.ingest(now)
         ingest = time.perf_counter() - started
         sent = engine.flush(now)
         total = time.perf_counter() - started
@@ -122,10 +124,11 @@ def main(count: int = 1000) -> None:
     with mail_servers() as servers, instance(servers) as inst:
         print(f"filling the inbox with {count} proposals ...", flush=True)
         size = fill(servers, count)
-        n, bare, volume = bare_fetch(inst)
+        stock_cpu, daemon_cpu = CpuUse(), CpuUse()
+        n, bare, volume = bare_fetch(inst, cpu=stock_cpu)
         _, lean, _ = bare_fetch(inst, stock=False)
         assert n == count, f"{n} messages in the inbox, expected {count}"
-        handled, ingest, total, sent, in_mailbox = daemon_drain(inst)
+        handled, ingest, total, sent, in_mailbox = daemon_drain(inst, daemon_cpu)
         # the bare loops again, over the same messages where the daemon put them: the machine's load
         # may change during the run, so each yardstick is the mean of before and after
         n_after, bare_after, _ = bare_fetch(inst, "klg.Behandlat")
@@ -146,6 +149,8 @@ def main(count: int = 1000) -> None:
     print(f"    of which in the IMAP backend (fetch, move): {in_mailbox:.1f} s = {handled / in_mailbox:.1f} messages/s, "
           f"{handled / in_mailbox / (n / bare):.1f} x the bare fetch; in intake (parse, checks, SQLite, files, "
           f"acknowledgement): {ingest - in_mailbox:.1f} s")
+    print(f"  CPU, the stock loop (before the daemon ran): {stock_cpu.per_message(n)}")
+    print(f"  CPU, the daemon's ingest: {daemon_cpu.per_message(handled)}")
     print(f"  daemon whole pass incl. {sent['sent']} acknowledgements sent by SMTP: {handled / total:.1f} messages/s "
           f"({total:.1f} s)")
     print(f"  left in the inbox: {left}, in processed: {processed}")

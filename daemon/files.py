@@ -306,17 +306,19 @@ class FileStore:
 
 
 FSYNC_AT_MOST = 8  # up to this many files are fsync'd one by one; more with one syncfs
-_libc = None
+_libc = None  # the C library (ctypes.CDLL), False where it has no syncfs
+_errno = None  # ctypes.get_errno, kept with the library
 
 
 def _syncfs(where: Path) -> bool:
     """``syncfs(2)`` on the file system holding ``where``: one call writes every file
     put since the last one, data and folder entries (Linux; False where there is none)."""
-    global _libc
+    global _libc, _errno
     if _libc is None:
         try:
             import ctypes  # noqa: PLC0415 - only intake's batches need it, and only on Linux
 
+            _errno = ctypes.get_errno
             _libc = ctypes.CDLL(None, use_errno=True)
             _libc.syncfs  # noqa: B018 - raises AttributeError where the C library has none
         except (OSError, AttributeError):
@@ -326,9 +328,7 @@ def _syncfs(where: Path) -> bool:
     fd = os.open(where, os.O_RDONLY)
     try:
         if _libc.syncfs(fd) != 0:
-            import ctypes  # noqa: PLC0415
-
-            err = ctypes.get_errno()
+            err = _errno()
             raise OSError(err, os.strerror(err), str(where))
     finally:
         os.close(fd)

@@ -79,6 +79,13 @@ def batch(raws: list[bytes]) -> list[InboxMessage]:
     return [InboxMessage(key=str(n), raw=raw, last=n == len(raws) - 1) for n, raw in enumerate(raws)]
 
 
+@pytest.fixture(autouse=True)
+def patient(monkeypatch):
+    """The daemon waits for the worker to start, so the worker reads every message from
+    the ``START_AT``-th on and the tests compare them all (a pass does not wait)."""
+    monkeypatch.setattr(ahead, "WAIT_READY", True)
+
+
 def test_what_the_worker_reads_is_what_the_daemon_would_have_read():
     paths = corpus()
     assert len(paths) > 100
@@ -119,17 +126,50 @@ def test_a_worker_that_stops_answering_is_given_up(monkeypatch, caplog):
     monkeypatch.setattr(ahead, "GRACE_SECONDS", 0.5)
     raws = [make_mail(subject=f"Ärende {n}") for n in range(4)]
     handed = []
+    is_ready = ReadAhead._is_ready
+
+    def hangs_once_started(reader):
+        if reader.ready:
+            return True
+        ready = is_ready(reader)
+        os.kill(reader.worker.pid, signal.SIGSTOP)  # hung once it started: it gets message 1, never answers
+        return ready
+
+    monkeypatch.setattr(ReadAhead, "_is_ready", hangs_once_started)
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, "klg.intake"), ReadAhead(lambda: Limits(seconds=0.5), start_at=1) as reader:
         for message, read in reader.over(batch(raws)):
             handed.append(read is not None)
-            if message.key == "0":
-                (pid,) = workers()
-                os.kill(pid, signal.SIGSTOP)  # hung: it has message 1 and never answers
     assert handed == [False, False, False, False]
     assert time.monotonic() - started < 10
     assert "its answer did not come: TimeoutError" in caplog.text
     assert workers() == []  # killed, not left stopped
+
+
+def test_the_daemon_does_not_wait_for_the_worker_to_start(monkeypatch, caplog):
+    """A pass reads its messages itself while the worker is still starting (here: held
+    stopped until the pass ends), and the worker, never used, ends with the pass."""
+    monkeypatch.setattr(ahead, "WAIT_READY", False)
+    start = ahead.start_worker
+
+    def slow_to_start():
+        worker = start()
+        os.kill(worker.pid, signal.SIGSTOP)
+        return worker
+
+    monkeypatch.setattr(ahead, "start_worker", slow_to_start)
+    raws = [make_mail(MEMBERS[n % 8], f"Ärende {n}", "Tid: 10 min") for n in range(6)]
+    handed = []
+    began = time.monotonic()
+    with caplog.at_level(logging.INFO, "klg.intake"), ReadAhead(Limits, start_at=1) as reader:
+        for message, read in reader.over(batch(raws)):
+            handed.append(read is not None)
+            assert parse(message.raw).subject == f"Ärende {message.key}"
+        waited = time.monotonic() - began
+        os.kill(reader.worker.pid, signal.SIGCONT)  # it starts now, finds its input closed and ends
+    assert handed == [False] * 6 and waited < 1
+    assert "stopped" not in caplog.text and "read ahead" not in caplog.text
+    assert workers() == []
 
 
 def test_what_the_worker_logs_while_reading_is_logged_by_the_daemon(caplog):
@@ -263,9 +303,9 @@ def any_workers() -> set[int]:
 
 @pytest.mark.parametrize("point", ["ingest.in-batch:12", "intake.after-commit:12"])
 def test_klg_tick_killed_while_the_worker_reads_ahead_loses_and_repeats_nothing(inst, point):
-    """A real ``klg tick`` over a backlog of 14, killed (SIGKILL) at the 12th message while the
-    worker holds the 13th: no worker is left behind, and the next pass makes every proposal
-    one item with one acknowledgement."""
+    """A real ``klg tick`` over a backlog of 14, killed (SIGKILL) at the 12th message with the
+    worker started (holding the 13th once it is ready): no worker is left behind, and the next
+    pass makes every proposal one item with one acknowledgement."""
     titles = [f"Förslag {n}" for n in range(14)]
     for n, title in enumerate(titles):
         inst.drop(make_mail(MEMBERS[n % 8], title, "Tid: 10 min"), name=f"{n:02}.eml")
