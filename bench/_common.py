@@ -184,11 +184,11 @@ class CpuUse:
             seconds[who] = seconds.get(who, 0.0) + spent
         threads = (process - self._process) / hz - sum(v for k, v in seconds.items() if "thread" in k)
         if threads > 0:
-            seconds["threads that ended (file writer)"] = threads
+            seconds["ended threads"] = threads
         ended = (children.children_user + children.children_system
                  - self._children.children_user - self._children.children_system)
         if ended > 0:
-            seconds["children that ended (read-ahead worker)"] = ended
+            seconds["ended children (the read-ahead worker)"] = ended
         seconds["everything else"] = max(0.0, (total - self._total) / hz - sum(seconds.values()))
         self.seconds = seconds
 
