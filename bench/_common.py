@@ -117,8 +117,8 @@ def percentile(values: list[float], p: float) -> float:
 class CpuUse:
     """CPU time spent on the whole machine while a block runs, by whom: this process's
     threads (by name; those that ended, such as the file writer of each batch, together),
-    its children that ended meanwhile (the read-ahead worker),
-    Dovecot's processes, and everything else (other processes, the kernel).
+    its children that ended meanwhile (the read-ahead worker), Dovecot's processes, and
+    everything else (other processes, the kernel).
 
     Read from ``/proc`` (Linux): each thread's and process's utime + stime before
     and after, and the machine's total from ``/proc/stat``. A process that started

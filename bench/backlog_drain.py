@@ -13,7 +13,10 @@ Measured in the same run, on the same messages:
     2026-12-04 (``quiet_protocol_trace``);
   * the daemon's ingest: fetch, parse, store the item and its document,
     queue the acknowledgement, move the message to processed;
-  * the whole pass (ingest plus sending the 1,000 acknowledgements by SMTP).
+  * the whole pass (ingest plus sending the 1,000 acknowledgements by SMTP);
+  * the CPU time a message of everything on the machine, during the stock loop
+    (before the daemon ran) and during the daemon's ingest: the threads of
+    this process, the read-ahead worker, Dovecot, the rest (``CpuUse``).
 
     .venv/bin/python bench/backlog_drain.py [COUNT]
 """
