@@ -160,6 +160,9 @@ class ReadAhead:
         except Exception as exc:  # noqa: BLE001 -- any failure of the worker: read the rest here
             self._lose(f"it did not start: {type(exc).__name__}: {exc}")
             return False
+        except BaseException:  # interrupted while reading its frame: out of step now
+            self._lose("it was interrupted")
+            raise
         self.ready = True
         return True
 
