@@ -5,8 +5,9 @@ marking in the same reply (both happen)."""
 
 from __future__ import annotations
 
+from daemon import items
 from daemon.context import Ctx
-from daemon.records import disclosure
+from daemon.records import disclosure, secrecy
 from daemon.records import settings as records_settings
 from tests.agenda_helpers import DOCX, Agenda, docx_of, tiny_pdf
 from tests.helpers import CHAIR, CHANCELLERY, ERIK, LENA, MARIA, REPO, at, attachment_names, body, make_mail, recipients
@@ -177,3 +178,25 @@ def test_a_document_marking_is_lifted_alone_and_an_agenda_notice_is_marked(inst)
     assert "KLG-2026-001 hade ingen sekretessmarkering." in flat(body(answers[0]))
     assert "Sekretessen för KLG-2026-001 är hävd (1 markering(ar))." in flat(body(answers[1]))
     assert inst.status(at("2026-11-30 11:05"))["meetings"][0]["items"][0]["secrecy"] == []
+
+
+def test_the_subject_mark_puts_the_whole_items_marking_before_its_documents(inst):
+    """A document marked first and the whole item after: a mail about the item names the
+    item's provision; with only a document in force it says the item holds secret documents."""
+    store = inst.store()
+    try:
+        ctx = Ctx(inst.config, store, at("2026-11-20 09:00"))
+        with store.db.atomic():
+            item = items.create(ctx, title="Ärende", presenter=MARIA, proposer=MARIA, meeting="2026-11-23",
+                                origin="proposal", source="test", announce_it=False)
+            assert secrecy.subject_mark(ctx, item, None) is None
+            secrecy.mark(ctx, item, "OSL 21 kap. 7 §", by=CHAIR, document="Underlag.pdf")
+            assert secrecy.subject_mark(ctx, item, None) == "[Innehåller sekretess]"
+            secrecy.mark(ctx, item, "OSL 39 kap. 3 §", by=CHAIR)
+            assert secrecy.subject_mark(ctx, item, None) == "[SEKRETESS OSL 39:3]"
+            secrecy.lift(ctx, item, by=CHAIR, document="Underlag.pdf")
+            assert secrecy.subject_mark(ctx, item, None) == "[SEKRETESS OSL 39:3]"
+            secrecy.lift(ctx, item, by=CHAIR)
+            assert secrecy.subject_mark(ctx, item, None) is None
+    finally:
+        store.close()

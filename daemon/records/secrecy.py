@@ -104,10 +104,11 @@ def subject_mark(ctx: Ctx, item_id: str | None, meeting: str | None) -> str | No
     with one), so that it is not forwarded by mistake; None when nothing is secret."""
     sv = ctx.language == "sv"
     if item_id:
-        row = item_marking(ctx.store, item_id)
-        if row:
+        found = markings(ctx.store, item_id)  # the whole item's first; one statement, as every mail about an item asks
+        if found and found[0]["attachment_name"] is None:
+            row = found[0]
             return f"[SEKRETESS {short(row['provision'])}]" if sv else f"[SECRET {short(row['provision'])}]"
-        if markings(ctx.store, item_id):
+        if found:
             return "[Innehåller sekretess]" if sv else "[Contains secret documents]"
         return None
     if meeting and ctx.store.count(
