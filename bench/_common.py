@@ -131,26 +131,29 @@ class CpuUse:
         self.wall = 0.0
 
     @staticmethod
-    def _ticks() -> dict[tuple[str, str], tuple[str, int]]:
+    def _stat(path: str) -> tuple[str, int]:
+        """(name, utime + stime in ticks) from a ``/proc/…/stat`` file."""
+        stat = Path(path).read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        return stat[stat.index("(") + 1:stat.rindex(")")], int(fields[11]) + int(fields[12])
+
+    @classmethod
+    def _ticks(cls) -> dict[tuple[str, str], tuple[str, int]]:
         found = {}
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
                 for tid in os.listdir(f"/proc/{pid}/task"):
-                    stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
-                    fields = stat[stat.rindex(")") + 2:].split()
-                    found[(pid, tid)] = (stat[stat.index("(") + 1:stat.rindex(")")], int(fields[11]) + int(fields[12]))
+                    found[(pid, tid)] = cls._stat(f"/proc/{pid}/task/{tid}/stat")
             except OSError:
                 continue  # ended while it was read
         return found
 
-    @staticmethod
-    def _own() -> int:
+    @classmethod
+    def _own(cls) -> int:
         """This process's ticks, its ended threads included."""
-        stat = Path("/proc/self/stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()
-        return int(fields[11]) + int(fields[12])
+        return cls._stat("/proc/self/stat")[1]
 
     @staticmethod
     def _machine() -> int:
@@ -171,20 +174,22 @@ class CpuUse:
         me = str(os.getpid())
         names = {t.native_id: t.name for t in threading.enumerate()}
         seconds: dict[str, float] = {}
+        live = 0.0  # this process's threads still running
         for (pid, tid), (comm, ticks) in after.items():
             spent = (ticks - self._before.get((pid, tid), (comm, 0))[1]) / hz
             if spent <= 0:
                 continue
             if pid == me:
                 who = "main thread" if tid == me else f"thread {names.get(int(tid), tid)}"
+                live += spent
             elif comm in self.DOVECOT:
                 who = "Dovecot"
             else:
                 continue
             seconds[who] = seconds.get(who, 0.0) + spent
-        threads = (process - self._process) / hz - sum(v for k, v in seconds.items() if "thread" in k)
-        if threads > 0:
-            seconds["ended threads"] = threads
+        ended_threads = (process - self._process) / hz - live
+        if ended_threads > 0:
+            seconds["ended threads"] = ended_threads
         ended = (children.children_user + children.children_system
                  - self._children.children_user - self._children.children_system)
         if ended > 0:

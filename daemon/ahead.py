@@ -41,7 +41,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator
 
 from daemon.mail import InboxMessage
 from daemon.mail.limits import LimitExceeded, Limits
@@ -151,18 +151,14 @@ class ReadAhead:
         would otherwise wait for the worker's start-up (about 0.2 s of imports) in every pass."""
         if self.ready:
             return True
-        try:
-            if not WAIT_READY and not _readable(self.worker.stdout.fileno(), time.monotonic()):
-                return False
-            payload = _read_frame(self.worker.stdout, GRACE_SECONDS)
-            if _Answers(io.BytesIO(payload)).load() != ("ready", None, []):
-                raise ValueError("its first answer was not that it had started")
-        except Exception as exc:  # noqa: BLE001 -- any failure of the worker: read the rest here
-            self._lose(f"it did not start: {type(exc).__name__}: {exc}")
+        if not WAIT_READY and not _readable(self.worker.stdout.fileno(), time.monotonic()):
             return False
-        except BaseException:  # interrupted while reading its frame: out of step now
-            self._lose("it was interrupted")
-            raise
+        first = self._receive(GRACE_SECONDS, "it did not start")
+        if first is None:
+            return False
+        if first != ("ready", None, []):
+            self._lose("it did not start: its first answer was not that it had started")
+            return False
         self.ready = True
         return True
 
@@ -170,16 +166,15 @@ class ReadAhead:
         """The worker's answer for the message sent last; None when it has none to give."""
         from daemon.mail.message import ParsedMail  # noqa: PLC0415 -- see the imports
 
+        answer = self._receive(self.limits.seconds + GRACE_SECONDS, "its answer did not come")
+        if answer is None:
+            return None
         try:
-            payload = _read_frame(self.worker.stdout, self.limits.seconds + GRACE_SECONDS)
-            kind, value, lines = _Answers(io.BytesIO(payload)).load()  # BytesIO shares the bytes, no copy
+            kind, value, lines = answer
             lines = [(str(name), int(level), str(text)) for name, level, text in lines[:MAX_LOG_LINES]]
-        except Exception as exc:  # noqa: BLE001 -- any failure of the worker: read the message here
+        except Exception as exc:  # noqa: BLE001 -- not an answer's shape: read the message here
             self._lose(f"its answer did not come: {type(exc).__name__}: {exc}")
             return None
-        except BaseException:  # interrupted while waiting (the daemon's own time budget): out of step now
-            self._lose("it was interrupted")
-            raise
         if kind == "again":
             return None  # what went wrong is seen, and logged, when the daemon reads it
         for name, level, text in lines:
@@ -189,6 +184,18 @@ class ReadAhead:
         if kind == "limit" and isinstance(value, LimitExceeded):
             return Read(limit=value)
         return None  # an answer of no known kind: the daemon reads the message itself
+
+    def _receive(self, timeout: float, failure: str) -> Any:
+        """The worker's next frame, unpickled (only what a mail is made of); None, with the
+        worker given up and ``failure`` logged, when it does not come or does not unpickle."""
+        try:
+            return _Answers(io.BytesIO(_read_frame(self.worker.stdout, timeout))).load()  # BytesIO shares the bytes
+        except Exception as exc:  # noqa: BLE001 -- any failure of the worker: the daemon reads on by itself
+            self._lose(f"{failure}: {type(exc).__name__}: {exc}")
+            return None
+        except BaseException:  # interrupted while waiting (the daemon's own time budget): out of step now
+            self._lose("it was interrupted")
+            raise
 
     def _started(self) -> bool:
         if self.worker is not None:
