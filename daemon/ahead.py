@@ -59,7 +59,9 @@ log = logging.getLogger("klg.intake")
 START_AT = 10  # a pass's messages before this are read in the daemon: most passes have one or two
 MAX_BYTES = 1024 * 1024  # larger messages are read in the daemon (one in memory at a time)
 GRACE_SECONDS = 5.0  # beyond the limits' own time budget, before a silent worker is given up
-WAIT_READY = False  # True: wait for the worker to start rather than read meanwhile (tests that compare)
+# True: wait for the worker to start rather than read meanwhile. Tests that compare set it, and the
+# crash tests set KLG_READ_AHEAD_WAIT=1 for a real `klg tick`, so that a kill finds the worker holding a message.
+WAIT_READY = os.environ.get("KLG_READ_AHEAD_WAIT") == "1"
 MAX_LOG_LINES = 20  # what the worker logged while reading one message, handed over (more is cut)
 _FRAME = struct.Struct("!Q")
 _PIPE_BYTES = 1024 * 1024  # asked of the kernel, so a message passes in one write (a 64 KB pipe works too)
@@ -141,6 +143,7 @@ class ReadAhead:
             return False
         try:
             _write_frame(self.worker.stdin, message.raw)
+            log.debug("message %s was handed to the read-ahead worker", message.key)
             return True
         except OSError as exc:
             self._lose(f"it could not be given a message: {exc}")
@@ -160,6 +163,7 @@ class ReadAhead:
             self._lose("it did not start: its first answer was not that it had started")
             return False
         self.ready = True
+        log.debug("the read-ahead worker (pid %d) has started", self.worker.pid)
         return True
 
     def _answer(self) -> Read | None:

@@ -303,15 +303,21 @@ def any_workers() -> set[int]:
 
 @pytest.mark.parametrize("point", ["ingest.in-batch:12", "intake.after-commit:12"])
 def test_klg_tick_killed_while_the_worker_reads_ahead_loses_and_repeats_nothing(inst, point):
-    """A real ``klg tick`` over a backlog of 14, killed (SIGKILL) at the 12th message with the
-    worker started (holding the 13th once it is ready): no worker is left behind, and the next
-    pass makes every proposal one item with one acknowledgement."""
+    """A real ``klg tick`` over a backlog of 14, killed (SIGKILL) at the 12th message while the
+    worker holds the 13th (the pass waits for the worker to start, KLG_READ_AHEAD_WAIT): no
+    worker is left behind, and the next pass makes every proposal one item with one
+    acknowledgement."""
     titles = [f"Förslag {n}" for n in range(14)]
     for n, title in enumerate(titles):
         inst.drop(make_mail(MEMBERS[n % 8], title, "Tid: 10 min"), name=f"{n:02}.eml")
     before = any_workers()
-    first = inst.klg("tick", "--now", NOW.isoformat(), env={"KLG_CRASH_AT": point})
+    first = inst.klg("--log-level", "DEBUG", "tick", "--now", NOW.isoformat(),
+                     env={"KLG_CRASH_AT": point, "KLG_READ_AHEAD_WAIT": "1"})
     assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+    assert "the read-ahead worker (pid" in first.stderr, first.stderr[-2000:]
+    handed = re.findall(r"message (\S+) was handed to the read-ahead worker", first.stderr)
+    # from the START_AT-th (the 10th) to the one after the 12th, where the pass died
+    assert len(handed) == 14 - ahead.START_AT and "12.eml" in handed[-1], handed
     deadline = time.monotonic() + 10
     while any_workers() - before and time.monotonic() < deadline:
         time.sleep(0.05)
