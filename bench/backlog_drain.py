@@ -22,7 +22,7 @@ Measured in the same run, on the same messages:
 
 One run's ratio moves by about a tenth from run to run on the 2-core
 development machine (its speed drifts by up to half within an hour), too much
-to see a change of a few per cent. ``--rounds N`` (N >= 2) measures the same
+to see a change of a few per cent. ``--rounds N`` measures the same
 messages N more times after the first report, each round a stock loop over
 the inbox right before the daemon drains it again into a copy of the store as
 it was before the first drain, and prints each round's ratio and their median.
